@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian machine with Node 20, then builds.
+# Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TURBO_TELEMETRY_DISABLED=1
+if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  # zstd: fixture/test shards (the reader itself uses zstd-napi).
+  need=()
+  for p in zstd; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  fi
+fi
+if [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then
+  npm i -g pnpm@12.4.2 >/dev/null
+fi
+# zstd-napi is built by node-gyp; point it at the Node headers the distribution ships.
+if [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
+pnpm install --frozen-lockfile
+pnpm build
