@@ -1,6 +1,15 @@
 import { expect, test } from "vitest";
-import { PACKAGE_NAME } from "../src/index";
+import * as api from "../src/index";
 
-test("package name", () => {
-  expect(PACKAGE_NAME).toBe("@biomed-llama/optimizer");
+test("public API exports the contract names", () => {
+  for (const name of [
+    "AdamW",
+    "clipGradNorm",
+    "cosineWithWarmup",
+    "linearWithWarmup",
+    "constantLr",
+    "warmupStepsFrom",
+  ]) {
+    expect(typeof (api as Record<string, unknown>)[name]).toBe("function");
+  }
 });

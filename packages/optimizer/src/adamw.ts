@@ -1,0 +1,212 @@
+import { OptimizerInputError, OptimizerStateError } from "./errors.js";
+
+/**
+ * One flat slice of parameters with its gradient. Under FSDP this is the chunk of a flat unit that
+ * a rank owns; without sharding it is simply one whole parameter, flattened.
+ */
+export interface ParamShard {
+  /** Names the optimizer state slot, e.g. `unit3/rank0` or `model.norm.weight`. Stable across steps. */
+  key: string;
+  /** Updated in place. */
+  param: Float32Array;
+  /** Same length as `param`; read only. */
+  grad: Float32Array;
+  /** Overrides the optimizer's weight decay for this shard (0 = no decay). */
+  weightDecay?: number;
+  /**
+   * Per-element decay switch, same length as `param` (1 = decay with this shard's weight decay,
+   * 0 = none). Needed because an FSDP flat shard mixes 2-D weights with 1-D norm weights; see
+   * `flatDecayMask`. Omitted = every element decays.
+   */
+  decayMask?: Uint8Array;
+}
+
+export interface AdamWOptions {
+  /** Default learning rate, used when `step` is called without one. torch default 1e-3. */
+  lr?: number;
+  /** torch default [0.9, 0.999]; BioMed-LLaMA used [0.9, 0.95]. */
+  betas?: [number, number];
+  /** torch default 1e-8. */
+  eps?: number;
+  /** Decoupled weight decay; torch default 1e-2, BioMed-LLaMA used 0.1. */
+  weightDecay?: number;
+}
+
+/** Optimizer state of one key: the same three things torch keeps per parameter. */
+export interface AdamWKeyState {
+  step: number;
+  expAvg: Float32Array;
+  expAvgSq: Float32Array;
+}
+
+export interface AdamWStateDict {
+  kind: "AdamW";
+  hyper: { lr: number; betas: [number, number]; eps: number; weightDecay: number };
+  state: Record<string, AdamWKeyState>;
+}
+
+/**
+ * AdamW with the arithmetic of torch 1.13 `_single_tensor_adamw` on CPU, op for op in float32:
+ *
+ *   p  = p * f32(1 - lr*wd)
+ *   m  = fma(g, f32(1-b1), m * f32(b1))                 (torch's vectorised add_ uses fmadd)
+ *   v  = v * f32(b2) + (f32(1-b2) * g) * g              (addcmul_)
+ *   d  = sqrt(v) / f32(sqrt(1 - b2^t)) + f32(eps)
+ *   p  = p + (f32(-lr / (1 - b1^t)) * m) / d            (addcdiv_)
+ *
+ * Scalars are formed in float64 exactly as Python does, then rounded to float32 as ATen does when
+ * it dispatches a float32 kernel; every intermediate is rounded with Math.fround.
+ */
+export class AdamW {
+  readonly lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  private readonly state = new Map<string, AdamWKeyState>();
+
+  constructor(opts: AdamWOptions = {}) {
+    this.lr = opts.lr ?? 1e-3;
+    this.betas = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 1e-2;
+    checkHyper(this.lr, this.betas, this.eps, this.weightDecay);
+  }
+
+  /** One optimizer step over the given shards, in place. `lr` defaults to the constructor's. */
+  step(params: readonly ParamShard[], lr: number = this.lr): void {
+    if (!Number.isFinite(lr) || lr < 0)
+      throw new OptimizerInputError(`AdamW.step: lr must be a finite number >= 0, got ${lr}`);
+    const seen = new Set<string>();
+    for (const shard of params) {
+      if (seen.has(shard.key))
+        throw new OptimizerInputError(`AdamW.step: key "${shard.key}" passed twice in one step`);
+      seen.add(shard.key);
+      this.stepShard(shard, lr);
+    }
+  }
+
+  private stepShard(shard: ParamShard, lr: number): void {
+    const { key, param, grad, decayMask } = shard;
+    const n = param.length;
+    if (grad.length !== n) {
+      throw new OptimizerInputError(`AdamW.step: "${key}" grad has ${grad.length} elements, param has ${n}`);
+    }
+    if (decayMask !== undefined && decayMask.length !== n) {
+      throw new OptimizerInputError(
+        `AdamW.step: "${key}" decayMask has ${decayMask.length} elements, param has ${n}`,
+      );
+    }
+    const wd = shard.weightDecay ?? this.weightDecay;
+    let s = this.state.get(key);
+    if (s === undefined) {
+      s = { step: 0, expAvg: new Float32Array(n), expAvgSq: new Float32Array(n) };
+      this.state.set(key, s);
+    } else if (s.expAvg.length !== n) {
+      throw new OptimizerStateError(
+        `AdamW.step: "${key}" has ${n} elements but its state has ${s.expAvg.length}`,
+      );
+    }
+    s.step += 1;
+    const [beta1, beta2] = this.betas;
+    const t = s.step;
+    const fr = Math.fround;
+    // Python float64 scalar math, then the float32 cast ATen applies to scalar operands.
+    const decay = fr(1 - lr * wd);
+    const b1 = fr(beta1);
+    const oneMinusB1 = fr(1 - beta1);
+    const b2 = fr(beta2);
+    const oneMinusB2 = fr(1 - beta2);
+    const bc1 = 1 - beta1 ** t;
+    const bc2Sqrt = fr(Math.sqrt(1 - beta2 ** t));
+    const negStepSize = fr(-(lr / bc1));
+    const eps = fr(this.eps);
+    const m = s.expAvg;
+    const v = s.expAvgSq;
+    for (let i = 0; i < n; i++) {
+      const g = grad[i] as number;
+      // decayMask 0 behaves as torch with weight_decay=0: p * 1.0 = p.
+      const p = decayMask === undefined || decayMask[i] !== 0 ? fr(param[i] * decay) : (param[i] as number);
+      // g*oneMinusB1 is exact in float64 (24+24 bits), so one rounding of the sum then fround
+      // emulates the fused multiply-add of torch's vectorised add_.
+      const mi = fr(g * oneMinusB1 + fr((m[i] as number) * b1));
+      const vi = fr(fr((v[i] as number) * b2) + fr(fr(oneMinusB2 * g) * g));
+      const denom = fr(fr(fr(Math.sqrt(vi)) / bc2Sqrt) + eps);
+      m[i] = mi;
+      v[i] = vi;
+      param[i] = fr(p + fr(fr(negStepSize * mi) / denom));
+    }
+  }
+
+  /** The state of one key (live arrays, not copies), or undefined before its first step. */
+  getState(key: string): AdamWKeyState | undefined {
+    return this.state.get(key);
+  }
+
+  /** Replace the state of one key (copied), e.g. after re-sharding moments to another world size. */
+  setState(key: string, s: AdamWKeyState): void {
+    this.state.set(key, copyKeyState(key, s));
+  }
+
+  /** Keys that have state, in insertion order. */
+  keys(): string[] {
+    return [...this.state.keys()];
+  }
+
+  /** Deep copy of the state: hyper-parameters, and per key the step count and both moments. */
+  stateDict(): AdamWStateDict {
+    const state: Record<string, AdamWKeyState> = {};
+    for (const [key, s] of this.state) state[key] = copyKeyState(key, s);
+    return {
+      kind: "AdamW",
+      hyper: { lr: this.lr, betas: [...this.betas], eps: this.eps, weightDecay: this.weightDecay },
+      state,
+    };
+  }
+
+  /**
+   * Replace all per-key state with a copy of `sd.state`. Hyper-parameters stay those of the
+   * constructor (as with torch, the caller decides whether to rebuild with the saved ones).
+   * Moments may arrive as plain number arrays (e.g. from JSON).
+   */
+  loadStateDict(sd: AdamWStateDict): void {
+    if (sd === null || typeof sd !== "object" || sd.kind !== "AdamW" || typeof sd.state !== "object") {
+      throw new OptimizerStateError(
+        'AdamW.loadStateDict: not an AdamW state dict (expected kind "AdamW" and a state object)',
+      );
+    }
+    const next = new Map<string, AdamWKeyState>();
+    for (const [key, s] of Object.entries(sd.state)) next.set(key, copyKeyState(key, s));
+    this.state.clear();
+    for (const [key, s] of next) this.state.set(key, s);
+  }
+}
+
+function copyKeyState(key: string, s: AdamWKeyState): AdamWKeyState {
+  if (s === null || typeof s !== "object" || !Number.isInteger(s.step) || s.step < 0) {
+    throw new OptimizerStateError(`AdamW state "${key}": field "step" must be an integer >= 0`);
+  }
+  if (!isNumberArray(s.expAvg) || !isNumberArray(s.expAvgSq)) {
+    throw new OptimizerStateError(
+      `AdamW state "${key}": fields "expAvg" and "expAvgSq" must be number arrays`,
+    );
+  }
+  if (s.expAvg.length !== s.expAvgSq.length) {
+    throw new OptimizerStateError(
+      `AdamW state "${key}": expAvg has ${s.expAvg.length} elements, expAvgSq has ${s.expAvgSq.length}`,
+    );
+  }
+  return { step: s.step, expAvg: Float32Array.from(s.expAvg), expAvgSq: Float32Array.from(s.expAvgSq) };
+}
+
+function isNumberArray(a: unknown): a is ArrayLike<number> {
+  return a instanceof Float32Array || a instanceof Float64Array || Array.isArray(a);
+}
+
+function checkHyper(lr: number, betas: [number, number], eps: number, wd: number): void {
+  if (!Number.isFinite(lr) || lr < 0) throw new OptimizerInputError(`AdamW: lr must be >= 0, got ${lr}`);
+  const [b1, b2] = betas;
+  if (!(b1 >= 0 && b1 < 1)) throw new OptimizerInputError(`AdamW: betas[0] must be in [0, 1), got ${b1}`);
+  if (!(b2 >= 0 && b2 < 1)) throw new OptimizerInputError(`AdamW: betas[1] must be in [0, 1), got ${b2}`);
+  if (!(eps >= 0)) throw new OptimizerInputError(`AdamW: eps must be >= 0, got ${eps}`);
+  if (!(wd >= 0)) throw new OptimizerInputError(`AdamW: weightDecay must be >= 0, got ${wd}`);
+}
