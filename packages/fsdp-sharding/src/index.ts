@@ -1,1 +1,26 @@
-export const PACKAGE_NAME = "@biomed-llama/fsdp-sharding";
+export {
+  AuthenticationError,
+  CollectiveMismatchError,
+  CollectiveTimeoutError,
+  DistributedError,
+  PeerFailureError,
+  RankEnvError,
+  ShardingError,
+} from "./errors.js";
+export { FlatParamUnit, reshardChunks } from "./flat-param-unit.js";
+export { type InitProcessGroupOptions, initProcessGroup } from "./init-process-group.js";
+export { type LaunchOptions, launch } from "./launch.js";
+export { expandSlurmTasksPerNode, firstSlurmHost, rankInfoFromEnv } from "./rank-env.js";
+export { ShardedDataParallel, type ShardedDataParallelOptions } from "./sharded-data-parallel.js";
+export { SoloGroup } from "./solo-group.js";
+export type {
+  ParamSpec,
+  ProcessGroup,
+  RankInfo,
+  ReduceOp,
+  ShardedState,
+  ShardingStrategy,
+  SubgroupKind,
+  UnitShard,
+  UnitSpec,
+} from "./types.js";

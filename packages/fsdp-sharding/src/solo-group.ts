@@ -1,0 +1,32 @@
+import { ShardingError } from "./errors.js";
+import type { ProcessGroup, ReduceOp, SubgroupKind } from "./types.js";
+
+/** A group of one: every collective is the identity. Used for world size 1 and as FSDP's trivial group. */
+export class SoloGroup implements ProcessGroup {
+  readonly rank = 0;
+  readonly size = 1;
+  readonly members: readonly number[];
+  constructor(
+    readonly globalRank = 0,
+    readonly localRank = 0,
+    readonly localSize = 1,
+    readonly nodeRank = 0,
+  ) {
+    this.members = [globalRank];
+  }
+  async allReduce(_buf: Float32Array, _op?: ReduceOp): Promise<void> {}
+  async reduceScatter(input: Float32Array, _op?: ReduceOp): Promise<Float32Array> {
+    return input.slice();
+  }
+  async allGather(chunk: Float32Array): Promise<Float32Array> {
+    return chunk.slice();
+  }
+  async broadcast(_buf: Float32Array, root: number): Promise<void> {
+    if (root !== 0) throw new ShardingError(`broadcast root ${root} is outside a group of size 1`);
+  }
+  async barrier(): Promise<void> {}
+  subgroup(_kind: SubgroupKind): ProcessGroup {
+    return this;
+  }
+  async destroy(): Promise<void> {}
+}

@@ -1,0 +1,55 @@
+import { expect, test } from "vitest";
+import { FlatParamUnit, reshardChunks } from "../src/flat-param-unit.js";
+
+const params = [
+  { name: "w", shape: [2, 3] },
+  { name: "b", shape: [3] },
+  { name: "g", shape: [2] },
+];
+
+test("flattens in order, pads to a multiple of the shard size, rank r owns chunk r", () => {
+  const u = new FlatParamUnit("layer0", params, 4);
+  expect(u.numel).toBe(11);
+  expect(u.chunkSize).toBe(3);
+  expect(u.paddedNumel).toBe(12);
+  const m = new Map([
+    ["w", Float32Array.from([1, 2, 3, 4, 5, 6])],
+    ["b", Float32Array.from([7, 8, 9])],
+    ["g", Float32Array.from([10, 11])],
+  ]);
+  const flat = u.flatten(m);
+  expect(Array.from(flat)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]);
+  expect(Array.from(u.chunk(flat, 3))).toEqual([10, 11, 0]);
+  expect(Array.from(u.chunk(flat, 1))).toEqual([4, 5, 6]);
+  const back = u.unflatten(flat);
+  expect(Array.from(back.get("b")!)).toEqual([7, 8, 9]);
+  expect(Array.from(back.get("g")!)).toEqual([10, 11]);
+});
+
+test("missing or mis-sized tensors are named", () => {
+  const u = new FlatParamUnit("layer0", params, 2);
+  expect(() => u.flatten(new Map([["w", new Float32Array(6)]]))).toThrow(/parameter b is missing/);
+  expect(() =>
+    u.flatten(
+      new Map([
+        ["w", new Float32Array(5)],
+        ["b", new Float32Array(3)],
+        ["g", new Float32Array(2)],
+      ]),
+    ),
+  ).toThrow(/w has 5 elements, expected 6/);
+});
+
+test("reshard 4 → 3 → 1 keeps the real elements and zero padding", () => {
+  const u4 = new FlatParamUnit("u", params, 4);
+  const flat = Float32Array.from({ length: 12 }, (_, i) => (i < 11 ? i + 1 : 0));
+  const chunks4 = [0, 1, 2, 3].map((r) => u4.chunk(flat, r).slice());
+  const chunks3 = reshardChunks(u4, chunks4, 3);
+  expect(chunks3.map((c) => Array.from(c))).toEqual([
+    [1, 2, 3, 4],
+    [5, 6, 7, 8],
+    [9, 10, 11, 0],
+  ]);
+  const one = reshardChunks(u4.withShardSize(3), chunks3, 1);
+  expect(Array.from(one[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+});
