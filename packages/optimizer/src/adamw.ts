@@ -50,12 +50,16 @@ export interface AdamWStateDict {
  *
  *   p  = p * f32(1 - lr*wd)
  *   m  = fma(g, f32(1-b1), m * f32(b1))                 (torch's vectorised add_ uses fmadd)
- *   v  = v * f32(b2) + (f32(1-b2) * g) * g              (addcmul_)
+ *   v  = fma(f32(1-b2) * g, g, v * f32(b2))             (addcmul_, contracted to an FMA by GCC)
  *   d  = sqrt(v) / f32(sqrt(1 - b2^t)) + f32(eps)
  *   p  = p + (f32(-lr / (1 - b1^t)) * m) / d            (addcdiv_)
  *
  * Scalars are formed in float64 exactly as Python does, then rounded to float32 as ATen does when
- * it dispatches a float32 kernel; every intermediate is rounded with Math.fround.
+ * it dispatches a float32 kernel; every intermediate is rounded with Math.fround. A float32 FMA is
+ * emulated as one float64 multiply-add (the product of two float32 values is exact in float64)
+ * followed by a rounding to float32. Against torch 1.13's AVX2 CPU kernels this is bit-identical
+ * (test/golden.test.ts); the FMA placement was found by comparing the two, since it depends on how
+ * ATen was compiled rather than on the Python source.
  */
 export class AdamW {
   readonly lr: number;
@@ -129,7 +133,7 @@ export class AdamW {
       // g*oneMinusB1 is exact in float64 (24+24 bits), so one rounding of the sum then fround
       // emulates the fused multiply-add of torch's vectorised add_.
       const mi = fr(g * oneMinusB1 + fr((m[i] as number) * b1));
-      const vi = fr(fr((v[i] as number) * b2) + fr(fr(oneMinusB2 * g) * g));
+      const vi = fr(fr(oneMinusB2 * g) * g + fr((v[i] as number) * b2));
       const denom = fr(fr(fr(Math.sqrt(vi)) / bc2Sqrt) + eps);
       m[i] = mi;
       v[i] = vi;
