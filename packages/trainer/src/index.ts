@@ -1,1 +1,45 @@
-export const PACKAGE_NAME = "@biomed-llama/trainer";
+export { BatchPlan, type BatchPlanOptions, type DataCursor, epochSeed } from "./batch-plan.js";
+export {
+  type CheckpointRef,
+  COMPLETE_MARKER,
+  checkpointsDir,
+  latestCheckpoint,
+  listCheckpoints,
+  MANIFEST_FILE,
+  readManifest,
+} from "./checkpoint-store.js";
+export {
+  DEFAULT_TRAIN_CONFIG,
+  loadConfig,
+  readConfigFile,
+  TRAIN_CONFIG_KEYS,
+  type TrainConfig,
+  type ValidateOptions,
+  validateConfig,
+} from "./config.js";
+export { CheckpointError, ConfigError, DataFormatError, NonFiniteLossError } from "./errors.js";
+export {
+  type McqaSample,
+  type McqaTask,
+  readMcqa,
+  readMedmcqa,
+  readMedqa,
+  readPubmedqa,
+} from "./mcqa-readers.js";
+export {
+  type EvalMetrics,
+  formatStepLine,
+  MetricsWriter,
+  readMetrics,
+  type StepMetrics,
+} from "./metrics-log.js";
+export { Rng, seededPermutation } from "./rng.js";
+export {
+  IGNORE_INDEX,
+  mcqaPromptCompletion,
+  type PromptCompletion,
+  type PromptTokenizer,
+  supervisedSequences,
+  tokenizePromptCompletion,
+  trimToLastLabel,
+} from "./supervised-sequences.js";
