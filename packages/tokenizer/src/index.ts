@@ -1,4 +1,13 @@
 export const PACKAGE_NAME = "@biomed-llama/tokenizer";
 export { IndexedDatasetError, TokenizerModelError } from "./errors.js";
+export {
+  DTYPE_CODES,
+  encodeIndex,
+  IndexedDataset,
+  IndexedDatasetWriter,
+  MMIDIDX_MAGIC,
+  optimalTokenDtype,
+  type TokenDtype,
+} from "./indexed-dataset.js";
 export { defaultTokenizerModelPath, type EncodeOptions, LlamaTokenizer } from "./llama-tokenizer.js";
 export type { ModelPiece, PieceType } from "./model-proto.js";
