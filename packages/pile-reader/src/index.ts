@@ -1,1 +1,32 @@
-export const PACKAGE_NAME = "@biomed-llama/pile-reader";
+import pkg from "../package.json";
+
+export {
+  PileCursorError,
+  PileError,
+  PileInputError,
+  PileJsonError,
+  PileZstdError,
+} from "./errors.js";
+export { isZstdPath, type PileInputFile, resolvePileInputs } from "./inputs.js";
+export type { RestartPoint } from "./line-source.js";
+export {
+  type PileCursor,
+  type PileDocument,
+  type PileMeta,
+  PileReader,
+  type PileReaderOptions,
+  type PileReaderState,
+  PUBMED_SUBSETS,
+} from "./pile-reader.js";
+export {
+  type PileShardInfo,
+  PileShardWriter,
+  type PileShardWriterOptions,
+  subsetSlug,
+} from "./shard-writer.js";
+export type { PileStats } from "./stats.js";
+export { MAX_WINDOW_LOG } from "./zstd-binding.js";
+export { ZstdFileWriter } from "./zstd-file-writer.js";
+
+/** Written into extract manifests so a shard set records which reader produced it. */
+export const PILE_READER_VERSION: string = pkg.version;
