@@ -11,3 +11,14 @@ export {
 } from "./indexed-dataset.js";
 export { defaultTokenizerModelPath, type EncodeOptions, LlamaTokenizer } from "./llama-tokenizer.js";
 export type { ModelPiece, PieceType } from "./model-proto.js";
+export {
+  type DocumentSource,
+  documentOrder,
+  IGNORE_INDEX,
+  type PackOptions,
+  packSequences,
+  type SequenceSource,
+  type TrainingSequence,
+  type TruncateOptions,
+  truncateSequences,
+} from "./training-sequences.js";

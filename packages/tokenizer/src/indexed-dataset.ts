@@ -275,6 +275,24 @@ export class IndexedDataset {
     return this.dtype === "uint16" ? new Uint16Array(ab) : new Int32Array(ab);
   }
 
+  /** The last token of sequence i without reading the rest of it (undefined when empty). */
+  lastToken(i: number): number | undefined {
+    const n = this.sizes[i];
+    if (n === undefined)
+      throw new RangeError(`sequence ${i} outside [0, ${this.sizes.length}) in ${this.prefix}.idx`);
+    if (n === 0) return undefined;
+    const item = this.dtype === "uint16" ? 2 : 4;
+    const at = Number(this.pointers[i]) + (n - 1) * item;
+    let b: Buffer;
+    if (this.whole) b = this.whole.subarray(at, at + item);
+    else {
+      if (this.fd === null) throw new IndexedDatasetError(`${this.prefix}.bin`, "dataset is closed");
+      b = Buffer.alloc(item);
+      readSync(this.fd, b, 0, item, at);
+    }
+    return item === 2 ? b.readUInt16LE(0) : b.readInt32LE(0);
+  }
+
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;

@@ -78,7 +78,10 @@ describe("writer", () => {
       const ds = IndexedDataset.open(prefix, { wholeFileBytes });
       expect(ds.numDocuments).toBe(300);
       expect(ds.totalTokens).toBe(docs.reduce((a, d) => a + d.length, 0));
-      for (const i of [0, 1, 17, 150, 299]) expect(Array.from(ds.get(i))).toEqual(docs[i]);
+      for (const i of [0, 1, 17, 150, 299]) {
+        expect(Array.from(ds.get(i))).toEqual(docs[i]);
+        expect(ds.lastToken(i)).toBe(docs[i].length ? docs[i][docs[i].length - 1] : undefined);
+      }
       expect(() => ds.get(300)).toThrow(RangeError);
       ds.close();
     }

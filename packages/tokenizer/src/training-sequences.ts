@@ -1,0 +1,155 @@
+/**
+ * Forming fixed-length training sequences from tokenized documents.
+ *
+ * Labels follow Hugging Face: `labels` equals `inputIds` position by position (the model shifts
+ * inside), with -100 where no loss is taken.
+ */
+
+export const IGNORE_INDEX = -100;
+
+export interface TrainingSequence {
+  inputIds: Int32Array;
+  labels: Int32Array;
+}
+
+export interface SequenceSource {
+  numSequences: number;
+  get(i: number): TrainingSequence;
+}
+
+/** Anything with per-document sizes and random access, e.g. an IndexedDataset. */
+export interface DocumentSource {
+  readonly sizes: ArrayLike<number>;
+  get(i: number): ArrayLike<number>;
+  /** Optional fast path for the last token of document i (packing reads only that at setup). */
+  lastToken?(i: number): number | undefined;
+}
+
+export interface PackOptions {
+  seqLen: number;
+  eosId: number;
+  /** Shuffle the document order with this seed before concatenating (default: file order). */
+  seed?: number;
+}
+
+export interface TruncateOptions {
+  seqLen: number;
+  /** Must be a real embedding row (LLaMA has no pad piece: 0 or the EOS id are the usual choices). */
+  padId: number;
+  /** When given, appended to each document that does not already end with it, before the cut. */
+  eosId?: number;
+  /** Shuffle the document order with this seed (default: file order). */
+  seed?: number;
+}
+
+/** SplitMix32-style generator; a documented, dependency-free source for the seeded shuffle. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates over 0..n-1 driven by mulberry32(seed), or the identity when seed is undefined. */
+export function documentOrder(n: number, seed?: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (seed === undefined) return order;
+  const rand = mulberry32(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}
+
+function checkSeqLen(seqLen: number): void {
+  if (!Number.isInteger(seqLen) || seqLen < 1)
+    throw new RangeError(`seqLen must be a positive integer, got ${seqLen}`);
+}
+
+/**
+ * Pack: documents (in file order, or shuffled by `seed`) are concatenated, each followed by EOS
+ * unless it already ends with EOS (our shards store `[BOS] ids [EOS]`), and the stream is cut into
+ * consecutive blocks of seqLen tokens. The last partial block is dropped. Labels = inputIds.
+ */
+export function packSequences(ds: DocumentSource, opts: PackOptions): SequenceSource {
+  checkSeqLen(opts.seqLen);
+  const { seqLen, eosId } = opts;
+  const n = ds.sizes.length;
+  const order = documentOrder(n, opts.seed);
+  // start[k] = offset in the packed stream of the k-th document in `order`; Float64 holds > 2^32 tokens.
+  const start = new Float64Array(n + 1);
+  const addsEos = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    const d = order[k];
+    const size = ds.sizes[d];
+    const last = size === 0 ? undefined : ds.lastToken ? ds.lastToken(d) : ds.get(d)[size - 1];
+    addsEos[k] = last === eosId ? 0 : 1;
+    start[k + 1] = start[k] + size + addsEos[k];
+  }
+  const total = start[n];
+  const numSequences = Math.floor(total / seqLen);
+  return {
+    numSequences,
+    get(i: number): TrainingSequence {
+      if (!Number.isInteger(i) || i < 0 || i >= numSequences)
+        throw new RangeError(`sequence ${i} outside [0, ${numSequences})`);
+      const from = i * seqLen;
+      // Last k with start[k] <= from.
+      let lo = 0;
+      let hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (start[mid] <= from) lo = mid;
+        else hi = mid - 1;
+      }
+      const inputIds = new Int32Array(seqLen);
+      let filled = 0;
+      for (let k = lo; filled < seqLen; k++) {
+        const doc = ds.get(order[k]);
+        const withEos = doc.length + addsEos[k];
+        let off = k === lo ? from - start[k] : 0;
+        for (; off < withEos && filled < seqLen; off++)
+          inputIds[filled++] = off < doc.length ? doc[off] : eosId;
+      }
+      return { inputIds, labels: inputIds.slice() };
+    },
+  };
+}
+
+/**
+ * Truncate: one document per sequence (in file order, or shuffled by `seed`); EOS appended when
+ * `eosId` is given and missing; cut to seqLen; shorter ones are right-padded with padId, and the
+ * padding gets label -100. A document longer than seqLen loses its tail, EOS included.
+ */
+export function truncateSequences(ds: DocumentSource, opts: TruncateOptions): SequenceSource {
+  checkSeqLen(opts.seqLen);
+  const { seqLen, padId, eosId } = opts;
+  if (!Number.isInteger(padId) || padId < 0)
+    throw new RangeError(
+      `padId must be a non-negative token id, got ${padId} (LLaMA's model defines none: pass 0 or the EOS id)`,
+    );
+  const order = documentOrder(ds.sizes.length, opts.seed);
+  return {
+    numSequences: order.length,
+    get(i: number): TrainingSequence {
+      if (!Number.isInteger(i) || i < 0 || i >= order.length)
+        throw new RangeError(`sequence ${i} outside [0, ${order.length})`);
+      const doc = ds.get(order[i]);
+      const inputIds = new Int32Array(seqLen).fill(padId);
+      const labels = new Int32Array(seqLen).fill(IGNORE_INDEX);
+      const m = Math.min(doc.length, seqLen);
+      for (let t = 0; t < m; t++) inputIds[t] = labels[t] = doc[t];
+      if (eosId !== undefined && m < seqLen && (doc.length === 0 || doc[doc.length - 1] !== eosId))
+        inputIds[m] = labels[m] = eosId;
+      return { inputIds, labels };
+    },
+  };
+}
