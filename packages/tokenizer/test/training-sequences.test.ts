@@ -50,7 +50,9 @@ describe("packSequences", () => {
       const want = naivePack(many, seqLen);
       const src = packSequences(mem(many), { seqLen, eosId: EOS });
       expect(src.numSequences).toBe(want.length);
-      want.forEach((w, i) => expect(Array.from(src.get(i).inputIds)).toEqual(w));
+      want.forEach((w, i) => {
+        expect(Array.from(src.get(i).inputIds)).toEqual(w);
+      });
     }
   });
 
@@ -66,7 +68,9 @@ describe("packSequences", () => {
       Array.from(order, (i) => docs[i]),
       4,
     );
-    want.forEach((w, i) => expect(Array.from(src.get(i).inputIds)).toEqual(w));
+    want.forEach((w, i) => {
+      expect(Array.from(src.get(i).inputIds)).toEqual(w);
+    });
   });
 
   test("works over an IndexedDataset", async () => {
