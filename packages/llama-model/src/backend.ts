@@ -1,0 +1,60 @@
+import * as tf from "@tensorflow/tfjs";
+import { registerWasmKernels } from "./wasm-kernels.js";
+
+export type BackendName = "auto" | "tensorflow" | "wasm" | "cpu";
+
+export class BackendUnavailableError extends Error {
+  override name = "BackendUnavailableError";
+}
+
+// The native bindings are optional peers: importing them by a computed name keeps bundlers and the
+// type checker from requiring them, and a missing package is just "not available here".
+async function tryImport(name: string): Promise<boolean> {
+  try {
+    await import(/* @vite-ignore */ name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function useTensorflow(): Promise<boolean> {
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    if ((await tryImport(pkg)) && tf.findBackend("tensorflow")) {
+      if (await tf.setBackend("tensorflow")) return true;
+    }
+  }
+  return false;
+}
+
+async function useWasm(): Promise<boolean> {
+  try {
+    await import("@tensorflow/tfjs-backend-wasm");
+    registerWasmKernels();
+    return await tf.setBackend("wasm");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Select the tfjs backend. "auto" prefers native TensorFlow (GPU, then CPU), then wasm, then the
+ * pure-JS cpu backend. Returns the backend actually in use.
+ */
+export async function setBackend(name: BackendName = "auto"): Promise<string> {
+  let ok = false;
+  if (name === "tensorflow") ok = await useTensorflow();
+  else if (name === "wasm") ok = await useWasm();
+  else if (name === "cpu") ok = await tf.setBackend("cpu");
+  else if (name === "auto") ok = (await useTensorflow()) || (await useWasm()) || (await tf.setBackend("cpu"));
+  else
+    throw new BackendUnavailableError(`unknown backend "${name}" (expected auto, tensorflow, wasm or cpu)`);
+  if (!ok)
+    throw new BackendUnavailableError(
+      name === "tensorflow"
+        ? 'backend "tensorflow" needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node installed'
+        : `backend "${name}" could not be initialised`,
+    );
+  await tf.ready();
+  return tf.getBackend();
+}

@@ -1,0 +1,82 @@
+import * as tf from "@tensorflow/tfjs";
+
+export const IGNORE_INDEX = -100;
+
+export class BatchShapeError extends Error {
+  override name = "BatchShapeError";
+}
+
+/** Rows of equal length as one int32 [B, T] tensor; `what` names the argument in errors. */
+export function toIdMatrix(rows: ArrayLike<number>[], what: string): tf.Tensor2D {
+  if (rows.length === 0) throw new BatchShapeError(`${what}: empty batch`);
+  const T = rows[0].length;
+  const flat = new Int32Array(rows.length * T);
+  rows.forEach((r, b) => {
+    if (r.length !== T) throw new BatchShapeError(`${what}[${b}] has length ${r.length}, row 0 has ${T}`);
+    for (let t = 0; t < T; t++) flat[b * T + t] = r[t];
+  });
+  return tf.tensor2d(flat, [rows.length, T], "int32");
+}
+
+/**
+ * HF's shift inside LlamaForCausalLM: position t predicts labels[t + 1]; -100 is ignored.
+ * Returns flat targets for the B·(T−1) predicting positions, a 0/1 weight per position, and the count.
+ */
+export function shiftLabels(
+  labels: ArrayLike<number>[],
+  vocabSize: number,
+): { targets: Int32Array; weights: Float32Array; tokens: number } {
+  const T = labels[0].length;
+  const n = labels.length * (T - 1);
+  const targets = new Int32Array(n);
+  const weights = new Float32Array(n);
+  let tokens = 0;
+  labels.forEach((row, b) => {
+    if (row.length !== T) throw new BatchShapeError(`labels[${b}] has length ${row.length}, row 0 has ${T}`);
+    for (let t = 1; t < T; t++) {
+      const y = row[t];
+      if (y === IGNORE_INDEX) continue;
+      if (!Number.isInteger(y) || y < 0 || y >= vocabSize)
+        throw new BatchShapeError(`labels[${b}][${t}] = ${y} is outside the vocabulary [0, ${vocabSize})`);
+      targets[b * (T - 1) + t - 1] = y;
+      weights[b * (T - 1) + t - 1] = 1;
+      tokens++;
+    }
+  });
+  return { targets, weights, tokens };
+}
+
+/**
+ * Σ weight·(logsumexp(logits) − logits[target]) over rows of [N, V] logits. The gradient is written
+ * out, (softmax − onehot)·weight, so backward holds one [N, V] tensor instead of autodiff's chain of
+ * max/sub/exp/sum/log/gather intermediates — at V = 32000 those dominate a small model's memory.
+ */
+export function weightedCrossEntropySum(
+  logits: tf.Tensor2D,
+  targets: Int32Array,
+  weights: Float32Array,
+): tf.Scalar {
+  const [N, V] = logits.shape;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    save([x]);
+    const value = tf.tidy(() => {
+      const flatIdx = new Int32Array(N);
+      for (let i = 0; i < N; i++) flatIdx[i] = i * V + targets[i];
+      const picked = tf.gather(tf.reshape(x, [N * V]), tf.tensor1d(flatIdx, "int32"));
+      const nll = tf.sub(tf.logSumExp(x, 1), picked);
+      return tf.sum(tf.mul(nll, tf.tensor1d(weights)));
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const onehot = tf.oneHot(tf.tensor1d(targets, "int32"), V, 1, 0, "float32");
+          const w = tf.mul(tf.reshape(tf.tensor1d(weights), [N, 1]), dy as tf.Tensor);
+          return [tf.mul(tf.sub(tf.softmax(saved[0], -1), onehot), w)];
+        }),
+    };
+  });
+  return f(logits) as tf.Scalar;
+}

@@ -1,0 +1,293 @@
+import * as tf from "@tensorflow/tfjs";
+import { BatchShapeError, shiftLabels, toIdMatrix, weightedCrossEntropySum } from "./causal-lm-loss.js";
+import { headDim, type LlamaConfig, numKeyValueHeads, parameterShapes, resolveConfig } from "./config.js";
+import {
+  decoderLayer,
+  LAYER_PARAM_SUFFIXES,
+  type LayerCache,
+  type LayerContext,
+  recomputedDecoderLayer,
+} from "./decoder-layer.js";
+import { initialParameter } from "./hf-init.js";
+import { linear } from "./mlp.js";
+import { rmsNorm } from "./rmsnorm.js";
+import { ropeTables } from "./rope.js";
+
+export interface LlamaOptions {
+  /** Seed for HF-style initialisation (normal(0, initializer_range), norms 1). Default 0. */
+  seed?: number;
+  /** Recompute each decoder layer's forward in the backward pass instead of keeping its activations. */
+  recompute?: boolean;
+  /** Flash-style attention over key blocks; never builds the T×T score matrix. */
+  blockwiseAttention?: boolean;
+  /** Key block size for blockwiseAttention (default 64). */
+  attentionBlockSize?: number;
+  /** Skip initialisation (weights are zeros until loadStateDict); used by checkpoint loading. */
+  uninitialized?: boolean;
+}
+
+export interface LossOptions {
+  /** "mean" over non-ignored tokens (HF's default) or "sum" (callers weight micro-batches by tokens). */
+  reduction?: "mean" | "sum";
+}
+
+export class StateDictError extends Error {
+  override name = "StateDictError";
+}
+
+/** Per-layer keys/values of everything seen so far; owned by whoever holds it (see `disposeCache`). */
+export type KVCache = LayerCache[];
+
+export function disposeCache(cache: KVCache | undefined): void {
+  for (const c of cache ?? []) tf.dispose([c.k, c.v]);
+}
+
+let nextModelId = 0;
+
+/** LlamaForCausalLM with parameters held as tf.Variables under their Hugging Face names. */
+export class LlamaForCausalLM {
+  readonly config: LlamaConfig;
+  readonly options: LlamaOptions;
+  private readonly params = new Map<string, tf.Variable>();
+  private readonly layerParams: tf.Variable[][] = [];
+
+  constructor(config: LlamaConfig, opts: LlamaOptions = {}) {
+    this.config = resolveConfig(config as Record<string, unknown>);
+    this.options = opts;
+    const id = nextModelId++;
+    const seed = opts.seed ?? 0;
+    for (const [name, shape] of parameterShapes(this.config)) {
+      const init = opts.uninitialized
+        ? tf.zeros(shape)
+        : tf.tensor(initialParameter(this.config, name, shape, seed), shape, "float32");
+      this.params.set(name, tf.variable(init, true, `llama${id}/${name}`));
+      init.dispose();
+    }
+    for (let i = 0; i < this.config.num_hidden_layers; i++)
+      this.layerParams.push(LAYER_PARAM_SUFFIXES.map((s) => this.param(`model.layers.${i}.${s}`)));
+  }
+
+  private param(name: string): tf.Variable {
+    const p = this.params.get(name);
+    if (!p) throw new StateDictError(`no parameter "${name}"`);
+    return p;
+  }
+
+  /** Parameters keyed by HF name, in HF orientation ([out, in] for Linear); lm_head absent when tied. */
+  namedParameters(): Map<string, tf.Variable> {
+    return new Map(this.params);
+  }
+
+  private lmHeadWeight(): tf.Tensor {
+    return this.config.tie_word_embeddings
+      ? this.param("model.embed_tokens.weight")
+      : this.param("lm_head.weight");
+  }
+
+  private layerContext(start: number, length: number): LayerContext {
+    const d = headDim(this.config);
+    const { cos, sin } = ropeTables(d, this.config.rope_theta ?? 10000, start, length);
+    return {
+      numHeads: this.config.num_attention_heads,
+      numKeyValueHeads: numKeyValueHeads(this.config),
+      headDim: d,
+      eps: this.config.rms_norm_eps,
+      cos: tf.tensor2d(cos, [length, d]),
+      sin: tf.tensor2d(sin, [length, d]),
+      blockSize: this.options.blockwiseAttention ? (this.options.attentionBlockSize ?? 64) : undefined,
+    };
+  }
+
+  /** Final hidden states [B, T, H] (after model.norm). With `cache`, positions continue after it. */
+  private hiddenStates(ids: tf.Tensor2D, cache?: { past?: KVCache; next: KVCache }): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [, T] = ids.shape;
+      const past = cache?.past?.[0]?.k.shape[2] ?? 0;
+      const ctx = this.layerContext(past, T);
+      let h: tf.Tensor = tf.gather(this.param("model.embed_tokens.weight"), ids);
+      for (let i = 0; i < this.layerParams.length; i++) {
+        const w = this.layerParams[i];
+        if (cache) {
+          const r = decoderLayer(h, w, ctx, { past: cache.past?.[i] });
+          h = r.out;
+          cache.next.push(r.cache as LayerCache);
+        } else if (this.options.recompute) {
+          h = recomputedDecoderLayer(h, w, ctx);
+        } else {
+          h = decoderLayer(h, w, ctx).out;
+        }
+      }
+      return rmsNorm(h, this.param("model.norm.weight"), this.config.rms_norm_eps) as tf.Tensor3D;
+    });
+  }
+
+  private checkIds(ids: tf.Tensor2D): void {
+    if (ids.rank !== 2) throw new BatchShapeError(`inputIds must be [batch, seq], got shape [${ids.shape}]`);
+  }
+
+  /** Logits [B, T, vocab]. */
+  logits(inputIds: tf.Tensor2D | ArrayLike<number>[]): tf.Tensor3D {
+    return tf.tidy(() => {
+      const ids = inputIds instanceof tf.Tensor ? inputIds : toIdMatrix(inputIds, "inputIds");
+      this.checkIds(ids);
+      return linear(this.hiddenStates(ids), this.lmHeadWeight()) as tf.Tensor3D;
+    });
+  }
+
+  /** log_softmax of the logits, [B, T, vocab]. */
+  logProbs(inputIds: tf.Tensor2D | ArrayLike<number>[]): tf.Tensor3D {
+    return tf.tidy(() => tf.logSoftmax(this.logits(inputIds), -1) as tf.Tensor3D);
+  }
+
+  /**
+   * out[b][t] = log p(ids[b][t+1] | ids[b][0..t]) for t < T−1: what log-likelihood scoring needs,
+   * without handing a [B, T, vocab] tensor to the caller.
+   */
+  sequenceLogProbs(inputIds: ArrayLike<number>[]): Float32Array[] {
+    const T = inputIds[0]?.length ?? 0;
+    const flat = tf.tidy(() => {
+      const lp = tf.reshape(this.logProbs(inputIds), [inputIds.length * T, this.config.vocab_size]);
+      const idx: number[] = [];
+      inputIds.forEach((row, b) => {
+        for (let t = 0; t + 1 < T; t++) idx.push((b * T + t) * this.config.vocab_size + row[t + 1]);
+      });
+      return tf.gather(tf.reshape(lp, [-1]), tf.tensor1d(idx, "int32"));
+    });
+    const data = flat.dataSync() as Float32Array;
+    flat.dispose();
+    return inputIds.map((_, b) => data.slice(b * (T - 1), (b + 1) * (T - 1)));
+  }
+
+  /** Scalar loss tensor; logits are only built for the T−1 positions that predict something. */
+  private lossTensor(
+    ids: tf.Tensor2D,
+    targets: Int32Array,
+    weights: Float32Array,
+    tokens: number,
+    reduction: string,
+  ) {
+    const [B, T] = ids.shape;
+    const h = this.hiddenStates(ids);
+    const shifted = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, -1]), [
+      B * (T - 1),
+      this.config.hidden_size,
+    ]);
+    const logits = linear(shifted, this.lmHeadWeight()) as tf.Tensor2D;
+    const sum = weightedCrossEntropySum(logits, targets, weights);
+    return reduction === "sum" ? sum : tf.div(sum, Math.max(tokens, 1));
+  }
+
+  private prepare(inputIds: ArrayLike<number>[], labels: ArrayLike<number>[]) {
+    if (labels.length !== inputIds.length)
+      throw new BatchShapeError(`labels has ${labels.length} rows, inputIds has ${inputIds.length}`);
+    if ((inputIds[0]?.length ?? 0) < 2)
+      throw new BatchShapeError("sequences need at least 2 tokens for a causal-LM loss");
+    const V = this.config.vocab_size;
+    inputIds.forEach((row, b) => {
+      for (let t = 0; t < row.length; t++)
+        if (!(row[t] >= 0 && row[t] < V) || !Number.isInteger(row[t]))
+          throw new BatchShapeError(`inputIds[${b}][${t}] = ${row[t]} is outside the vocabulary [0, ${V})`);
+    });
+    const ids = toIdMatrix(inputIds, "inputIds");
+    return { ids, ...shiftLabels(labels, this.config.vocab_size) };
+  }
+
+  /** Forward-only causal-LM loss (mean over tokens whose label ≠ -100, or their sum). */
+  loss(
+    inputIds: ArrayLike<number>[],
+    labels: ArrayLike<number>[],
+    opts: LossOptions = {},
+  ): { loss: number; tokens: number } {
+    const { ids, targets, weights, tokens } = this.prepare(inputIds, labels);
+    try {
+      const t = tf.tidy(() => this.lossTensor(ids, targets, weights, tokens, opts.reduction ?? "mean"));
+      const loss = t.dataSync()[0];
+      t.dispose();
+      return { loss, tokens };
+    } finally {
+      ids.dispose();
+    }
+  }
+
+  /** Loss and its gradient for every parameter (keyed by HF name). The caller disposes the grads. */
+  lossAndGrads(
+    inputIds: ArrayLike<number>[],
+    labels: ArrayLike<number>[],
+    opts: LossOptions = {},
+  ): { loss: number; tokens: number; grads: Map<string, tf.Tensor> } {
+    const { ids, targets, weights, tokens } = this.prepare(inputIds, labels);
+    try {
+      const vars = [...this.params.values()];
+      const { value, grads } = tf.variableGrads(
+        () => this.lossTensor(ids, targets, weights, tokens, opts.reduction ?? "mean") as tf.Scalar,
+        vars,
+      );
+      const loss = value.dataSync()[0];
+      value.dispose();
+      const out = new Map<string, tf.Tensor>();
+      for (const [name, v] of this.params) out.set(name, grads[v.name]);
+      return { loss, tokens, grads: out };
+    } finally {
+      ids.dispose();
+    }
+  }
+
+  /**
+   * Logits of the last position [B, vocab] for `inputIds` following the cached positions, and the
+   * extended cache. The old cache is left alone; dispose it with `disposeCache` when done.
+   */
+  forwardWithCache(inputIds: tf.Tensor2D, past?: KVCache): { logits: tf.Tensor2D; cache: KVCache } {
+    const next: KVCache = [];
+    const logits = tf.tidy(() => {
+      const h = this.hiddenStates(inputIds, { past, next });
+      const [B, T, H] = h.shape;
+      const last = tf.reshape(tf.slice(h, [0, T - 1, 0], [B, 1, H]), [B, H]);
+      return linear(last, this.lmHeadWeight()) as tf.Tensor2D;
+    });
+    return { logits, cache: next };
+  }
+
+  /** Copies of all parameters as float32 arrays keyed by HF name. */
+  stateDict(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, v] of this.params) out.set(name, v.dataSync() as Float32Array);
+    return out;
+  }
+
+  /**
+   * Overwrite parameters from float32 arrays. `strict` (default) requires every parameter and no
+   * unknown names; sizes must always match.
+   */
+  loadStateDict(state: Map<string, Float32Array>, opts: { strict?: boolean; source?: string } = {}): void {
+    const src = opts.source ?? "state dict";
+    if (opts.strict ?? true) {
+      for (const name of this.params.keys())
+        if (!state.has(name)) throw new StateDictError(`${src}: missing tensor "${name}"`);
+      for (const name of state.keys())
+        if (!this.params.has(name)) throw new StateDictError(`${src}: unexpected tensor "${name}"`);
+    }
+    for (const [name, data] of state) {
+      const v = this.params.get(name);
+      if (!v) continue;
+      this.setParameter(name, data, src);
+    }
+  }
+
+  /** Overwrite one parameter (e.g. after an optimizer step on its float32 copy). */
+  setParameter(name: string, data: Float32Array, source = "state dict"): void {
+    const v = this.params.get(name);
+    if (!v) throw new StateDictError(`${source}: unexpected tensor "${name}"`);
+    if (data.length !== v.size)
+      throw new StateDictError(
+        `${source}: tensor "${name}" has ${data.length} values, expected shape [${v.shape}]`,
+      );
+    const t = tf.tensor(data, v.shape, "float32");
+    v.assign(t);
+    t.dispose();
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
