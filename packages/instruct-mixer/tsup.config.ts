@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
+  // sample-data.ts finds data/ through import.meta.url; the shim provides it in the CJS build.
+  shims: true,
 });
