@@ -33,6 +33,7 @@ export {
   readMetrics,
   type StepMetrics,
 } from "./metrics-log.js";
+export { lossCurveSpec, type PlotOptions, plotRun, renderSvg, runningAverage, svgToPng } from "./plot.js";
 export { Rng, seededPermutation } from "./rng.js";
 export {
   IGNORE_INDEX,
