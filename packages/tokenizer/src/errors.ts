@@ -2,7 +2,7 @@
 export class TokenizerModelError extends Error {
   constructor(
     readonly file: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`${file}: not a usable SentencePiece model (${reason})`);
     this.name = "TokenizerModelError";

@@ -11,6 +11,7 @@ export {
 } from "./indexed-dataset.js";
 export { defaultTokenizerModelPath, type EncodeOptions, LlamaTokenizer } from "./llama-tokenizer.js";
 export type { ModelPiece, PieceType } from "./model-proto.js";
+export { type TokenizeDocumentsOptions, tokenizeDocuments } from "./parallel-tokenize.js";
 export {
   type DocumentSource,
   documentOrder,
