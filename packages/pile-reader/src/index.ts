@@ -13,6 +13,7 @@ export {
   type PileCursor,
   type PileDocument,
   type PileMeta,
+  type PileProgress,
   PileReader,
   type PileReaderOptions,
   type PileReaderState,

@@ -54,6 +54,21 @@ export interface PileReaderOptions {
   onBadLine?: "fail" | "skip";
   /** Resume from a cursor taken with `cursor()` by a reader with the same inputs and split. */
   cursor?: PileCursor;
+  /**
+   * Called every `progressEveryLines` lines (default 4096) and after each file, also while no
+   * document is kept, so a progress bar moves through subsets that are filtered out.
+   */
+  onProgress?: (progress: PileProgress) => void;
+  progressEveryLines?: number;
+}
+
+export interface PileProgress {
+  /** Input bytes (compressed size for .zst) read so far and in total. */
+  bytesRead: number;
+  totalBytes: number;
+  fileIndex: number;
+  files: number;
+  docs: number;
 }
 
 export interface PileReaderState {
@@ -154,10 +169,16 @@ export class PileReader implements AsyncIterable<PileDocument> {
     return structuredClone(this.runningStats);
   }
 
-  /** Input bytes (compressed size for .zst) read so far and in total, for progress and ETA. */
-  progress(): { bytesRead: number; totalBytes: number } {
-    const total = this.inputFiles?.reduce((s, f) => s + f.bytes, 0) ?? 0;
-    return { bytesRead: this.bytesBeforeFile + this.bytesInFile, totalBytes: total };
+  /** Input bytes read so far and in total (for rate and ETA), and documents kept. */
+  progress(): PileProgress {
+    const files = this.inputFiles ?? [];
+    return {
+      bytesRead: this.bytesBeforeFile + this.bytesInFile,
+      totalBytes: files.reduce((s, f) => s + f.bytes, 0),
+      fileIndex: Math.min(this.pos.fileIndex, files.length),
+      files: files.length,
+      docs: this.runningStats.docs,
+    };
   }
 
   stateDict(): PileReaderState {
@@ -188,6 +209,8 @@ export class PileReader implements AsyncIterable<PileDocument> {
         `cursor points at file #${pos.fileIndex} (${pos.file}) but the inputs resolve to ${files[pos.fileIndex]?.path ?? "fewer files"}`,
       );
     for (let i = 0; i < pos.fileIndex; i++) this.bytesBeforeFile += files[i].bytes;
+    const onProgress = this.opts.onProgress;
+    const every = this.opts.progressEveryLines ?? 4096;
     for (let fi = pos.fileIndex; fi < files.length; fi++) {
       const input = files[fi];
       const resuming = fi === pos.fileIndex && pos.file !== null;
@@ -209,11 +232,13 @@ export class PileReader implements AsyncIterable<PileDocument> {
           pos.globalLine++;
           this.bytesInFile = raw.compressedRead;
           this.runningStats.linesRead++;
+          if (onProgress && this.runningStats.linesRead % every === 0) onProgress(this.progress());
           if (doc) yield doc;
         }
       }
       this.bytesBeforeFile += input.bytes;
       this.bytesInFile = 0;
+      onProgress?.(this.progress());
       // Past the end of this file: a cursor taken now resumes at the next one.
       pos.fileIndex = fi + 1;
       pos.file = files[fi + 1]?.path ?? null;

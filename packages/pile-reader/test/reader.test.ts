@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import {
@@ -95,6 +95,25 @@ describe("PileReader: inputs, subsets, ranks, bad lines", () => {
     };
     expect(await texts({ ...opts, rank: 0 })).toEqual([...docs[0], ...docs[2]].map((d) => d.text));
     expect(await texts({ ...opts, rank: 1 })).toEqual(docs[1].map((d) => d.text));
+  });
+
+  test("progress reports input bytes up to the sum of file sizes, also while nothing is kept", async () => {
+    const seen: { bytesRead: number; totalBytes: number; docs: number }[] = [];
+    const r = new PileReader({
+      inputs: join(dir, "shards"),
+      subsets: ["No Such Subset"],
+      progressEveryLines: 10,
+      onProgress: (p) => seen.push(p),
+    });
+    for await (const _ of r) throw new Error("nothing should be kept");
+    const total = ["00.jsonl.zst", "01.jsonl.zst", "nested/02.jsonl"].reduce(
+      (n, f) => n + statSync(join(dir, "shards", f)).size,
+      0,
+    );
+    expect(seen.length).toBeGreaterThan(20);
+    expect(seen.at(-1)).toMatchObject({ bytesRead: total, totalBytes: total, docs: 0 });
+    for (let i = 1; i < seen.length; i++)
+      expect(seen[i].bytesRead).toBeGreaterThanOrEqual(seen[i - 1].bytesRead);
   });
 
   test("rank outside the world fails", () => {

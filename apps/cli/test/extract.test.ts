@@ -1,0 +1,156 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, test } from "vitest";
+
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+const SETS = ["PubMed Abstracts", "Github", "PubMed Central", "Wikipedia (en)"];
+interface Doc {
+  text: string;
+  meta: { pile_set_name: string };
+}
+
+function docs(n: number, tag: string): Doc[] {
+  return Array.from({ length: n }, (_, i) => ({
+    text: `${tag} ${i}: ${"Δ-β 腫瘍 🧬 ".repeat(1 + (i % 9))}\n"end"`,
+    meta: { pile_set_name: SETS[i % SETS.length] },
+  }));
+}
+
+const jsonl = (ds: Doc[]) => ds.map((d) => `${JSON.stringify(d)}\n`).join("");
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+}
+
+describe("biomed-llama extract", () => {
+  let dir: string;
+  let all: Doc[];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "extract-cli-"));
+    const a = docs(120, "a");
+    const b = docs(80, "b");
+    all = [...a, ...b];
+    // A real multi-frame, long-window shard: two zstd --long=31 frames from stdin, concatenated.
+    writeFileSync(join(dir, "a.jsonl"), jsonl(a));
+    writeFileSync(join(dir, "b.jsonl"), jsonl(b));
+    execFileSync("sh", [
+      "-c",
+      `cd "${dir}" && zstd -q --long=31 -c < a.jsonl > a.zst && zstd -q --long=31 -c < b.jsonl > b.zst && mkdir in && cat a.zst b.zst > in/00.jsonl.zst`,
+    ]);
+  });
+
+  test("writes per-subset .jsonl.zst shards and a manifest that add up to the input", () => {
+    const out = join(dir, "out");
+    const r = run(["extract", "--input", join(dir, "in", "00.jsonl.zst"), "--out", out, "--json"]);
+    expect(r.stderr).not.toContain("biomed-llama:");
+    expect(r.status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual([
+      "manifest.json",
+      "pubmed-abstracts-00000.jsonl.zst",
+      "pubmed-central-00000.jsonl.zst",
+    ]);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    expect(JSON.parse(r.stdout)).toEqual(manifest);
+    expect(manifest.readerVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(manifest.sources).toEqual([
+      { path: join(dir, "in", "00.jsonl.zst"), bytes: readFileSync(join(dir, "in", "00.jsonl.zst")).length },
+    ]);
+    for (const [subset, file] of [
+      ["PubMed Abstracts", "pubmed-abstracts-00000.jsonl.zst"],
+      ["PubMed Central", "pubmed-central-00000.jsonl.zst"],
+    ]) {
+      const want = all.filter((d) => d.meta.pile_set_name === subset);
+      const text = execFileSync("zstd", ["-dc", join(out, file)], { encoding: "utf8" });
+      expect(
+        text
+          .trimEnd()
+          .split("\n")
+          .map((l) => JSON.parse(l)),
+      ).toEqual(want);
+      expect(manifest.perSubset[subset]).toEqual({
+        docs: want.length,
+        bytes: want.reduce((n, d) => n + Buffer.byteLength(d.text), 0),
+      });
+    }
+    expect(manifest.skipped.otherSubsets).toEqual({ Github: 50, "Wikipedia (en)": 50 });
+  });
+
+  test("two ranks share one --out and together hold every document once", () => {
+    const out = join(dir, "ranks");
+    for (const rank of ["0", "1"]) {
+      const r = run([
+        "extract",
+        "--input",
+        join(dir, "in"),
+        "--subsets",
+        "all",
+        "--out",
+        out,
+        "--rank",
+        rank,
+        "--world-size",
+        "2",
+      ]);
+      expect(r.status).toBe(0);
+    }
+    const files = readdirSync(out).filter((f) => f.endsWith(".zst"));
+    const texts = files.flatMap((f) =>
+      execFileSync("zstd", ["-dc", join(out, f)], { encoding: "utf8" })
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l).text),
+    );
+    expect(texts.sort()).toEqual(all.map((d) => d.text).sort());
+    const m0 = JSON.parse(readFileSync(join(out, "manifest.rank-0-of-2.json"), "utf8"));
+    const m1 = JSON.parse(readFileSync(join(out, "manifest.rank-1-of-2.json"), "utf8"));
+    expect([m0.docs, m1.docs]).toEqual([all.length / 2, all.length / 2]);
+  });
+
+  test("a truncated shard exits 1 with one line naming the file and byte offset, and writes nothing", () => {
+    const full = readFileSync(join(dir, "a.zst"));
+    const bad = join(dir, "cut.jsonl.zst");
+    writeFileSync(bad, full.subarray(0, full.length - 40));
+    const out = join(dir, "out-bad");
+    const r = run(["extract", "--input", bad, "--out", out]);
+    expect(r.status).toBe(1);
+    const errLines = r.stderr.split("\n").filter((l) => l.startsWith("biomed-llama:"));
+    expect(errLines).toEqual([
+      `biomed-llama: ${bad}: zstd stream is truncated: the frame starting at byte 0 ends early at compressed byte ${full.length - 40}`,
+    ]);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  test("a bad JSON line exits 1 naming file:line; --on-bad-line skip counts it instead", () => {
+    const bad = join(dir, "bad.jsonl");
+    writeFileSync(bad, `${jsonl(docs(3, "x"))}{"text": "cut\n${jsonl(docs(1, "y"))}`);
+    const r = run(["extract", "--input", bad, "--out", join(dir, "out-json")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`biomed-llama: ${bad}:4: bad JSON line`);
+    const ok = run([
+      "extract",
+      "--input",
+      bad,
+      "--out",
+      join(dir, "out-json2"),
+      "--on-bad-line",
+      "skip",
+      "--json",
+    ]);
+    expect(ok.status).toBe(0);
+    const m = JSON.parse(ok.stdout);
+    expect(m.skipped.badLines).toBe(1);
+    expect(m.docs).toBe(3);
+  });
+
+  test("an existing extract is not overwritten", () => {
+    const out = join(dir, "twice");
+    expect(run(["extract", "--input", join(dir, "a.jsonl"), "--out", out]).status).toBe(0);
+    const again = run(["extract", "--input", join(dir, "a.jsonl"), "--out", out]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("manifest.json already exists");
+  });
+});
