@@ -1,1 +1,56 @@
-export const PACKAGE_NAME = "@biomed-llama/evaluator";
+export type { Doc } from "./datasets.js";
+export { encodePair, trailingWhitespaceLength } from "./encode-pair.js";
+export {
+  EvaluatorError,
+  ModelLoadError,
+  RequestError,
+  TaskDataError,
+  UnknownTaskError,
+} from "./errors.js";
+export {
+  type EvaluateOptions,
+  evaluateTasks,
+  prepareTasks,
+  type SampleRecord,
+  type TaskResult,
+} from "./evaluate.js";
+export { DEFAULT_FEWSHOT_SEED, FewshotSampler } from "./fewshot.js";
+export type { LM, QueryScore, ScoreQuery, ScoreRow } from "./lm.js";
+export {
+  encodeRequests,
+  type LoglikelihoodOptions,
+  type LoglikelihoodRequest,
+  type LoglikelihoodResponse,
+  loglikelihood,
+  loglikelihoodRolling,
+  loglikelihoodTokens,
+  type ScoringOptions,
+  type ScoringProgress,
+  type TokenRequest,
+} from "./loglikelihood.js";
+export {
+  argmax,
+  bitsPerByte,
+  countBytes,
+  countWords,
+  mean,
+  meanStderr,
+  sampleStddev,
+  weightedMean,
+  weightedPerplexity,
+} from "./metrics.js";
+export { PythonRandom } from "./python-random.js";
+export { type CachedScore, RequestCache } from "./request-cache.js";
+export {
+  buildResults,
+  compareTable,
+  makeTable,
+  type ResultsJson,
+  type RunInfo,
+  writeFileAtomic,
+  writeResultsDir,
+} from "./results.js";
+export { getRollingTokenWindows, makeDisjointWindow } from "./rolling-windows.js";
+export type { MultipleChoiceTaskDef, PerplexityTaskDef, SplitSource, TaskDef, TaskFamily } from "./task.js";
+export { getTask, listTaskNames, resolveTasks, TASK_GROUPS, TASKS } from "./tasks/index.js";
+export { type PileShardReader, setPileShardReader } from "./tasks/pile-data.js";

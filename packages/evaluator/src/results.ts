@@ -1,0 +1,227 @@
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TaskResult } from "./evaluate.js";
+
+/** lm-eval's results file (the keys people grep for), plus what this run chose. */
+export interface ResultsJson {
+  results: Record<string, Record<string, number | string>>;
+  group_subtasks: Record<string, string[]>;
+  configs: Record<string, Record<string, unknown>>;
+  versions: Record<string, number | string>;
+  "n-shot": Record<string, number>;
+  higher_is_better: Record<string, Record<string, boolean>>;
+  "n-samples": Record<string, { original: number; effective: number }>;
+  config: Record<string, unknown>;
+  git_hash: string | null;
+  date: number;
+  [key: string]: unknown;
+}
+
+export interface RunInfo {
+  model: string;
+  modelArgs: string;
+  batchSize: number;
+  limit: number | null;
+  addBos: boolean;
+  fewshotSeed: number;
+  maxLength: number;
+  bosId: number;
+  eosId: number;
+  gitHash?: string | null;
+  startTime: number;
+  endTime: number;
+  extra?: Record<string, unknown>;
+}
+
+const HIGHER_IS_BETTER: Record<string, boolean> = {
+  acc: true,
+  acc_norm: true,
+  word_perplexity: false,
+  byte_perplexity: false,
+  bits_per_byte: false,
+};
+
+export function buildResults(taskResults: readonly TaskResult[], run: RunInfo): ResultsJson {
+  const r: ResultsJson = {
+    results: {},
+    group_subtasks: {},
+    configs: {},
+    versions: {},
+    "n-shot": {},
+    higher_is_better: {},
+    "n-samples": {},
+    config: {
+      model: run.model,
+      model_args: run.modelArgs,
+      batch_size: run.batchSize,
+      batch_sizes: [],
+      limit: run.limit,
+      add_bos: run.addBos,
+      bootstrap_iters: 0,
+      fewshot_seed: run.fewshotSeed,
+      ...run.extra,
+    },
+    git_hash: run.gitHash ?? null,
+    date: run.startTime,
+    add_bos: run.addBos,
+    max_length: run.maxLength,
+    eot_token_id: run.eosId,
+    bos_token_id: run.bosId,
+    start_time: run.startTime,
+    end_time: run.endTime,
+    total_evaluation_time_seconds: String(run.endTime - run.startTime),
+  };
+  for (const tr of taskResults) {
+    const t = tr.task;
+    r.results[t.name] = { alias: t.name, ...tr.metrics };
+    r.group_subtasks[t.name] = [];
+    const metricNames =
+      t.outputType === "multiple_choice"
+        ? t.metrics
+        : ["word_perplexity", "byte_perplexity", "bits_per_byte"];
+    r.configs[t.name] = {
+      task: t.name,
+      family: t.family,
+      ...t.config,
+      ...(t.outputType === "multiple_choice"
+        ? {
+            description: t.description ?? "",
+            target_delimiter: t.targetDelimiter,
+            fewshot_delimiter: t.fewshotDelimiter,
+            fewshot_config: { sampler: t.fewshotSampler, split_used: tr.fewshotSplit },
+            metric_list: t.metrics.map((m) => ({ metric: m, aggregation: "mean", higher_is_better: true })),
+          }
+        : {}),
+      num_fewshot: tr.nShot,
+      output_type: t.outputType,
+      repeats: 1,
+      metadata: { version: t.version },
+    };
+    r.versions[t.name] = t.version;
+    r["n-shot"][t.name] = tr.nShot;
+    r.higher_is_better[t.name] = Object.fromEntries(metricNames.map((m) => [m, HIGHER_IS_BETTER[m]]));
+    r["n-samples"][t.name] = tr.nSamples;
+  }
+  return r;
+}
+
+function fmt(v: unknown): string {
+  return typeof v === "number" ? v.toFixed(4) : String(v);
+}
+
+/** Metrics of one task result, in lm-eval's order, as [metric, value, stderr]. */
+function metricRows(res: Record<string, number | string>): Array<[string, number | string, number | string]> {
+  const rows: Array<[string, number | string, number | string]> = [];
+  for (const [k, v] of Object.entries(res)) {
+    if (k === "alias" || k.includes("_stderr,")) continue;
+    const [metric, filter] = k.split(",");
+    rows.push([metric, v, res[`${metric}_stderr,${filter}`] ?? "N/A"]);
+  }
+  return rows;
+}
+
+function renderTable(header: string[], rows: string[][], rightAlign: boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    `|${cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("|")}|`;
+  const sep = `|${widths.map((w, i) => (rightAlign[i] ? `${"-".repeat(Math.max(w - 1, 1))}:` : "-".repeat(w))).join("|")}|`;
+  return [line(header), sep, ...rows.map(line)].join("\n");
+}
+
+/** lm-eval's `make_table`: |Tasks|Version|Filter|n-shot|Metric| |Value| |Stderr|. */
+export function makeTable(r: ResultsJson): string {
+  const rows: string[][] = [];
+  for (const [task, res] of Object.entries(r.results)) {
+    let first = true;
+    for (const [metric, value, stderr] of metricRows(res)) {
+      const hib = r.higher_is_better[task]?.[metric];
+      rows.push([
+        first ? String(res.alias ?? task) : "",
+        first ? String(r.versions[task] ?? "N/A") : "",
+        "none",
+        first ? String(r["n-shot"][task] ?? "") : "",
+        metric,
+        hib === undefined ? "" : hib ? "↑" : "↓",
+        fmt(value),
+        "±",
+        fmt(stderr),
+      ]);
+      first = false;
+    }
+  }
+  return renderTable(["Tasks", "Version", "Filter", "n-shot", "Metric", "", "Value", "", "Stderr"], rows, [
+    false,
+    true,
+    false,
+    true,
+    false,
+    false,
+    true,
+    false,
+    true,
+  ]);
+}
+
+/**
+ * Several results files side by side, one row per task/metric and one column per run — the shape
+ * of BioMed-LLaMA's README table. `names` label the columns (default: the model in each config).
+ */
+export function compareTable(runs: readonly ResultsJson[], names?: readonly string[]): string {
+  const labels = runs.map(
+    (r, i) => names?.[i] ?? String(r.config?.model_args ?? r.config?.model ?? `run${i + 1}`),
+  );
+  const keys: Array<[string, string]> = [];
+  for (const r of runs)
+    for (const [task, res] of Object.entries(r.results))
+      for (const [metric] of metricRows(res))
+        if (!keys.some(([t, m]) => t === task && m === metric)) keys.push([task, metric]);
+  const rows = keys.map(([task, metric]) => [
+    task,
+    metric,
+    ...runs.map((r) => {
+      const res = r.results[task];
+      const v = res?.[`${metric},none`];
+      if (v === undefined) return "-";
+      const nshot = r["n-shot"]?.[task];
+      const se = res[`${metric}_stderr,none`];
+      const isAcc = metric.startsWith("acc");
+      const val = typeof v === "number" ? (isAcc ? (100 * v).toFixed(2) : v.toFixed(3)) : String(v);
+      const err = typeof se === "number" ? ` ± ${isAcc ? (100 * se).toFixed(2) : se.toFixed(3)}` : "";
+      return `${val}${err}${nshot ? ` (${nshot}-shot)` : ""}`;
+    }),
+  ]);
+  return renderTable(["Task", "Metric", ...labels], rows, [false, false, ...labels.map(() => true)]);
+}
+
+/** Write via a temp file in the same directory, then rename: never a half-written file. */
+export function writeFileAtomic(path: string, data: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/** results.json, samples_<task>.jsonl (when asked) and results.md into `dir`. */
+export function writeResultsDir(
+  dir: string,
+  results: ResultsJson,
+  taskResults: readonly TaskResult[],
+  opts: { logSamples?: boolean } = {},
+): { resultsPath: string; tablePath: string; samplePaths: string[] } {
+  mkdirSync(dir, { recursive: true });
+  const samplePaths: string[] = [];
+  if (opts.logSamples) {
+    for (const tr of taskResults) {
+      const p = join(dir, `samples_${tr.task.name}.jsonl`);
+      writeFileAtomic(
+        p,
+        tr.samples.map((s) => JSON.stringify(s)).join("\n") + (tr.samples.length ? "\n" : ""),
+      );
+      samplePaths.push(p);
+    }
+  }
+  const tablePath = join(dir, "results.md");
+  writeFileAtomic(tablePath, `${makeTable(results)}\n`);
+  const resultsPath = join(dir, "results.json");
+  writeFileAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+  return { resultsPath, tablePath, samplePaths };
+}
