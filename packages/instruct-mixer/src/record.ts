@@ -16,7 +16,7 @@ export interface InstructRecord {
 /** A record an adapter skipped, with enough to find it in the upstream file. */
 export interface MalformedRecord {
   file: string;
-  /** Position in the file: line number - 1 for JSONL, array index, or object-key order for PubMedQA. */
+  /** Position in the file: line number - 1 for JSONL, array index, or key order in the file for PubMedQA. */
   index: number;
   /** The record's own id where the format has one (PMID, MedMCQA id). */
   key?: string;

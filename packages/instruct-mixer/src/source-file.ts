@@ -75,3 +75,44 @@ export function requireText(obj: Record<string, unknown>, field: string): string
   if (v.trim() === "") return { reason: `field "${field}" is empty` };
   return v.trim();
 }
+
+/**
+ * A JSON object document plus its top-level keys in file order. JSON.parse (like every JS
+ * object) lists integer-like keys — PubMedQA's PMIDs — in numeric order, not the order of the
+ * file; Python's json keeps file order, and "record i" should mean the i-th in the file.
+ */
+export function readJsonObjectInFileOrder(
+  file: string,
+): { doc: Record<string, unknown>; keys: string[] } | undefined {
+  const text = readSourceText(file);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new SourceFormatError(file, `not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObject(doc)) return undefined;
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 /* \ */ ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (!seen.has(key)) keys.push(key);
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+    else if (c === 44 /* , */ && depth === 1) expectKey = true;
+  }
+  return { doc, keys };
+}

@@ -1,6 +1,6 @@
 import { SourceFormatError } from "../errors.js";
 import type { AdapterOptions, AdapterResult } from "../record.js";
-import { isObject, RecordCollector, readJsonDocument, requireText } from "../source-file.js";
+import { isObject, RecordCollector, readJsonObjectInFileOrder, requireText } from "../source-file.js";
 import { fillTemplate, formatChoiceAnswer, formatOptions, RECORD_TEMPLATES } from "../templates.js";
 
 export interface PubMedQAOptions extends AdapterOptions {
@@ -26,12 +26,11 @@ export const PUBMEDQA_OPTIONS = [
  */
 export function loadPubMedQA(file: string, opts: PubMedQAOptions = {}): AdapterResult {
   const source = opts.name ?? "pubmedqa/train";
-  const doc = readJsonDocument(file);
-  if (!isObject(doc)) throw new SourceFormatError(file, "expected a JSON object keyed by PMID");
+  const parsed = readJsonObjectInFileOrder(file);
+  if (!parsed) throw new SourceFormatError(file, "expected a JSON object keyed by PMID");
   const out = new RecordCollector(file, opts.strict ?? false);
-  let index = -1;
-  for (const [pmid, r] of Object.entries(doc)) {
-    index++;
+  for (const [index, pmid] of parsed.keys.entries()) {
+    const r = parsed.doc[pmid];
     if (!isObject(r)) {
       out.reject(index, "record is not a JSON object", pmid);
       continue;
