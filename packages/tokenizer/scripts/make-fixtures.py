@@ -7,6 +7,8 @@
   test/fixtures/golden-llama-ids.txt    C++ `spm_encode --output_format=id` with the LLaMA model
   test/fixtures/tiny-bpe.model          LLaMA-style BPE model (vocab 512) trained by C++ `spm_train`
   test/fixtures/golden-tiny-ids.txt     C++ `spm_encode` ids of the same lines with the tiny model
+  test/fixtures/pubmed-sample.jsonl.zst 40 PubMedQA abstracts as Pile-format lines, two zstd frames
+                                        written by the `zstd` CLI (for the `tokenize` CLI test)
 """
 import json
 import random
@@ -121,6 +123,17 @@ def main() -> None:
     train.unlink()
     (FIX / "tiny-bpe.vocab").unlink()
     spm_ids(FIX / "tiny-bpe.model", FIX / "golden-tiny-ids.txt")
+    # A small real Pile-format shard: {"text", "meta": {"pile_set_name"}}, two concatenated frames.
+    recs = [
+        json.dumps({"text": " ".join(pqal[k]["CONTEXTS"]),
+                    "meta": {"pile_set_name": "PubMed Central" if i % 3 == 0 else "PubMed Abstracts"}})
+        for i, k in enumerate(sorted(pqal)[:40])
+    ]
+    frames = []
+    for part in (recs[:25], recs[25:]):
+        frames.append(subprocess.run(["zstd", "-q", "-19", "-c"], input=("\n".join(part) + "\n").encode(),
+                                     capture_output=True, check=True).stdout)
+    (FIX / "pubmed-sample.jsonl.zst").write_bytes(b"".join(frames))
     print(f"{len(lines)} lines")
 
 

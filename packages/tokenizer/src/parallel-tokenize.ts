@@ -67,7 +67,9 @@ class WorkerPool {
   constructor(n: number, init: WorkerInit) {
     const url = workerUrl();
     for (let i = 0; i < n; i++) {
-      const w = new Worker(url, { workerData: init });
+      // Workers inherit execArgv; --input-type (from `node -e`) is refused for a file entry.
+      const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+      const w = new Worker(url, { workerData: init, execArgv });
       w.on("message", (reply: BatchReply) => this.onReply(w, reply));
       w.on("error", (e) => this.fail(e));
       w.on("exit", (code) => {

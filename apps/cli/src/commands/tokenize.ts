@@ -1,11 +1,219 @@
-import type { Command } from "commander";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { PileReader, type PileReaderOptions } from "@biomed-llama/pile-reader";
+import {
+  defaultTokenizerModelPath,
+  IndexedDatasetWriter,
+  LlamaTokenizer,
+  optimalTokenDtype,
+  type TokenDtype,
+  tokenizeDocuments,
+} from "@biomed-llama/tokenizer";
+import { type Command, InvalidArgumentError, Option } from "commander";
 
-// Placeholder until the owning package lands; replaced by the real command.
+interface TokenizeOptions {
+  input: string[];
+  out: string;
+  tokenizer: string;
+  workers: number;
+  bos: boolean;
+  appendEos: boolean;
+  dtype?: TokenDtype;
+  subsets: string[];
+  json?: boolean;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
 export function registerTokenize(program: Command): void {
   program
     .command("tokenize")
-    .description("(not yet available)")
-    .action(() => {
-      throw new Error("tokenize is not implemented yet");
+    .description(
+      "Tokenize Pile-format documents (an extract output dir or .jsonl/.jsonl.zst files) with SentencePiece into a Megatron indexed dataset PREFIX.bin + PREFIX.idx",
+    )
+    .requiredOption("--input <paths...>", "extract output directories, .jsonl / .jsonl.zst files, or globs")
+    .requiredOption("--out <prefix>", "output prefix: writes PREFIX.bin, PREFIX.idx, PREFIX.stats.json")
+    .option(
+      "--tokenizer <llama|path>",
+      'SentencePiece model: "llama" (bundled LLaMA-1/2) or a .model path',
+      "llama",
+    )
+    .option("--workers <n>", "tokenizer worker threads", positiveInt, Math.max(1, availableParallelism()))
+    .option("--no-bos", "do not prepend BOS to each document")
+    .option(
+      "--append-eos",
+      "append EOS to each document (default; documents are stored as [BOS] ids [EOS])",
+      true,
+    )
+    .option("--no-append-eos", "do not append EOS")
+    .addOption(
+      new Option(
+        "--dtype <dtype>",
+        "token dtype in the .bin (default: uint16 when the vocabulary fits)",
+      ).choices(["uint16", "int32"]),
+    )
+    .option("--subsets <names...>", 'meta.pile_set_name values to keep, or "all"', ["all"])
+    .option("--json", "print the summary as JSON on stdout")
+    .action(async (opts: TokenizeOptions) => {
+      await tokenize(opts);
     });
+}
+
+/** Progress needs two rates (input MB for the ETA, tokens/s for throughput), more than createProgress shows. */
+function tokenProgress(totalBytes: number) {
+  const start = Date.now();
+  const tty = process.stderr.isTTY;
+  // A TTY redraws often; logs get a line every 10 s, the first one 10 s in.
+  let last = tty ? 0 : start;
+  let printed = false;
+  const line = (bytes: number, tokens: number) => {
+    const sec = Math.max((Date.now() - start) / 1000, 1e-3);
+    const byteRate = bytes / sec;
+    const eta = byteRate > 0 ? Math.max(totalBytes - bytes, 0) / byteRate : Number.NaN;
+    const pct = totalBytes > 0 ? ((100 * bytes) / totalBytes).toFixed(1) : "?";
+    return (
+      `tokenize: ${(bytes / 1e6).toFixed(1)}/${(totalBytes / 1e6).toFixed(1)} MB (${pct}%) | ` +
+      `${tokens} tokens | ${Math.round(tokens / sec)} tokens/s | ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)}s` : "?"}`
+    );
+  };
+  return {
+    update(bytes: number, tokens: number) {
+      const now = Date.now();
+      if (now - last < (tty ? 250 : 10_000)) return;
+      last = now;
+      printed = true;
+      process.stderr.write(tty ? `\r${line(bytes, tokens)}\x1b[K` : `${line(bytes, tokens)}\n`);
+    },
+    stop(bytes: number, tokens: number) {
+      if (printed || tty)
+        process.stderr.write(tty ? `\r${line(bytes, tokens)}\x1b[K\n` : `${line(bytes, tokens)}\n`);
+    },
+  };
+}
+
+async function tokenize(opts: TokenizeOptions): Promise<void> {
+  const prefix = resolve(opts.out);
+  for (const ext of [".idx", ".bin"])
+    if (existsSync(prefix + ext))
+      throw new Error(`${prefix}${ext} already exists; remove it or choose another --out`);
+  if (!existsSync(dirname(prefix))) throw new Error(`${dirname(prefix)}: output directory does not exist`);
+  const modelPath = opts.tokenizer === "llama" ? defaultTokenizerModelPath() : resolve(opts.tokenizer);
+  // Loaded here too: a bad model fails before any work, and the vocabulary picks the dtype.
+  const tok = await LlamaTokenizer.load(modelPath);
+  const dtype = opts.dtype ?? optimalTokenDtype(tok.vocabSize);
+  if (dtype === "uint16" && tok.vocabSize > 65536)
+    throw new Error(
+      `--dtype uint16 cannot hold ${basename(modelPath)}'s ${tok.vocabSize} ids; use --dtype int32`,
+    );
+
+  let bytesRead = 0;
+  let totalBytes = 0;
+  const readerOpts: PileReaderOptions = {
+    inputs: opts.input,
+    subsets: opts.subsets.length === 1 && opts.subsets[0] === "all" ? "all" : opts.subsets,
+    onProgress: (p) => {
+      bytesRead = p.bytesRead;
+      totalBytes = p.totalBytes;
+    },
+  };
+  const reader = new PileReader(readerOpts);
+  const files = await reader.files();
+  if (files.length === 0) throw new Error(`no .jsonl or .jsonl.zst files found in ${opts.input.join(" ")}`);
+  totalBytes = files.reduce((a, f) => a + f.bytes, 0);
+
+  // Results come back in input order, so a FIFO of subset names pairs each with its document.
+  const subsetOf: string[] = [];
+  async function* texts(): AsyncGenerator<string> {
+    for await (const doc of reader) {
+      subsetOf.push(doc.meta.pile_set_name);
+      yield doc.text;
+    }
+  }
+
+  const writer = new IndexedDatasetWriter(prefix, { dtype });
+  const onSignal = () => {
+    writer.abort();
+    process.stderr.write("\nbiomed-llama: tokenize interrupted; nothing written\n");
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const progress = tokenProgress(totalBytes);
+  const start = Date.now();
+  const subsets: Record<string, { docs: number; tokens: number }> = {};
+  let docs = 0;
+  let tokens = 0;
+  try {
+    for await (const ids of tokenizeDocuments(texts(), {
+      workers: opts.workers,
+      modelPath,
+      bos: opts.bos,
+      appendEos: opts.appendEos,
+    })) {
+      writer.addDocument(ids);
+      const s = subsetOf.shift() ?? "unknown";
+      subsets[s] ??= { docs: 0, tokens: 0 };
+      subsets[s].docs++;
+      subsets[s].tokens += ids.length;
+      docs++;
+      tokens += ids.length;
+      progress.update(bytesRead, tokens);
+    }
+    await writer.finalize();
+  } catch (e) {
+    writer.abort();
+    throw e;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  progress.stop(totalBytes, tokens);
+  const seconds = (Date.now() - start) / 1000;
+
+  const summary = {
+    prefix,
+    bin: `${prefix}.bin`,
+    idx: `${prefix}.idx`,
+    format: "megatron-mmidx",
+    tokenizer: modelPath,
+    vocabSize: tok.vocabSize,
+    dtype,
+    layout: `${opts.bos ? "[BOS] " : ""}ids${opts.appendEos ? " [EOS]" : ""}`,
+    docs,
+    tokens,
+    tokensPerDoc: docs ? tokens / docs : 0,
+    subsets,
+    inputs: files.map((f) => f.path),
+    seconds,
+    tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
+    workers: opts.workers,
+  };
+  const statsPath = `${prefix}.stats.json`;
+  const tmp = join(dirname(prefix), `.${basename(statsPath)}.tmp-${process.pid}`);
+  writeFileSync(tmp, `${JSON.stringify(summary, null, 2)}\n`);
+  renameSync(tmp, statsPath);
+
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const perSubset = Object.entries(subsets).map(
+    ([name, s]) =>
+      `  ${name}: ${s.docs} docs, ${s.tokens} tokens (${(s.tokens / s.docs).toFixed(1)} tokens/doc)`,
+  );
+  process.stdout.write(
+    [
+      `tokenized ${docs} docs into ${tokens} tokens (${summary.tokensPerDoc.toFixed(1)} tokens/doc, ${dtype}, ${summary.layout})`,
+      ...perSubset,
+      `  ${Math.round(summary.tokensPerSecond)} tokens/s with ${opts.workers} worker${opts.workers === 1 ? "" : "s"}`,
+      `  wrote ${prefix}.bin, ${prefix}.idx, ${statsPath}`,
+      "",
+    ].join("\n"),
+  );
 }

@@ -1,0 +1,106 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PileReader } from "@biomed-llama/pile-reader";
+import { IndexedDataset, LlamaTokenizer } from "@biomed-llama/tokenizer";
+import { beforeAll, describe, expect, test } from "vitest";
+
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+// 40 PubMedQA abstracts in Pile format, two zstd frames written by the zstd CLI
+// (packages/tokenizer/scripts/make-fixtures.py).
+const sample = fileURLToPath(
+  new URL("../../../packages/tokenizer/test/fixtures/pubmed-sample.jsonl.zst", import.meta.url),
+);
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [cli, "tokenize", ...args], { encoding: "utf8" });
+const tmp = () => mkdtempSync(join(tmpdir(), "cli-tokenize-"));
+
+let llama: LlamaTokenizer;
+beforeAll(async () => {
+  llama = await LlamaTokenizer.load();
+});
+
+describe("biomed-llama tokenize", () => {
+  test("a real .jsonl.zst becomes a Megatron dataset with [BOS] ids [EOS] per document", async () => {
+    const dir = tmp();
+    const r = run("--input", sample, "--out", join(dir, "pm"), "--workers", "2", "--json");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.docs).toBe(40);
+    expect(summary.dtype).toBe("uint16");
+    expect(summary.subsets["PubMed Central"].docs).toBe(14);
+    expect(summary.subsets["PubMed Abstracts"].docs).toBe(26);
+    expect(JSON.parse(readFileSync(join(dir, "pm.stats.json"), "utf8")).tokens).toBe(summary.tokens);
+
+    const idx = readFileSync(join(dir, "pm.idx"));
+    expect(idx.subarray(0, 9).toString("latin1")).toBe("MMIDIDX\0\0");
+    expect(idx[17]).toBe(8);
+    const ds = IndexedDataset.open(join(dir, "pm"));
+    expect(ds.numDocuments).toBe(40);
+    expect(ds.totalTokens).toBe(summary.tokens);
+    const texts: string[] = [];
+    for await (const doc of new PileReader({ inputs: sample, subsets: "all" })) texts.push(doc.text);
+    for (const i of [0, 1, 24, 25, 39]) {
+      expect(Array.from(ds.get(i))).toEqual(llama.encode(texts[i], { bos: true, eos: true }));
+    }
+    expect(readdirSync(dir).sort()).toEqual(["pm.bin", "pm.idx", "pm.stats.json"]);
+  });
+
+  test("plain text summary; --no-bos --no-append-eos --dtype int32; a directory as input", () => {
+    const dir = tmp();
+    const r = run(
+      "--input",
+      join(sample, ".."),
+      "--out",
+      join(dir, "raw"),
+      "--no-bos",
+      "--no-append-eos",
+      "--dtype",
+      "int32",
+      "--workers",
+      "1",
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/tokenized 40 docs into \d+ tokens \([\d.]+ tokens\/doc, int32, ids\)/);
+    const ds = IndexedDataset.open(join(dir, "raw"));
+    expect(ds.dtype).toBe("int32");
+    const first = Array.from(ds.get(0));
+    expect(first[0]).not.toBe(1);
+    expect(first[first.length - 1]).not.toBe(2);
+  });
+
+  test("bad inputs fail with one line, exit 1, and leave nothing behind", () => {
+    const dir = tmp();
+    const corrupt = join(dir, "corrupt.jsonl.zst");
+    writeFileSync(corrupt, readFileSync(sample).subarray(0, 3000));
+    const badModel = join(dir, "bad.model");
+    writeFileSync(badModel, "not a model");
+    const cases: [string[], RegExp][] = [
+      [["--input", corrupt, "--out", join(dir, "a")], /corrupt\.jsonl\.zst/],
+      [
+        ["--input", sample, "--out", join(dir, "b"), "--tokenizer", badModel],
+        /bad\.model: not a usable SentencePiece model/,
+      ],
+      [["--input", join(dir, "nothing-here.jsonl"), "--out", join(dir, "c")], /nothing-here/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(...args);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(readdirSync(dir).sort()).toEqual(["bad.model", "corrupt.jsonl.zst"]);
+  });
+
+  test("refuses to overwrite an existing dataset", () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "x.idx"), "");
+    const r = run("--input", sample, "--out", join(dir, "x"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/x\.idx already exists/);
+    expect(existsSync(join(dir, "x.bin"))).toBe(false);
+  });
+});
