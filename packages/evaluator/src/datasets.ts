@@ -27,18 +27,82 @@ export function readJsonLines(path: string): Doc[] {
   return docs;
 }
 
-/** A JSON object keyed by id (PubMedQA's ori_pqal.json, test_set.json, test_ground_truth.json). */
-export function readJsonObject(path: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(need(path));
-  } catch (e) {
-    if (e instanceof TaskDataError) throw e;
-    throw new TaskDataError(`${path}: not valid JSON`);
+/**
+ * A JSON object keyed by id (PubMedQA's ori_pqal.json, test_set.json, test_ground_truth.json), as
+ * entries in file order. JSON.parse alone would not do: JS orders integer-like keys (PMIDs)
+ * numerically, and document order decides which few-shot examples a seed draws.
+ */
+export function readJsonObjectEntries(path: string): Array<[string, unknown]> {
+  const text = need(path);
+  const bad = (what: string): never => {
+    throw new TaskDataError(`${path}: ${what}`);
+  };
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  /** End index (exclusive) of the JSON string starting at `at`. */
+  const stringEnd = (at: number): number => {
+    let j = at + 1;
+    while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+    if (j >= text.length) bad("unterminated string");
+    return j + 1;
+  };
+  ws();
+  if (text[i] !== "{") bad("expected a JSON object");
+  i++;
+  const out: Array<[string, unknown]> = [];
+  ws();
+  if (text[i] === "}") return out;
+  for (;;) {
+    ws();
+    if (text[i] !== '"') bad("expected a key");
+    const keyEnd = stringEnd(i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    i = keyEnd;
+    ws();
+    if (text[i] !== ":") bad(`expected ":" after key ${key}`);
+    i++;
+    ws();
+    const start = i;
+    let depth = 0;
+    while (i < text.length) {
+      const c = text[i];
+      if (c === '"') {
+        i = stringEnd(i);
+        if (depth === 0) break;
+        continue;
+      }
+      if (c === "{" || c === "[") depth++;
+      else if (c === "}" || c === "]") {
+        if (depth === 0) break;
+        depth--;
+        if (depth === 0) {
+          i++;
+          break;
+        }
+      } else if (depth === 0 && c === ",") break;
+      i++;
+    }
+    try {
+      out.push([key, JSON.parse(text.slice(start, i))]);
+    } catch {
+      bad(`value of key ${key} is not valid JSON`);
+    }
+    ws();
+    if (text[i] === ",") {
+      i++;
+      continue;
+    }
+    if (text[i] === "}") break;
+    bad(`expected "," or "}" after key ${key}`);
   }
-  if (!v || typeof v !== "object" || Array.isArray(v))
-    throw new TaskDataError(`${path}: expected a JSON object`);
-  return v as Record<string, unknown>;
+  return out;
+}
+
+/** Same, as an object (for lookups where order does not matter). */
+export function readJsonObject(path: string): Record<string, unknown> {
+  return Object.fromEntries(readJsonObjectEntries(path));
 }
 
 /** MMLU's header-less CSV: question,A,B,C,D,answer. */

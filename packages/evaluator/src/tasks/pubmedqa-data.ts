@@ -1,4 +1,4 @@
-import { type Doc, dataPath, readJsonObject } from "../datasets.js";
+import { type Doc, dataPath, readJsonObject, readJsonObjectEntries } from "../datasets.js";
 import { TaskDataError } from "../errors.js";
 import type { SplitSource } from "../task.js";
 
@@ -13,8 +13,7 @@ export interface PubmedqaDoc extends Doc {
 export const PUBMEDQA_LABELS = ["yes", "no", "maybe"] as const;
 
 function records(path: string, labels?: Record<string, unknown>, labelsPath?: string): PubmedqaDoc[] {
-  const obj = readJsonObject(path);
-  return Object.entries(obj).map(([pmid, v]) => {
+  return readJsonObjectEntries(path).map(([pmid, v]) => {
     const where = `${path}: record ${pmid}`;
     const r = v as Record<string, unknown>;
     if (!r || typeof r.QUESTION !== "string") throw new TaskDataError(`${where}: field "QUESTION" missing`);

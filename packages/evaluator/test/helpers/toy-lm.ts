@@ -56,7 +56,17 @@ export class BigramLM implements LM {
     }
   }
 
+  /** With `hashed`, pieces map to ids by a hash modulo V, so any corpus fits a small table. */
+  hashed = false;
+
   encode(text: string): number[] {
+    if (this.hashed) {
+      return (text.match(/\s*\S+|\s+$/g) ?? []).map((p) => {
+        let h = 2166136261;
+        for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 16777619) >>> 0;
+        return 3 + (h % (this.vocabSize - 3));
+      });
+    }
     const ids = this.tokenizer.encode(text);
     for (const id of ids)
       if (id >= this.vocabSize) throw new Error(`toy vocabulary of ${this.vocabSize} exhausted`);
