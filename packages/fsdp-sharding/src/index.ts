@@ -12,6 +12,13 @@ export { type InitProcessGroupOptions, initProcessGroup } from "./init-process-g
 export { type LaunchOptions, launch } from "./launch.js";
 export { expandSlurmTasksPerNode, firstSlurmHost, rankInfoFromEnv } from "./rank-env.js";
 export { ShardedDataParallel, type ShardedDataParallelOptions } from "./sharded-data-parallel.js";
+export {
+  MANIFEST_FILE,
+  readShardedStates,
+  shardFileName,
+  writeShardFile,
+  writeShardManifest,
+} from "./sharded-state-files.js";
 export { SoloGroup } from "./solo-group.js";
 export type {
   ParamSpec,

@@ -1,17 +1,164 @@
+import { hostname } from "node:os";
 import { DistributedError } from "./errors.js";
 import { rankInfoFromEnv } from "./rank-env.js";
+import { connectRing, PeerListener, RingChannel } from "./ring-channel.js";
+import { DEFAULT_PIECE_ELEMS } from "./ring-collectives.js";
 import { SoloGroup } from "./solo-group.js";
-import type { ProcessGroup } from "./types.js";
+import { JobContext, TcpProcessGroup } from "./tcp-process-group.js";
+import { TcpStoreClient, TcpStoreServer } from "./tcp-store.js";
+import type { ProcessGroup, RankInfo } from "./types.js";
 
 export interface InitProcessGroupOptions {
   /** Defaults to `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Per-collective timeout (default 300 s, or BIOMED_LLAMA_TIMEOUT_MS). */
+  /** Per-collective timeout; default BIOMED_LLAMA_TIMEOUT_MS or 300 000 ms. Also bounds rendezvous (×2). */
   timeoutMs?: number;
+  /** Elements per frame in the pipelined ring (default 2^18 = 1 MiB); smaller overlaps more, costs more frames. */
+  pieceElems?: number;
 }
 
+export const SECRET_VAR = "BIOMED_LLAMA_SECRET";
+/** Address this rank listens on and advertises to peers; loopback unless set. "0.0.0.0" = all, advertise hostname. */
+export const ADDR_VAR = "BIOMED_LLAMA_ADDR";
+
+function ringOf(members: number[], rank: number): { next: number; prev: number } {
+  const i = members.indexOf(rank);
+  return {
+    next: members[(i + 1) % members.length],
+    prev: members[(i - 1 + members.length) % members.length],
+  };
+}
+
+/**
+ * torch.distributed.init_process_group for this package: reads the launcher's variables, meets the other
+ * ranks at MASTER_ADDR:MASTER_PORT (rank 0 hosts the store), and connects three rings — world,
+ * intra-node (same node) and inter-node (same local rank) — so hybrid sharding's subgroups are ready.
+ */
 export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Promise<ProcessGroup> {
-  const info = rankInfoFromEnv(opts.env ?? process.env);
+  const env = opts.env ?? process.env;
+  const info: RankInfo = rankInfoFromEnv(env);
   if (info.worldSize === 1) return new SoloGroup(0, 0, 1, 0);
-  throw new DistributedError("multi-rank process groups: work in progress");
+  const timeoutMs =
+    opts.timeoutMs ?? (env.BIOMED_LLAMA_TIMEOUT_MS ? Number(env.BIOMED_LLAMA_TIMEOUT_MS) : 300_000);
+  if (!(timeoutMs > 0))
+    throw new DistributedError(
+      `BIOMED_LLAMA_TIMEOUT_MS=${env.BIOMED_LLAMA_TIMEOUT_MS} is not a positive number`,
+    );
+  const secret = env[SECRET_VAR];
+  if (!secret)
+    throw new DistributedError(
+      `${SECRET_VAR} is not set: set the same secret on every rank (biomed-llama launch sets one for single-node jobs)`,
+    );
+  const bind = env[ADDR_VAR] || "127.0.0.1";
+  const advertise = bind === "0.0.0.0" || bind === "::" ? hostname() : bind;
+  const rendezvousMs = timeoutMs * 2;
+  // Heartbeats feed the store's "who went silent" verdict; keep several per timeout.
+  const heartbeatMs = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 8)));
+  const verdictWaitMs = Math.min(1000, Math.max(200, heartbeatMs * 2));
+
+  let server: TcpStoreServer | null = null;
+  if (info.rank === 0)
+    server = await TcpStoreServer.listen({
+      host: bind,
+      port: info.masterPort,
+      secret,
+      handshakeTimeoutMs: rendezvousMs,
+      heartbeatMs,
+    });
+  const store = await TcpStoreClient.connect({
+    host: info.masterAddr,
+    port: info.masterPort,
+    secret,
+    rank: info.rank,
+    timeoutMs: rendezvousMs,
+    heartbeatMs,
+  });
+  const job = new JobContext(info, store, timeoutMs, verdictWaitMs, opts.pieceElems ?? DEFAULT_PIECE_ELEMS);
+  const listener = await PeerListener.listen(bind, secret, rendezvousMs);
+  await store.set(`addr/${info.rank}`, `${advertise}:${listener.port}`);
+
+  const all = Array.from({ length: info.worldSize }, (_, r) => r);
+  const specs: { name: string; members: number[] }[] = [
+    { name: "world", members: all },
+    {
+      name: `intra-node${info.nodeRank}`,
+      members: all.filter((r) => Math.floor(r / info.localWorldSize) === info.nodeRank),
+    },
+    {
+      name: `inter-node${info.localRank}`,
+      members: all.filter((r) => r % info.localWorldSize === info.localRank),
+    },
+  ];
+  const groups: (TcpProcessGroup | SoloGroup)[] = [];
+  try {
+    for (const spec of specs) {
+      if (spec.members.length === 1) {
+        groups.push(new SoloGroup(info.rank, info.localRank, info.localWorldSize, info.nodeRank));
+        continue;
+      }
+      const { next, prev } = ringOf(spec.members, info.rank);
+      const [host, port] = splitHostPort(await store.get(`addr/${next}`, rendezvousMs));
+      const [toNext, fromPrev] = await Promise.all([
+        connectRing({
+          host,
+          port,
+          secret,
+          group: spec.name,
+          from: info.rank,
+          to: next,
+          timeoutMs: rendezvousMs,
+        }),
+        listener.accept(spec.name, prev, rendezvousMs),
+      ]);
+      const channel = new RingChannel(spec.name, next, prev, toNext, fromPrev);
+      channel.onPeerLost = (rank, err) => job.peerLost(channel, rank, err);
+      job.channels.push(channel);
+      groups.push(new TcpProcessGroup(job, spec.name.replace(/\d+$/, ""), spec.members, channel));
+    }
+  } catch (e) {
+    listener.close();
+    await store.close();
+    await server?.close();
+    throw e;
+  }
+  const world = groups[0] as TcpProcessGroup;
+  world.subgroups.set("intra-node", groups[1]);
+  world.subgroups.set("inter-node", groups[2]);
+  if (job.aborted) job.abortAll(job.aborted);
+
+  let tornDown: Promise<void> | null = null;
+  job.teardown = () => {
+    tornDown ??= (async () => {
+      try {
+        if (!job.aborted) {
+          await world.barrier();
+          // Past the last collective, a neighbour hanging up is expected, not a failure.
+          for (const c of job.channels) c.closing = true;
+          // Only once every rank is past its last collective may sockets close without alarming anyone.
+          await store.set(`done/${info.rank}`, "1");
+          await store.wait(
+            all.map((r) => `done/${r}`),
+            rendezvousMs,
+          );
+        }
+      } finally {
+        for (const c of job.channels) c.close();
+        listener.close();
+        await store.close();
+        if (server) {
+          const deadline = Date.now() + Math.min(rendezvousMs, 10_000);
+          while (server.openClients > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          await server.close();
+        }
+      }
+    })();
+    return tornDown;
+  };
+  await world.barrier();
+  return world;
+}
+
+function splitHostPort(s: string): [string, number] {
+  const i = s.lastIndexOf(":");
+  return [s.slice(0, i), Number(s.slice(i + 1))];
 }

@@ -87,6 +87,11 @@ export class ShardedDataParallel {
     });
   }
 
+  /** Only one replica per shard rank needs to write checkpoint shards. */
+  get isReplicaLeader(): boolean {
+    return this.replicaGroup.rank === 0;
+  }
+
   /** This rank's position in the shard group: the chunk index it owns. */
   get shardRank(): number {
     return this.shardGroup.rank;

@@ -1,0 +1,205 @@
+import { createServer, type Server } from "node:net";
+import { CollectiveMismatchError, DistributedError, PeerFailureError } from "./errors.js";
+import { type Frame, FramedSocket, FrameKind } from "./framing.js";
+import { acceptHandshake, offerHandshake } from "./handshake.js";
+import { connectWithRetry } from "./tcp-store.js";
+
+export const OP_NAMES = ["", "allReduce", "reduceScatter", "allGather", "broadcast", "barrier"] as const;
+export type OpCode = 1 | 2 | 3 | 4 | 5;
+
+/**
+ * This rank's one listening socket. Every ring connection into this rank arrives here, proves the secret,
+ * and says which ring (group) and which rank it comes from; `accept` hands it to the ring waiting for it.
+ */
+export class PeerListener {
+  private readonly ready = new Map<string, FramedSocket>();
+  private readonly waiting = new Map<string, (fs: FramedSocket) => void>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    secret: string,
+    private readonly handshakeTimeoutMs: number,
+  ) {
+    server.on("connection", async (sock) => {
+      const fs = new FramedSocket(sock);
+      try {
+        const hello = await acceptHandshake(fs, secret, this.handshakeTimeoutMs);
+        const key = `${hello?.group}/${hello?.from}`;
+        const w = this.waiting.get(key);
+        if (w) {
+          this.waiting.delete(key);
+          w(fs);
+        } else this.ready.set(key, fs);
+      } catch (e) {
+        process.stderr.write(`biomed-llama: ${(e as Error).message}\n`);
+      }
+    });
+  }
+
+  static listen(host: string, secret: string, handshakeTimeoutMs: number): Promise<PeerListener> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once("error", (e) => reject(new DistributedError(`cannot listen on ${host}: ${e.message}`)));
+      server.listen(0, host, () => {
+        const addr = server.address();
+        const port = typeof addr === "object" && addr ? addr.port : 0;
+        resolve(new PeerListener(server, port, secret, handshakeTimeoutMs));
+      });
+    });
+  }
+
+  accept(group: string, from: number, timeoutMs: number): Promise<FramedSocket> {
+    const key = `${group}/${from}`;
+    const have = this.ready.get(key);
+    if (have) {
+      this.ready.delete(key);
+      return Promise.resolve(have);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(key);
+        reject(
+          new PeerFailureError(
+            `rank ${from} did not connect to this rank's ${group} ring within ${timeoutMs} ms`,
+            from,
+          ),
+        );
+      }, timeoutMs);
+      this.waiting.set(key, (fs) => {
+        clearTimeout(timer);
+        resolve(fs);
+      });
+    });
+  }
+
+  close(): void {
+    this.server.close();
+  }
+}
+
+export async function connectRing(opts: {
+  host: string;
+  port: number;
+  secret: string;
+  group: string;
+  from: number;
+  to: number;
+  timeoutMs: number;
+}): Promise<FramedSocket> {
+  const sock = await connectWithRetry(opts.host, opts.port, Date.now() + opts.timeoutMs, `rank ${opts.to}`);
+  const fs = new FramedSocket(sock);
+  await offerHandshake(
+    fs,
+    opts.secret,
+    { role: "ring", group: opts.group, from: opts.from },
+    opts.timeoutMs,
+    `rank ${opts.to}`,
+  );
+  return fs;
+}
+
+interface Waiter {
+  resolve: (f: Frame) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * One ring's two directed links: frames go to the next rank and come from the previous one. Incoming
+ * frames queue in order; a failure (socket loss, abort notice, timeout) rejects what waits and everything
+ * after, so a broken ring can never hang a collective.
+ */
+export class RingChannel {
+  private readonly queue: Frame[] = [];
+  private waiter: Waiter | null = null;
+  private failure: Error | null = null;
+  /** Set once every rank has finished its last collective: socket closes are then expected. */
+  closing = false;
+  /** Called when a socket drops, before failing, so the owner can prefer the job-wide verdict. */
+  onPeerLost: (rank: number, err: PeerFailureError) => void = (_r, e) => this.fail(e);
+
+  constructor(
+    readonly group: string,
+    readonly nextRank: number,
+    readonly prevRank: number,
+    private readonly toNext: FramedSocket,
+    private readonly fromPrev: FramedSocket,
+  ) {
+    fromPrev.onFrame = (f) => {
+      if (this.failure) return;
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w.resolve(f);
+      } else this.queue.push(f);
+    };
+    const lost = (rank: number) => (err: Error | null) => {
+      if (this.closing || this.failure) return;
+      const why = err ? `: ${err.message}` : "";
+      this.onPeerLost(
+        rank,
+        new PeerFailureError(`rank ${rank} closed its connection (${group} ring)${why}`, rank),
+      );
+    };
+    fromPrev.onClose = lost(prevRank);
+    toNext.onClose = lost(nextRank);
+    // Nothing flows back on the sending link; a frame there means a confused peer.
+    toNext.onFrame = () => {};
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.queue.length = 0;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.reject(err);
+    }
+  }
+
+  send(op: OpCode, seq: number, step: number, payload: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return this.toNext.send(FrameKind.Data, op, seq, step, payload).catch((e) => {
+      throw (
+        this.failure ??
+        new PeerFailureError(`sending to rank ${this.nextRank} failed: ${e.message}`, this.nextRank)
+      );
+    });
+  }
+
+  /** Next frame from the previous rank, which must carry exactly this tag and size. */
+  async recv(op: OpCode, seq: number, step: number, bytes: number): Promise<Buffer> {
+    if (this.failure) throw this.failure;
+    const f =
+      this.queue.shift() ??
+      (await new Promise<Frame>((resolve, reject) => {
+        this.waiter = { resolve, reject };
+      }));
+    if (
+      f.kind !== FrameKind.Data ||
+      f.op !== op ||
+      f.seq !== seq ||
+      f.step !== step ||
+      f.payload.length !== bytes
+    ) {
+      const err = new CollectiveMismatchError(
+        `collective mismatch on the ${this.group} ring: rank ${this.prevRank} sent ${OP_NAMES[f.op] ?? `op ${f.op}`} #${f.seq} ` +
+          `step ${f.step} (${f.payload.length} bytes) while this rank expected ${OP_NAMES[op]} #${seq} step ${step} (${bytes} bytes)`,
+      );
+      this.fail(err);
+      throw err;
+    }
+    return f.payload;
+  }
+
+  close(): void {
+    this.closing = true;
+    this.toNext.close();
+    this.fromPrev.close();
+  }
+}

@@ -1,0 +1,98 @@
+import { bytesOf, floatsOf } from "./framing.js";
+import type { ReduceOp } from "./types.js";
+
+/**
+ * What the ring algorithms need from a transport: this rank's place in the ring, a send to the next rank
+ * and a receive from the previous one, both tagged with a step number. The TCP channel provides it; an
+ * MPI transport could provide the same with MPI_Isend / MPI_Recv.
+ */
+export interface RingLink {
+  readonly size: number;
+  readonly index: number;
+  send(step: number, payload: Uint8Array): Promise<void>;
+  recv(step: number, bytes: number): Promise<Buffer>;
+}
+
+/** Elements per frame. Big enough to amortise per-frame overhead, small enough to overlap steps. */
+export const DEFAULT_PIECE_ELEMS = 1 << 18;
+
+/** Segment s of n elements split p ways: [floor(s*n/p), floor((s+1)*n/p)). */
+export function segmentBounds(n: number, p: number, s: number): [number, number] {
+  return [Math.floor((s * n) / p), Math.floor(((s + 1) * n) / p)];
+}
+
+/** Always at least one (possibly empty) piece, so even empty buffers exchange tagged frames. */
+function pieces(start: number, end: number, pieceElems: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let a = start; a < end; a += pieceElems) out.push([a, Math.min(end, a + pieceElems)]);
+  if (out.length === 0) out.push([start, start]);
+  return out;
+}
+
+const mod = (a: number, p: number) => ((a % p) + p) % p;
+
+/**
+ * The ring schedule behind reduce-scatter, all-gather and all-reduce. At step t rank r sends segment
+ * (r-t-1) and receives segment (r-t-2) from its predecessor; for t < P-1 it adds what it receives (after
+ * which it owns the fully reduced segment r), later it overwrites (all-gather). The segment received at
+ * step t is the one sent at t+1, so each piece is forwarded as soon as it has been reduced: steps overlap
+ * piece by piece instead of waiting for whole segments (the pipelining Gloo and NCCL do).
+ */
+export async function ringPass(
+  link: RingLink,
+  buf: Float32Array,
+  bounds: (seg: number) => [number, number],
+  fromStep: number,
+  toStep: number,
+  op: ReduceOp,
+  pieceElems = DEFAULT_PIECE_ELEMS,
+): Promise<void> {
+  const p = link.size;
+  const r = link.index;
+  if (p === 1 || fromStep > toStep) return;
+  const sends: Promise<void>[] = [];
+  const [s0, e0] = bounds(mod(r - fromStep - 1, p));
+  for (const [a, b] of pieces(s0, e0, pieceElems))
+    sends.push(link.send(fromStep, bytesOf(buf.subarray(a, b))));
+  try {
+    for (let t = fromStep; t <= toStep; t++) {
+      const [s, e] = bounds(mod(r - t - 2, p));
+      for (const [a, b] of pieces(s, e, pieceElems)) {
+        const incoming = floatsOf(await link.recv(t, (b - a) * 4));
+        const dst = buf.subarray(a, b);
+        if (t < p - 1) {
+          if (op === "max") for (let i = 0; i < dst.length; i++) dst[i] = Math.max(dst[i], incoming[i]);
+          else for (let i = 0; i < dst.length; i++) dst[i] += incoming[i];
+        } else dst.set(incoming);
+        if (t < toStep) sends.push(link.send(t + 1, bytesOf(dst)));
+      }
+    }
+  } finally {
+    // Never leave a send rejection unobserved, and never return while the kernel may still read `buf`.
+    await Promise.allSettled(sends);
+  }
+  await Promise.all(sends);
+}
+
+/** Pipelined chain broadcast from ring index `root` around the ring. */
+export async function ringBroadcast(
+  link: RingLink,
+  buf: Float32Array,
+  root: number,
+  pieceElems = DEFAULT_PIECE_ELEMS,
+): Promise<void> {
+  const p = link.size;
+  if (p === 1) return;
+  const forward = mod(link.index + 1, p) !== root;
+  const sends: Promise<void>[] = [];
+  try {
+    for (const [a, b] of pieces(0, buf.length, pieceElems)) {
+      const dst = buf.subarray(a, b);
+      if (link.index !== root) dst.set(floatsOf(await link.recv(0, (b - a) * 4)));
+      if (link.index === root || forward) sends.push(link.send(0, bytesOf(dst)));
+    }
+  } finally {
+    await Promise.allSettled(sends);
+  }
+  await Promise.all(sends);
+}

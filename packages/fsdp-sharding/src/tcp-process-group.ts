@@ -1,0 +1,175 @@
+import { CollectiveTimeoutError, PeerFailureError, ShardingError } from "./errors.js";
+import { OP_NAMES, type OpCode, type RingChannel } from "./ring-channel.js";
+import { type RingLink, ringBroadcast, ringPass, segmentBounds } from "./ring-collectives.js";
+import { SoloGroup } from "./solo-group.js";
+import type { AbortNotice, TcpStoreClient } from "./tcp-store.js";
+import type { ProcessGroup, RankInfo, ReduceOp, SubgroupKind } from "./types.js";
+
+/**
+ * State shared by all groups of one process: the store connection (failure verdicts arrive there) and
+ * every ring channel, so that one failure stops every collective in the process at once.
+ */
+export class JobContext {
+  readonly channels: RingChannel[] = [];
+  private abortNotice: AbortNotice | null = null;
+  teardown: () => Promise<void> = async () => {};
+
+  constructor(
+    readonly info: RankInfo,
+    readonly store: TcpStoreClient,
+    readonly timeoutMs: number,
+    /** How long to wait for the store's verdict before failing with our own guess. */
+    readonly verdictWaitMs: number,
+    readonly pieceElems: number,
+  ) {
+    store.onAbort = (n) => this.abortAll(n);
+  }
+
+  get aborted(): AbortNotice | null {
+    return this.abortNotice;
+  }
+
+  abortAll(n: AbortNotice): void {
+    if (!this.abortNotice) this.abortNotice = n;
+    const err = new PeerFailureError(`job aborted: ${this.abortNotice.reason}`, this.abortNotice.rank);
+    for (const c of this.channels) c.fail(err);
+  }
+
+  /** A neighbour's socket dropped: tell the store, give its job-wide verdict a moment, then fail anyway. */
+  peerLost(channel: RingChannel, rank: number, err: PeerFailureError): void {
+    this.store.abort(rank, err.message);
+    setTimeout(() => {
+      if (this.abortNotice) this.abortAll(this.abortNotice);
+      else channel.fail(err);
+    }, this.verdictWaitMs).unref();
+  }
+
+  /** A collective timed out waiting on `rank`: ask the store who went silent, fall back to `rank`. */
+  timedOut(channel: RingChannel, rank: number, what: string): void {
+    this.store.reportTimeout(rank, what);
+    setTimeout(() => {
+      if (this.abortNotice) this.abortAll(this.abortNotice);
+      else channel.fail(new CollectiveTimeoutError(`${what}; rank ${rank} stopped responding`, rank));
+    }, this.verdictWaitMs).unref();
+  }
+}
+
+/** A ring of ranks over TCP. Collectives on one group run one at a time in call order. */
+export class TcpProcessGroup implements ProcessGroup {
+  readonly rank: number;
+  readonly size: number;
+  readonly globalRank: number;
+  readonly localRank: number;
+  readonly localSize: number;
+  readonly nodeRank: number;
+  private seq = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+  readonly subgroups = new Map<SubgroupKind, ProcessGroup>();
+
+  constructor(
+    private readonly job: JobContext,
+    readonly name: string,
+    readonly members: readonly number[],
+    private readonly channel: RingChannel | null,
+  ) {
+    const info = job.info;
+    this.globalRank = info.rank;
+    this.rank = members.indexOf(info.rank);
+    this.size = members.length;
+    this.localRank = info.localRank;
+    this.localSize = info.localWorldSize;
+    this.nodeRank = info.nodeRank;
+  }
+
+  /** Serialises collectives, tags them with a sequence number, and arms the timeout. */
+  private run(op: OpCode, body: (link: RingLink) => Promise<void>): Promise<void> {
+    const seq = ++this.seq;
+    const task = this.tail.then(async () => {
+      const ch = this.channel!;
+      if (this.job.aborted) this.job.abortAll(this.job.aborted);
+      if (ch.failed) throw ch.failed;
+      const what = `${OP_NAMES[op]} #${seq} on the ${this.name} group timed out after ${this.job.timeoutMs} ms`;
+      const timer = setTimeout(() => this.job.timedOut(ch, ch.prevRank, what), this.job.timeoutMs);
+      timer.unref();
+      const link: RingLink = {
+        size: this.size,
+        index: this.rank,
+        send: (step, payload) => ch.send(op, seq, step, payload),
+        recv: (step, bytes) => ch.recv(op, seq, step, bytes),
+      };
+      try {
+        await body(link);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+    this.tail = task.catch(() => {});
+    return task;
+  }
+
+  async allReduce(buf: Float32Array, op: ReduceOp = "sum"): Promise<void> {
+    if (this.size === 1) return;
+    const n = buf.length;
+    const p = this.size;
+    await this.run(1, (link) =>
+      ringPass(link, buf, (s) => segmentBounds(n, p, s), 0, 2 * p - 3, op, this.job.pieceElems),
+    );
+    if (op === "avg") for (let i = 0; i < n; i++) buf[i] /= p;
+  }
+
+  async reduceScatter(input: Float32Array, op: ReduceOp = "sum"): Promise<Float32Array> {
+    const p = this.size;
+    if (input.length % p !== 0)
+      throw new ShardingError(
+        `reduceScatter: input length ${input.length} is not divisible by group size ${p}`,
+      );
+    const len = input.length / p;
+    if (p === 1) return input.slice();
+    const work = input.slice();
+    await this.run(2, (link) =>
+      ringPass(link, work, (s) => [s * len, (s + 1) * len], 0, p - 2, op, this.job.pieceElems),
+    );
+    const mine = work.slice(this.rank * len, (this.rank + 1) * len);
+    if (op === "avg") for (let i = 0; i < len; i++) mine[i] /= p;
+    return mine;
+  }
+
+  async allGather(chunk: Float32Array): Promise<Float32Array> {
+    const p = this.size;
+    const len = chunk.length;
+    const out = new Float32Array(len * p);
+    out.set(chunk, this.rank * len);
+    if (p === 1) return out;
+    await this.run(3, (link) =>
+      ringPass(link, out, (s) => [s * len, (s + 1) * len], p - 1, 2 * p - 3, "sum", this.job.pieceElems),
+    );
+    return out;
+  }
+
+  async broadcast(buf: Float32Array, root: number): Promise<void> {
+    if (!Number.isInteger(root) || root < 0 || root >= this.size)
+      throw new ShardingError(
+        `broadcast: root ${root} is outside the ${this.name} group of size ${this.size}`,
+      );
+    if (this.size === 1) return;
+    await this.run(4, (link) => ringBroadcast(link, buf, root, this.job.pieceElems));
+  }
+
+  async barrier(): Promise<void> {
+    if (this.size === 1) return;
+    const p = this.size;
+    const token = new Float32Array(p);
+    await this.run(5, (link) => ringPass(link, token, (s) => [s, s + 1], 0, 2 * p - 3, "sum"));
+  }
+
+  subgroup(kind: SubgroupKind): ProcessGroup {
+    const g = this.subgroups.get(kind);
+    if (!g) return new SoloGroup(this.globalRank, this.localRank, this.localSize, this.nodeRank);
+    return g;
+  }
+
+  /** Destroying the world group tears the job down for this rank; destroying a subgroup does nothing. */
+  async destroy(): Promise<void> {
+    if (this.name === "world") await this.job.teardown();
+  }
+}

@@ -1,0 +1,98 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RankResult {
+  rank: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** ms from spawn to exit */
+  elapsedMs: number;
+}
+
+export interface World {
+  children: ChildProcess[];
+  done: Promise<RankResult[]>;
+}
+
+/** Spawns `nnodes × nproc` ranks of a TypeScript worker with torchrun variables, all on loopback. */
+export async function spawnWorld(opts: {
+  nproc: number;
+  nnodes?: number;
+  worker: string;
+  args?: string[];
+  env?: Record<string, string>;
+  perRankEnv?: (rank: number) => Record<string, string>;
+}): Promise<World> {
+  const nnodes = opts.nnodes ?? 1;
+  const world = opts.nproc * nnodes;
+  const port = await freePort();
+  const children: ChildProcess[] = [];
+  const results: Promise<RankResult>[] = [];
+  for (let rank = 0; rank < world; rank++) {
+    const env = {
+      ...process.env,
+      RANK: String(rank),
+      WORLD_SIZE: String(world),
+      LOCAL_RANK: String(rank % opts.nproc),
+      LOCAL_WORLD_SIZE: String(opts.nproc),
+      GROUP_RANK: String(Math.floor(rank / opts.nproc)),
+      MASTER_ADDR: "127.0.0.1",
+      MASTER_PORT: String(port),
+      BIOMED_LLAMA_SECRET: "test-secret",
+      ...opts.env,
+      ...opts.perRankEnv?.(rank),
+    };
+    const t0 = Date.now();
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(PKG_DIR, "test", "workers", opts.worker), ...(opts.args ?? [])],
+      {
+        cwd: PKG_DIR,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    children.push(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr!.on("data", (d) => {
+      stderr += d;
+    });
+    results.push(
+      new Promise((resolve) =>
+        child.on("close", (code, signal) =>
+          resolve({ rank, code, signal, stdout, stderr, elapsedMs: Date.now() - t0 }),
+        ),
+      ),
+    );
+  }
+  return { children, done: Promise.all(results) };
+}
+
+export function describeFailures(results: RankResult[]): string {
+  return results
+    .filter((r) => r.code !== 0)
+    .map((r) => `rank ${r.rank} exit ${r.code ?? r.signal}: ${r.stderr.trim()}`)
+    .join("\n");
+}

@@ -1,0 +1,145 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { FlatParamUnit, readShardedStates, ShardedDataParallel, SoloGroup } from "../src/index.js";
+import {
+  ALL_GATHER_CHUNKS,
+  ALL_REDUCE_SIZES,
+  BROADCAST_SIZES,
+  intData,
+  REDUCE_SCATTER_CHUNKS,
+} from "./helpers/data.js";
+import { fromParamMap, referenceSgd, STRATEGIES, UNITS } from "./helpers/fsdp-problem.js";
+import { describeFailures, type RankResult, spawnWorld } from "./helpers/world.js";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function naive(ranks: number[], tag: string, n: number, op: "sum" | "avg" | "max"): Float32Array {
+  const out = new Float64Array(n).fill(op === "max" ? -Infinity : 0);
+  for (const r of ranks) {
+    const d = intData(r, tag, n);
+    for (let i = 0; i < n; i++) out[i] = op === "max" ? Math.max(out[i], d[i]) : out[i] + d[i];
+  }
+  if (op === "avg") for (let i = 0; i < n; i++) out[i] /= ranks.length;
+  return Float32Array.from(out);
+}
+
+function expectSame(actual: Float32Array, expected: Float32Array, what: string): void {
+  expect(actual.length, `${what} length`).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++)
+    if (actual[i] !== expected[i])
+      expect(`${what}[${i}] = ${actual[i]}`).toBe(`${what}[${i}] = ${expected[i]}`);
+}
+
+const worlds: [string, number, number][] = [
+  ["1 rank", 1, 1],
+  ["2 ranks", 2, 1],
+  ["3 ranks", 3, 1],
+  ["4 ranks", 4, 1],
+  ["2 nodes x 2 ranks", 2, 2],
+];
+
+/** A group that never communicates: enough to check how shards are laid out for another world size. */
+function layoutGroup(size: number, rank: number) {
+  const g = new SoloGroup(rank);
+  return Object.assign(Object.create(SoloGroup.prototype), g, {
+    size,
+    rank,
+    members: Array.from({ length: size }, (_, i) => i),
+  });
+}
+
+describe.each(worlds)("%s", (_label, nproc, nnodes) => {
+  const size = nproc * nnodes;
+  const ranks = Array.from({ length: size }, (_, r) => r);
+  let dir = "";
+  let results: RankResult[] = [];
+  const load = (r: number, name: string) => {
+    const b = readFileSync(join(dir, `r${r}-${name}.bin`));
+    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fsdp-world-"));
+    dirs.push(dir);
+    const world = await spawnWorld({ nproc, nnodes, worker: "rank-checks.ts", args: [dir, "fsdp"] });
+    results = await world.done;
+  }, 60_000);
+
+  test("every rank exits cleanly", () => {
+    expect(describeFailures(results)).toBe("");
+  });
+
+  test("collectives match naive sums", () => {
+    for (const r of ranks) {
+      for (const n of ALL_REDUCE_SIZES)
+        for (const op of ["sum", "avg", "max"] as const)
+          expectSame(
+            load(r, `ar-${op}-${n}`),
+            naive(ranks, `ar-${n}`, n, op),
+            `rank ${r} allReduce ${op} n=${n}`,
+          );
+      for (const k of REDUCE_SCATTER_CHUNKS) {
+        const full = naive(ranks, `rs-${k}`, k * size, "sum");
+        expectSame(load(r, `rs-${k}`), full.slice(r * k, (r + 1) * k), `rank ${r} reduceScatter k=${k}`);
+      }
+      for (const k of ALL_GATHER_CHUNKS) {
+        const cat = new Float32Array(k * size);
+        for (const q of ranks) cat.set(intData(q, `ag-${k}`, k), q * k);
+        expectSame(load(r, `ag-${k}`), cat, `rank ${r} allGather k=${k}`);
+      }
+      for (const n of BROADCAST_SIZES)
+        for (const root of ranks)
+          expectSame(load(r, `bc-${n}-${root}`), intData(root, `bc-${n}`, n), `rank ${r} broadcast`);
+      expectSame(load(r, "queued-1"), naive(ranks, "q1", 11, "sum"), "queued 1");
+      expectSame(load(r, "queued-2"), naive(ranks, "q2", 13, "sum"), "queued 2");
+      const node = Math.floor(r / nproc);
+      const intra = ranks.filter((q) => Math.floor(q / nproc) === node);
+      const inter = ranks.filter((q) => q % nproc === r % nproc);
+      expect(Array.from(load(r, "sub-intra-node-members"))).toEqual(intra);
+      expect(Array.from(load(r, "sub-inter-node-members"))).toEqual(inter);
+      expectSame(load(r, "sub-intra-node"), naive(intra, "intra-node", 1001, "sum"), `rank ${r} intra-node`);
+      expectSame(load(r, "sub-inter-node"), naive(inter, "inter-node", 1001, "sum"), `rank ${r} inter-node`);
+    }
+  });
+
+  test.each(STRATEGIES)("FSDP %s: N ranks give the single-process SGD result", (variant) => {
+    const ref = referenceSgd();
+    for (const r of ranks) {
+      const got = JSON.parse(readFileSync(join(dir, `r${r}-fsdp-${variant}.json`), "utf8"));
+      for (let j = 0; j < ref.theta.length; j++) expect(got.theta[j]).toBeCloseTo(ref.theta[j], 5);
+      for (let s = 0; s < ref.norms.length; s++) expect(got.norms[s]).toBeCloseTo(ref.norms[s], 5);
+    }
+  });
+
+  test.each(["full", "hybrid-grad-op"])(
+    "FSDP %s checkpoint reloads at world sizes 1 and 3",
+    async (variant) => {
+      const ref = referenceSgd();
+      const states = readShardedStates(join(dir, `ckpt-${variant}`));
+      const solo = new ShardedDataParallel({ units: UNITS, strategy: "full", group: new SoloGroup() });
+      const extra = solo.loadShardedStateDict(states);
+      const theta = fromParamMap(await solo.gatherParameters());
+      for (let j = 0; j < ref.theta.length; j++) expect(theta[j]).toBeCloseTo(ref.theta[j], 5);
+      const three = new ShardedDataParallel({ units: UNITS, strategy: "grad-op", group: layoutGroup(3, 1) });
+      const extra3 = three.loadShardedStateDict(states);
+      let off = 0;
+      for (const u of UNITS) {
+        const unit = new FlatParamUnit(u.name, u.params, 3);
+        const flat = new Float32Array(unit.paddedNumel);
+        flat.set(Float32Array.from(ref.theta.slice(off, off + unit.numel)));
+        off += unit.numel;
+        const mine = three.parameterShards().find((p) => p.unit === u.name)!.param;
+        const want = unit.chunk(flat, 1);
+        for (let i = 0; i < want.length; i++) expect(mine[i]).toBeCloseTo(want[i], 5);
+        const m = extra3.get("exp_avg")!.get(u.name)!;
+        for (let i = 0; i < want.length; i++) expect(m[i]).toBeCloseTo(2 * want[i], 5);
+      }
+      expect(extra.get("exp_avg")!.size).toBe(UNITS.length);
+    },
+  );
+});

@@ -1,0 +1,74 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type ProcessGroup,
+  ShardedDataParallel,
+  writeShardFile,
+  writeShardManifest,
+} from "../../src/index.js";
+import {
+  fromParamMap,
+  GLOBAL_BATCH,
+  initialTheta,
+  LR,
+  STEPS,
+  STRATEGIES,
+  sampleGrad,
+  THETA,
+  toParamMap,
+  UNITS,
+} from "../helpers/fsdp-problem.js";
+
+/** Trains the fake model with every strategy on this rank's slice of each global batch. */
+export async function runFsdpChecks(g: ProcessGroup, outDir: string): Promise<void> {
+  const m = GLOBAL_BATCH / g.size;
+  for (const variant of STRATEGIES) {
+    const strategy = variant === "full-sum" ? "full" : variant === "grad-op-accum" ? "grad-op" : variant;
+    const sum = variant === "full-sum";
+    const sdp = new ShardedDataParallel({
+      units: UNITS,
+      strategy,
+      group: g,
+      gradReduction: sum ? "sum" : "avg",
+    });
+    sdp.initParameters(toParamMap(initialTheta()));
+    const norms: number[] = [];
+    for (let s = 0; s < STEPS; s++) {
+      const theta = fromParamMap(await sdp.gatherParameters());
+      const local = new Float64Array(THETA);
+      for (let i = g.rank * m; i < (g.rank + 1) * m; i++) {
+        const gi = sampleGrad(s, i, theta);
+        if (variant === "grad-op-accum") {
+          const one = new Float64Array(THETA);
+          for (let j = 0; j < THETA; j++) one[j] = gi[j] / m;
+          sdp.accumulateGradients(toParamMap(one));
+        } else for (let j = 0; j < THETA; j++) local[j] += sum ? gi[j] : gi[j] / m;
+      }
+      const shards =
+        variant === "grad-op-accum"
+          ? await sdp.reduceGradients()
+          : await sdp.reduceGradients(toParamMap(local));
+      const scale = sum ? 1 / GLOBAL_BATCH : 1;
+      const sq = new Float32Array(1);
+      for (const { grad } of shards) for (let i = 0; i < grad.length; i++) sq[0] += (grad[i] * scale) ** 2;
+      await sdp.shardGroupForNorm().allReduce(sq, "sum");
+      norms.push(Math.sqrt(sq[0]));
+      for (const { param, grad } of shards)
+        for (let i = 0; i < param.length; i++) param[i] -= LR * grad[i] * scale;
+    }
+    const final = fromParamMap(await sdp.gatherParameters());
+    writeFileSync(
+      join(outDir, `r${g.rank}-fsdp-${variant}.json`),
+      JSON.stringify({ theta: Array.from(final), norms }),
+    );
+    if (variant === "hybrid-grad-op" || variant === "full") {
+      const dir = join(outDir, `ckpt-${variant}`);
+      const state = sdp.shardedStateDict({
+        exp_avg: new Map(sdp.parameterShards().map((p) => [p.unit, p.param.map((x) => 2 * x)])),
+      });
+      if (sdp.isReplicaLeader) writeShardFile(dir, state);
+      await g.barrier();
+      if (g.rank === 0) writeShardManifest(dir, { strategy, shardSize: sdp.shardGroup.size, units: UNITS });
+    }
+  }
+}
