@@ -1,0 +1,103 @@
+// AdamW step throughput (elements/s) on 16M float32 parameters: @biomed-llama/optimizer against
+// torch.optim.AdamW on CPU (foreach=False and True), measured in the same run via python3.
+// Run: pnpm --filter @biomed-llama/optimizer build && pnpm tsx bench/optimizer-adamw.ts [--n 16777216] [--iters 5]
+// Writes bench/results/optimizer.json.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+// bench/ is not a workspace dependent of the package, so it loads the built entry by path.
+import { AdamW } from "../packages/optimizer/dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const n = arg("n", 16 * 1024 * 1024);
+const iters = arg("iters", 5);
+
+function measureOurs(): { secondsPerStep: number[]; elementsPerSecond: number } {
+  const param = new Float32Array(n);
+  const grad = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    param[i] = Math.sin(i) * 0.1;
+    grad[i] = Math.cos(i * 0.7) * 0.01;
+  }
+  const opt = new AdamW({ betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
+  opt.step([{ key: "w", param, grad }], 1e-4); // warm-up: JIT and state allocation
+  const times: number[] = [];
+  for (let k = 0; k < iters; k++) {
+    const t0 = process.hrtime.bigint();
+    opt.step([{ key: "w", param, grad }], 1e-4);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    process.stderr.write(
+      `ours step ${k + 1}/${iters}: ${(n / (times[k] as number) / 1e6).toFixed(1)} M elem/s\n`,
+    );
+  }
+  return { secondsPerStep: times, elementsPerSecond: n / median(times) };
+}
+
+const torchScript = `
+import json, sys, time, torch
+n, iters = int(sys.argv[1]), int(sys.argv[2])
+out = {"torch": torch.__version__, "defaultThreads": torch.get_num_threads(), "runs": []}
+default_threads = torch.get_num_threads()
+for threads in sorted({1, default_threads}):
+    torch.set_num_threads(threads)
+    for foreach in (False, True):
+        p = torch.nn.Parameter(torch.sin(torch.arange(n, dtype=torch.float32)) * 0.1)
+        p.grad = torch.cos(torch.arange(n, dtype=torch.float32) * 0.7) * 0.01
+        opt = torch.optim.AdamW([p], lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, foreach=foreach)
+        opt.step()
+        times = []
+        for _ in range(iters):
+            t0 = time.perf_counter(); opt.step(); times.append(time.perf_counter() - t0)
+        times.sort()
+        out["runs"].append({"foreach": foreach, "threads": threads, "secondsPerStep": times,
+                            "elementsPerSecond": n / times[len(times) // 2]})
+        print(f"torch foreach={foreach} threads={threads}: {n / times[len(times) // 2] / 1e6:.1f} M elem/s", file=sys.stderr)
+        del opt, p
+print(json.dumps(out))
+`;
+
+function measureTorch(): unknown {
+  try {
+    const stdout = execFileSync("/usr/bin/python3", ["-c", torchScript, String(n), String(iters)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 1 << 20,
+    });
+    return JSON.parse(stdout);
+  } catch (e) {
+    return { error: `torch baseline unavailable: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+const ours = measureOurs();
+const torch = measureTorch();
+const result = {
+  bench: "optimizer-adamw",
+  date: new Date().toISOString(),
+  elements: n,
+  iters,
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  // The machine is shared; a high load average makes both sides slower and noisier.
+  loadAverage1m: loadavg()[0],
+  note: "single AdamW step on one flat float32 tensor, median of iters; ours is single-threaded JS",
+  ours,
+  torch,
+};
+const outPath = join(here, "results", "optimizer.json");
+mkdirSync(dirname(outPath), { recursive: true });
+writeFileSync(`${outPath}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+renameSync(`${outPath}.tmp`, outPath);
+console.log(JSON.stringify({ oursElementsPerSecond: ours.elementsPerSecond, torch }, null, 2));
