@@ -1,0 +1,115 @@
+// Tokenizer throughput (tokens/s) on the same text: our WASM SentencePiece (in-thread, and the
+// worker pool with 1..N workers) against Debian's C++ `spm_encode`, measured in the same run.
+// Run: pnpm --filter @biomed-llama/tokenizer build && pnpm tsx bench/tokenizer-throughput.ts [--mb 8] [--text FILE]
+// Text: one document per line; default PubMedQA contexts (/work/shared/data, this machine) repeated to --mb.
+// Writes bench/results/tokenizer.json.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+// bench/ is not a workspace dependent of the package, so it loads the built entry by path.
+import { defaultTokenizerModelPath, LlamaTokenizer, tokenizeDocuments } from "../packages/tokenizer/dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const targetMb = Number(argv("mb") ?? 8);
+const model = defaultTokenizerModelPath();
+
+function loadText(): string[] {
+  const file = argv("text");
+  let docs: string[];
+  if (file) docs = readFileSync(file, "utf8").split("\n").filter(Boolean);
+  else {
+    const pqal = JSON.parse(readFileSync("/work/shared/data/pubmedqa/ori_pqal.json", "utf8"));
+    docs = Object.values(pqal).map((r: any) => (r.CONTEXTS as string[]).join(" "));
+  }
+  const out: string[] = [];
+  let bytes = 0;
+  for (let i = 0; bytes < targetMb * 1e6; i++) {
+    const d = docs[i % docs.length];
+    out.push(d);
+    bytes += Buffer.byteLength(d) + 1;
+  }
+  return out;
+}
+
+const docs = loadText();
+const bytes = docs.reduce((a, d) => a + Buffer.byteLength(d) + 1, 0);
+const dir = mkdtempSync(join(tmpdir(), "tok-bench-"));
+const textFile = join(dir, "docs.txt");
+writeFileSync(textFile, `${docs.join("\n")}\n`);
+
+function cpp(): { seconds: number; tokens: number; version: string } | null {
+  const probe = spawnSync("spm_encode", ["--version"], { encoding: "utf8" });
+  if (probe.error) return null;
+  const runOnce = () => {
+    const t0 = process.hrtime.bigint();
+    const out = execFileSync("spm_encode", [`--model=${model}`, "--output_format=id", `--input=${textFile}`], {
+      maxBuffer: 1 << 30,
+      encoding: "utf8",
+    });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    let tokens = 0;
+    for (const line of out.split("\n")) if (line) tokens += line.split(" ").length;
+    return { seconds, tokens };
+  };
+  runOnce(); // warm the page cache
+  const runs = [runOnce(), runOnce()];
+  const best = runs.reduce((a, b) => (a.seconds < b.seconds ? a : b));
+  return { ...best, version: (probe.stdout || probe.stderr).trim() };
+}
+
+async function ours(workers: number): Promise<{ seconds: number; tokens: number }> {
+  const t0 = process.hrtime.bigint();
+  let tokens = 0;
+  for await (const ids of tokenizeDocuments(docs, { workers, modelPath: model })) tokens += ids.length;
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, tokens };
+}
+
+async function inThreadEncodeOnly(): Promise<{ seconds: number; tokens: number }> {
+  const tok = await LlamaTokenizer.load(model);
+  tok.encode(docs[0]);
+  const t0 = process.hrtime.bigint();
+  let tokens = 0;
+  for (const d of docs) tokens += tok.encode(d).length;
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, tokens };
+}
+
+const rate = (r: { seconds: number; tokens: number }) => r.tokens / r.seconds;
+const base = cpp();
+const results: Record<string, unknown> = {};
+const cores = availableParallelism();
+const encodeOnly = await inThreadEncodeOnly();
+results["wasm in-thread, encode() only"] = { ...encodeOnly, tokensPerSecond: rate(encodeOnly) };
+for (const workers of [0, ...Array.from({ length: Math.min(cores, 4) }, (_, i) => i + 1)]) {
+  const r = await ours(workers);
+  results[`tokenizeDocuments workers=${workers}`] = {
+    ...r,
+    tokensPerSecond: rate(r),
+    ratioToCppSingleThread: base ? rate(r) / rate(base) : null,
+    ratioPerWorkerToCpp: base && workers > 0 ? rate(r) / workers / rate(base) : null,
+  };
+  if (base && r.tokens !== base.tokens) throw new Error(`token count differs from spm_encode: ${r.tokens} vs ${base.tokens}`);
+}
+const report = {
+  bench: "tokenizer-throughput",
+  date: new Date().toISOString(),
+  machine: { cores, node: process.version },
+  text: { docs: docs.length, bytes, source: argv("text") ?? "PubMedQA contexts (repeated)" },
+  model: "LLaMA-1/2 tokenizer.model (bundled)",
+  baseline: base
+    ? { tool: `Debian spm_encode (C++ SentencePiece, 1 thread) ${base.version}`, ...base, tokensPerSecond: rate(base), includesProcessStartAndModelLoad: true }
+    : null,
+  ours: results,
+  note: "Worker runs include thread start and per-worker model load; the machine's cores are shared with other jobs.",
+};
+const out = join(here, "results", "tokenizer.json");
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(`${out}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+renameSync(`${out}.tmp`, out);
+console.log(JSON.stringify(report, null, 2));
+if (!existsSync(out)) process.exit(1);
