@@ -1,14 +1,182 @@
-import type { LlamaForCausalLM } from "./llama.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type LlamaConfig, LlamaConfigError, parameterShapes, resolveConfig } from "./config.js";
+import { initialParameter } from "./hf-init.js";
+import { LlamaForCausalLM, type LlamaOptions } from "./llama.js";
+import type { TensorSource } from "./safetensors.js";
+import { SafetensorsCheckpoint, writeSafetensorsCheckpoint } from "./safetensors-index.js";
+
 export class CheckpointError extends Error {
   override name = "CheckpointError";
 }
-export async function loadHFCheckpoint(_dir: string, _opts: object = {}): Promise<LlamaForCausalLM> {
-  throw new Error("not implemented yet");
+
+export interface SaveOptions {
+  /** Stored dtype; default "F32". BF16 rounds to nearest even, as torch does. */
+  dtype?: "F32" | "BF16";
+  /** Shard into model-0000i-of-0000n.safetensors + index above this many bytes per file. */
+  maxShardBytes?: number;
+  /** A SentencePiece tokenizer.model to copy beside the weights (HF's LlamaTokenizer reads it there). */
+  tokenizerModel?: string;
 }
+
+/** Read and validate `dir/config.json`. */
+export function readHFConfig(dir: string): LlamaConfig {
+  const file = path.join(dir, "config.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(
+      `${file}: ${code === "ENOENT" ? "not found" : `not valid JSON (${(e as Error).message})`}`,
+    );
+  }
+  try {
+    return resolveConfig(raw as Record<string, unknown>, file);
+  } catch (e) {
+    if (e instanceof LlamaConfigError) throw new CheckpointError(e.message);
+    throw e;
+  }
+}
+
+// Tensors HF checkpoints may carry that are not parameters (older exports saved RoPE's buffer).
+const IGNORED = /\.rotary_emb\.inv_freq$/;
+
+/**
+ * Load a Hugging Face LLaMA checkpoint directory (config.json + model.safetensors or a sharded index).
+ * Tensors are read one at a time into the model's variables, so peak memory is the model plus one
+ * tensor. Missing, unexpected or mis-shaped tensors fail with the tensor and file named.
+ */
+export async function loadHFCheckpoint(
+  dir: string,
+  opts: Omit<LlamaOptions, "seed" | "uninitialized"> = {},
+): Promise<LlamaForCausalLM> {
+  const config = readHFConfig(dir);
+  const shapes = parameterShapes(config);
+  const ckpt = new SafetensorsCheckpoint(dir);
+  try {
+    for (const [name, shape] of shapes) {
+      if (!ckpt.has(name))
+        throw new CheckpointError(`${dir}: missing tensor "${name}" (config.json expects it)`);
+      const info = ckpt.info(name);
+      if (info.shape.join(",") !== shape.join(","))
+        throw new CheckpointError(
+          `${ckpt.fileOf(name)}: tensor "${name}" has shape [${info.shape}], config.json implies [${shape}]`,
+        );
+      if (!["F32", "F16", "BF16"].includes(info.dtype))
+        throw new CheckpointError(
+          `${ckpt.fileOf(name)}: tensor "${name}" has dtype ${info.dtype}, expected F32, F16 or BF16`,
+        );
+    }
+    for (const name of ckpt.weightMap.keys()) {
+      const tiedHead = name === "lm_head.weight" && config.tie_word_embeddings;
+      if (!shapes.has(name) && !IGNORED.test(name) && !tiedHead)
+        throw new CheckpointError(
+          `${ckpt.fileOf(name)}: unexpected tensor "${name}" (not in a ${config.num_hidden_layers}-layer LlamaForCausalLM)`,
+        );
+    }
+    const model = new LlamaForCausalLM(config, { ...opts, uninitialized: true });
+    try {
+      for (const name of shapes.keys()) model.setParameter(name, ckpt.read(name).data, ckpt.fileOf(name));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return model;
+  } finally {
+    ckpt.close();
+  }
+}
+
+/**
+ * Build the checkpoint in a temp directory beside `dir`, then swap it in with renames, so a crash
+ * leaves either the old checkpoint or the new one, never a mix.
+ */
+function writeAtomically(dir: string, fill: (tmp: string) => void): void {
+  const parent = path.dirname(path.resolve(dir));
+  fs.mkdirSync(parent, { recursive: true });
+  const base = path.basename(path.resolve(dir));
+  const tmp = fs.mkdtempSync(path.join(parent, `.${base}.tmp-`));
+  try {
+    fill(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  if (fs.existsSync(dir)) {
+    const old = `${path.join(parent, `.${base}.old-`)}${process.pid}-${Date.now()}`;
+    fs.renameSync(dir, old);
+    fs.renameSync(tmp, dir);
+    fs.rmSync(old, { recursive: true, force: true });
+  } else {
+    fs.renameSync(tmp, dir);
+  }
+}
+
+function writeCheckpointDir(tmp: string, config: LlamaConfig, src: TensorSource, opts: SaveOptions): void {
+  const dtype = opts.dtype ?? "F32";
+  const cfg = { ...config, torch_dtype: dtype === "BF16" ? "bfloat16" : "float32" };
+  fs.writeFileSync(path.join(tmp, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(tmp, "generation_config.json"),
+    `${JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id, pad_token_id: config.pad_token_id ?? undefined }, null, 2)}\n`,
+  );
+  writeSafetensorsCheckpoint(tmp, src, { dtype, maxShardBytes: opts.maxShardBytes });
+  if (opts.tokenizerModel) {
+    if (!fs.existsSync(opts.tokenizerModel))
+      throw new CheckpointError(`${opts.tokenizerModel}: tokenizer model not found`);
+    fs.copyFileSync(opts.tokenizerModel, path.join(tmp, "tokenizer.model"));
+  }
+}
+
+/** Save as a Hugging Face checkpoint `transformers` loads unchanged (atomic: temp dir + rename). */
 export async function saveHFCheckpoint(
-  _model: LlamaForCausalLM,
-  _dir: string,
-  _opts: { dtype?: "F32" | "BF16"; maxShardBytes?: number; tokenizerModel?: string } = {},
+  model: LlamaForCausalLM,
+  dir: string,
+  opts: SaveOptions = {},
 ): Promise<void> {
-  throw new Error("not implemented yet");
+  const params = model.namedParameters();
+  const entries = [...params].map(([name, v]) => ({ name, shape: v.shape }));
+  writeAtomically(dir, (tmp) =>
+    writeCheckpointDir(
+      tmp,
+      model.config,
+      { entries, data: (name) => params.get(name)?.dataSync() as Float32Array },
+      opts,
+    ),
+  );
+}
+
+/**
+ * Write a freshly initialised checkpoint (HF's init: normal(0, initializer_range), norms 1) without
+ * building a model: each tensor is generated, written and dropped, so llama-7b needs ~1 GB, not 27.
+ * The weights equal `new LlamaForCausalLM(config, { seed })`.
+ */
+export async function initHFCheckpoint(
+  config: LlamaConfig,
+  dir: string,
+  opts: SaveOptions & { seed?: number; onTensor?: (done: number, total: number) => void } = {},
+): Promise<void> {
+  const cfg = resolveConfig(config as Record<string, unknown>);
+  const shapes = parameterShapes(cfg);
+  const entries = [...shapes].map(([name, shape]) => ({ name, shape }));
+  const total = entries.reduce((a, e) => a + e.shape.reduce((x, y) => x * y, 1), 0);
+  let done = 0;
+  writeAtomically(dir, (tmp) =>
+    writeCheckpointDir(
+      tmp,
+      cfg,
+      {
+        entries,
+        data: (name) => {
+          const shape = shapes.get(name) as number[];
+          const data = initialParameter(cfg, name, shape, opts.seed ?? 0);
+          done += data.length;
+          opts.onTensor?.(done, total);
+          return data;
+        },
+      },
+      opts,
+    ),
+  );
 }

@@ -1,7 +1,14 @@
 export const PACKAGE_NAME = "@biomed-llama/llama-model";
 export { type BackendName, BackendUnavailableError, setBackend } from "./backend.js";
 export { BatchShapeError, IGNORE_INDEX } from "./causal-lm-loss.js";
-export { CheckpointError, loadHFCheckpoint, saveHFCheckpoint } from "./checkpoint-hf.js";
+export {
+  CheckpointError,
+  initHFCheckpoint,
+  loadHFCheckpoint,
+  readHFConfig,
+  type SaveOptions,
+  saveHFCheckpoint,
+} from "./checkpoint-hf.js";
 export {
   headDim,
   LLAMA_PRESETS,
@@ -14,7 +21,7 @@ export {
   trainingFlopsPerToken,
   UnknownPresetError,
 } from "./config.js";
-export { type GenerateOptions, generate } from "./generate.js";
+export { GenerateError, type GenerateOptions, generate, pickToken } from "./generate.js";
 export { initialParameter, initialParameters, Xoshiro128 } from "./hf-init.js";
 export {
   disposeCache,
@@ -25,12 +32,27 @@ export {
   StateDictError,
 } from "./llama.js";
 export {
+  decodeToFloat32,
+  float32ToBf16Bits,
+  MAX_HEADER_BYTES,
   openSafetensors,
+  parseSafetensorsHeader,
   readSafetensors,
   type SafetensorsDtype,
   SafetensorsError,
-  type SafetensorsFile,
+  SafetensorsFile,
   type SafetensorsTensorInfo,
+  type TensorData,
+  type TensorSource,
+  type WriteSafetensorsOptions,
   writeSafetensors,
+  writeSafetensorsFrom,
 } from "./safetensors.js";
+export {
+  INDEX_FILE,
+  SafetensorsCheckpoint,
+  type ShardOptions,
+  SINGLE_FILE,
+  writeSafetensorsCheckpoint,
+} from "./safetensors-index.js";
 export { registerWasmKernels } from "./wasm-kernels.js";

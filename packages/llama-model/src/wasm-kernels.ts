@@ -37,9 +37,37 @@ function unsortedSegmentSum(args: {
   return out;
 }
 
+/**
+ * tfjs-backend-wasm 4.22's OneHot ignores the dtype attribute and always writes int32 bits, so
+ * `oneHot(..., "float32")` reads back as 1.4e-45 instead of 1. Replaced by a loop that honours it.
+ */
+function oneHot(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const { indices } = args.inputs as { indices: tf.TensorInfo };
+  const { depth, onValue, offValue, dtype } = args.attrs as {
+    depth: number;
+    onValue: number;
+    offValue: number;
+    dtype: tf.DataType;
+  };
+  const backend = args.backend as WasmBackendLike;
+  const idx = backend.readSync(indices.dataId);
+  const out = backend.makeOutput([...indices.shape, depth], dtype);
+  const o = backend.typedArrayFromHeap(out);
+  o.fill(offValue);
+  for (let i = 0; i < idx.length; i++) {
+    const j = idx[i];
+    if (j >= 0 && j < depth) o[i * depth + j] = onValue;
+  }
+  return out;
+}
+
 let registered = false;
 
-/** Register the kernels the wasm backend lacks. Idempotent; called by `setBackend("wasm")`. */
+/** Register the kernels the wasm backend lacks or gets wrong. Idempotent; called by `setBackend("wasm")`. */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
@@ -49,4 +77,10 @@ export function registerWasmKernels(): void {
       backendName: "wasm",
       kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
     });
+  if (tf.getKernel("OneHot", "wasm")) tf.unregisterKernel("OneHot", "wasm");
+  tf.registerKernel({
+    kernelName: "OneHot",
+    backendName: "wasm",
+    kernelFunc: oneHot as unknown as tf.KernelFunc,
+  });
 }

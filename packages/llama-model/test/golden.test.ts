@@ -1,0 +1,114 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  generate,
+  type LlamaForCausalLM,
+  loadHFCheckpoint,
+  readSafetensors,
+  saveHFCheckpoint,
+  setBackend,
+} from "../src/index";
+import { openSafetensors } from "../src/safetensors";
+import { expectAllClose, GOLDEN_DIR, rows, tmpDir } from "./helpers";
+
+// Golden values come from test/fixtures/make_golden.py: a from-scratch PyTorch LLaMA (HF semantics).
+const golden = readSafetensors(path.join(GOLDEN_DIR, "golden.safetensors"));
+const meta = JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, "golden.json"), "utf8"));
+const g = (name: string) => golden.get(name)?.data as Float32Array;
+const [B, T] = (golden.get("input_ids") as { shape: number[] }).shape;
+const ids = rows(g("input_ids"), B, T);
+const labels = rows(g("labels"), B, T);
+
+describe.each(["cpu", "wasm"] as const)("against PyTorch on %s", (backend) => {
+  let model: LlamaForCausalLM;
+  beforeAll(async () => {
+    await setBackend(backend);
+    model = await loadHFCheckpoint(GOLDEN_DIR);
+  });
+  afterAll(() => model.dispose());
+
+  test("logits", () => {
+    const logits = model.logits(ids);
+    expect(logits.shape).toEqual([B, T, 64]);
+    expectAllClose(logits.dataSync(), g("logits"));
+    logits.dispose();
+  });
+
+  test("loss (mean and sum, -100 ignored, shifted inside)", () => {
+    const mean = model.loss(ids, labels);
+    expect(mean.tokens).toBe(meta.tokens);
+    expect(mean.loss).toBeCloseTo(meta.loss_mean, 4);
+    expect(model.loss(ids, labels, { reduction: "sum" }).loss).toBeCloseTo(meta.loss_sum, 3);
+  });
+
+  test.each([
+    ["plain", {}],
+    ["recompute + blockwise attention", { recompute: true, blockwiseAttention: true, attentionBlockSize: 5 }],
+  ])("gradients of every parameter (%s)", async (_, opts) => {
+    const m = await loadHFCheckpoint(GOLDEN_DIR, opts);
+    const { loss, grads } = m.lossAndGrads(ids, labels);
+    expect(loss).toBeCloseTo(meta.loss_mean, 4);
+    expect(grads.size).toBe(21);
+    for (const [name, grad] of grads) {
+      try {
+        expectAllClose(grad.dataSync(), g(`grad.${name}`), 2e-4);
+      } catch (e) {
+        throw new Error(`${name}: ${(e as Error).message}`);
+      }
+    }
+    tf.dispose([...grads.values()]);
+    m.dispose();
+  });
+
+  test("greedy generation matches PyTorch, with and without KV cache", async () => {
+    for (const useCache of [true, false]) {
+      const out = await generate(model, meta.greedy_prompt, { maxNewTokens: 12, useCache, eosTokenId: null });
+      expect(out).toEqual(meta.greedy_continuation);
+    }
+  });
+});
+
+describe("checkpoint dtypes", () => {
+  beforeAll(async () => {
+    await setBackend("cpu");
+  });
+
+  test("BF16 checkpoint written by torch loads as torch's bf16→f32 values", async () => {
+    const dir = tmpDir("bf16");
+    fs.copyFileSync(path.join(GOLDEN_DIR, "config.json"), path.join(dir, "config.json"));
+    fs.copyFileSync(path.join(GOLDEN_DIR, "model-bf16.safetensors"), path.join(dir, "model.safetensors"));
+    const m = await loadHFCheckpoint(dir);
+    const w = m.namedParameters().get("model.layers.1.self_attn.o_proj.weight") as tf.Variable;
+    expect(Array.from(w.dataSync())).toEqual(
+      Array.from(g("bf16_as_f32.model.layers.1.self_attn.o_proj.weight")),
+    );
+    m.dispose();
+  });
+
+  test("our BF16 writer produces torch's bytes exactly (round to nearest even)", async () => {
+    const m = await loadHFCheckpoint(GOLDEN_DIR);
+    const dir = tmpDir("bf16-out");
+    await saveHFCheckpoint(m, path.join(dir, "ckpt"), { dtype: "BF16" });
+    const ours = openSafetensors(path.join(dir, "ckpt", "model.safetensors"));
+    const torch = openSafetensors(path.join(GOLDEN_DIR, "model-bf16.safetensors"));
+    expect([...ours.tensors.keys()].sort()).toEqual([...torch.tensors.keys()].sort());
+    for (const name of torch.tensors.keys()) {
+      expect(ours.tensors.get(name)?.dtype).toBe("BF16");
+      expect(Buffer.from(ours.readBytes(name)).equals(Buffer.from(torch.readBytes(name)))).toBe(true);
+    }
+    ours.close();
+    torch.close();
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, "ckpt", "config.json"), "utf8"));
+    expect(cfg.architectures).toEqual(["LlamaForCausalLM"]);
+    expect(cfg.model_type).toBe("llama");
+    expect(cfg.torch_dtype).toBe("bfloat16");
+    m.dispose();
+  });
+
+  test("F16 tensors decode to torch's half→float values", () => {
+    const t = readSafetensors(path.join(GOLDEN_DIR, "misc-f16.safetensors"));
+    expect(Array.from(t.get("f16")?.data ?? [])).toEqual(Array.from(t.get("f16_as_f32")?.data ?? []));
+  });
+});
