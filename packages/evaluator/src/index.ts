@@ -15,6 +15,13 @@ export {
   type TaskResult,
 } from "./evaluate.js";
 export { DEFAULT_FEWSHOT_SEED, FewshotSampler } from "./fewshot.js";
+export {
+  LlamaLM,
+  type LlamaLMOptions,
+  type LoadLlamaLMOptions,
+  loadLlamaLM,
+  type TokenizerLike,
+} from "./llama-lm.js";
 export type { LM, QueryScore, ScoreQuery, ScoreRow } from "./lm.js";
 export {
   encodeRequests,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -95,6 +95,16 @@ describe("evaluateTasks end to end on the vendored data with a bigram model", ()
     let llEos = 0;
     for (const t of texts) llEos += lm.ll(lm.eosId, lm.encode(t));
     expect(e.metrics["word_perplexity,none"]).toBeCloseTo(Math.exp(-llEos / words), 6);
+  });
+
+  test("a real .jsonl.zst Pile shard (read through pile-reader) gives the same numbers as the plain JSONL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "eval-pile-"));
+    mkdirSync(join(dir, "pile"));
+    copyFileSync(join(DATA, "pile/test.jsonl.zst"), join(dir, "pile/test.jsonl.zst"));
+    const [z] = await evaluateTasks(makeLM(64), [getTask("pile_pubmed_abstracts")], { dataDir: dir });
+    const [p] = await evaluateTasks(makeLM(64), [getTask("pile_pubmed_abstracts")], { dataDir: DATA });
+    expect(z.nSamples.effective).toBe(20);
+    expect(z.metrics).toEqual(p.metrics);
   });
 
   test("--limit takes the first N docs", async () => {

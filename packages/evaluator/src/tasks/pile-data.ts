@@ -17,12 +17,19 @@ export function setPileShardReader(r: PileShardReader): void {
   reader = r;
 }
 
-type PileRecordReader = (p: string, o: { setNames: string[] }) => AsyncIterable<{ text: string }>;
+type PileRecordReader = (p: string, setName: string) => AsyncIterable<{ text: string }>;
 
-/** pile-reader's record iterator, when that package is installed and built. */
+/**
+ * pile-reader's `PileReader` over one shard, when that package (and its zstd binding) loads.
+ * Imported lazily so plain-JSONL evaluation never needs the native zstd module.
+ */
 async function pileRecordReader(): Promise<PileRecordReader | undefined> {
-  const mod = (await import("@biomed-llama/pile-reader").catch(() => ({}))) as Record<string, unknown>;
-  return typeof mod.readPileRecords === "function" ? (mod.readPileRecords as PileRecordReader) : undefined;
+  try {
+    const { PileReader } = await import("@biomed-llama/pile-reader");
+    return (p, setName) => new PileReader({ inputs: p, subsets: [setName] });
+  } catch {
+    return undefined;
+  }
 }
 
 async function defaultPileShardReader(path: string, setName: string): Promise<string[]> {
@@ -39,7 +46,7 @@ async function defaultPileShardReader(path: string, setName: string): Promise<st
   if (!open)
     throw new TaskDataError(`${path}: reading .jsonl.zst needs @biomed-llama/pile-reader (not available)`);
   const texts: string[] = [];
-  for await (const rec of open(path, { setNames: [setName] })) texts.push(rec.text);
+  for await (const rec of open(path, setName)) texts.push(rec.text);
   return texts;
 }
 

@@ -1,0 +1,150 @@
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { type LlamaForCausalLM, loadHFCheckpoint, setBackend } from "@biomed-llama/llama-model";
+import { LlamaTokenizer } from "@biomed-llama/tokenizer";
+import * as tf from "@tensorflow/tfjs";
+import { ModelLoadError } from "./errors.js";
+import type { LM, QueryScore, ScoreRow } from "./lm.js";
+
+/** What the adapter needs from a tokenizer (LlamaTokenizer has it). */
+export interface TokenizerLike {
+  encode(text: string): number[];
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+}
+
+export interface LlamaLMOptions {
+  /** Default: the model's max_position_embeddings (lm-eval's HFLM does the same). */
+  maxLength?: number;
+  /** Cache identity; default: derived from the checkpoint files. */
+  id?: string;
+  /** Token id used to right-pad rows of a batch (never attended to by earlier positions). */
+  padId?: number;
+}
+
+/**
+ * The engine's `LM` over a LLaMA checkpoint and its SentencePiece tokenizer. A batch is
+ * right-padded (causal attention makes padding invisible to the positions we read); only the
+ * requested positions' log-probs and argmaxes leave the backend.
+ */
+export class LlamaLM implements LM {
+  readonly id: string;
+  readonly maxLength: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  private readonly padId: number;
+
+  constructor(
+    readonly model: LlamaForCausalLM,
+    readonly tokenizer: TokenizerLike,
+    opts: LlamaLMOptions = {},
+  ) {
+    const cfg = model.config;
+    if (tokenizer.vocabSize > cfg.vocab_size)
+      throw new ModelLoadError(
+        `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${cfg.vocab_size}: they do not belong together`,
+      );
+    this.maxLength = opts.maxLength ?? cfg.max_position_embeddings;
+    if (this.maxLength > cfg.max_position_embeddings)
+      throw new ModelLoadError(
+        `max length ${this.maxLength} exceeds max_position_embeddings ${cfg.max_position_embeddings}`,
+      );
+    this.bosId = tokenizer.bosId;
+    this.eosId = tokenizer.eosId;
+    this.padId = opts.padId ?? 0;
+    this.id = opts.id ?? `llama:${JSON.stringify(cfg)}`;
+  }
+
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text);
+  }
+
+  async scoreBatch(rows: ScoreRow[]): Promise<QueryScore[][]> {
+    const T = Math.max(...rows.map((r) => r.input.length));
+    const V = this.model.config.vocab_size;
+    const ids = rows.map((r) => {
+      const row = r.input.slice();
+      while (row.length < T) row.push(this.padId);
+      return row;
+    });
+    // Flat positions (b*T + t) whose distributions are needed, and the token read at each.
+    const pos: number[] = [];
+    const tok: number[] = [];
+    for (const [b, r] of rows.entries())
+      for (const q of r.queries)
+        q.tokens.forEach((t, k) => {
+          pos.push(b * T + q.start + k);
+          tok.push(t);
+        });
+    const [lpT, amT] = tf.tidy(() => {
+      const lp = tf.reshape(this.model.logProbs(ids), [rows.length * T, V]);
+      const picked = tf.gather(lp, tf.tensor1d(pos, "int32"));
+      const gathered = tf.gather(
+        tf.reshape(picked, [-1]),
+        tf.tensor1d(
+          tok.map((t, i) => i * V + t),
+          "int32",
+        ),
+      );
+      return [gathered, tf.argMax(picked, 1)];
+    });
+    const [lp, am] = await Promise.all([lpT.data(), amT.data()]);
+    lpT.dispose();
+    amT.dispose();
+    let n = 0;
+    return rows.map((r) =>
+      r.queries.map((q) => {
+        const logprobs: number[] = [];
+        let greedy = true;
+        for (const t of q.tokens) {
+          logprobs.push(lp[n]);
+          if (am[n] !== t) greedy = false;
+          n++;
+        }
+        return { logprobs, greedy };
+      }),
+    );
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+export interface LoadLlamaLMOptions extends LlamaLMOptions {
+  /** SentencePiece model; default `<dir>/tokenizer.model` if present, else LLaMA's (shipped with the tokenizer package). */
+  tokenizer?: string;
+  /** tfjs backend ("auto" | "tensorflow" | "wasm" | "cpu"); default leaves the current one. */
+  backend?: "auto" | "tensorflow" | "wasm" | "cpu";
+}
+
+/** Load an HF checkpoint directory (config.json + safetensors) and its tokenizer as an `LM`. */
+export async function loadLlamaLM(
+  dir: string,
+  opts: LoadLlamaLMOptions = {},
+): Promise<LlamaLM & { backend: string; tokenizerPath: string | null }> {
+  if (!existsSync(join(dir, "config.json")))
+    throw new ModelLoadError(
+      `${join(dir, "config.json")}: not found (is --model an HF checkpoint directory?)`,
+    );
+  const backend = opts.backend ? await setBackend(opts.backend) : tf.getBackend();
+  const tokPath =
+    opts.tokenizer ?? (existsSync(join(dir, "tokenizer.model")) ? join(dir, "tokenizer.model") : null);
+  const tokenizer = tokPath ? await LlamaTokenizer.load(tokPath) : await LlamaTokenizer.load();
+  const model = await loadHFCheckpoint(dir);
+  const lm = new LlamaLM(model, tokenizer, { ...opts, id: opts.id ?? checkpointId(dir, tokPath) });
+  return Object.assign(lm, { backend, tokenizerPath: tokPath });
+}
+
+/** Identity of a checkpoint for the request cache: its path and every file's size and mtime. */
+function checkpointId(dir: string, tokPath: string | null): string {
+  const h = createHash("sha256").update(realpathSync(dir));
+  for (const f of readdirSync(dir).sort()) {
+    const s = statSync(join(dir, f));
+    if (s.isFile()) h.update(`${f}:${s.size}:${s.mtimeMs}`);
+  }
+  h.update(`tokenizer:${tokPath ?? "default"}`);
+  return `llama:${h.digest("hex").slice(0, 32)}`;
+}
