@@ -30,11 +30,12 @@ export {
   type MixStats,
   type RunMixOptions,
   runMix,
+  stratumWeight,
   writeAtomically,
 } from "./run-mix.js";
 export { sampleDataDir, sampleMixConfigPath } from "./sample-data.js";
 export { BIOMED_LLAMA_MIXTURE, BIOMED_LLAMA_PUBLISHED_PERCENT } from "./seed-mixture.js";
-export { formatMixTable, formatPercent } from "./stats-table.js";
+export { formatMixTable, formatPercent, formatPlanTable, type TableRow } from "./stats-table.js";
 export {
   fillTemplate,
   formatChoiceAnswer,

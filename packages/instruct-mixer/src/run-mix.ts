@@ -35,24 +35,41 @@ export function loadMixSources(config: MixConfig, onLoaded?: (s: LoadedSource) =
     }
     const names = [...bySource.keys()];
     const group = src.name ?? groupName(names, src.path);
-    const used = new Set<string>();
     const strata = names.map((source) => {
-      const subset = source.endsWith(`/${group}`) ? source.slice(0, -group.length - 1) : undefined;
-      let weight = src.weight ?? 1;
-      if (subset !== undefined && src.subsetWeights && subset in src.subsetWeights) {
-        weight = src.subsetWeights[subset];
-        used.add(subset);
-      }
       const records = bySource.get(source)!;
-      return { spec: { source, group, count: records.length, weight }, records };
+      return {
+        spec: { source, group, count: records.length, weight: stratumWeight(src, group, source) },
+        records,
+      };
     });
-    const unused = Object.keys(src.subsetWeights ?? {}).filter((k) => !used.has(k));
+    const subsets = new Set(names.map((n) => subsetOf(group, n)));
+    const unused = Object.keys(src.subsetWeights ?? {}).filter((k) => !subsets.has(k));
     if (unused.length)
       throw new MixConfigError(src.path, `subsetWeights names no subset of "${group}": ${unused.join(", ")}`);
     const loaded = { config: src, group, strata, malformed: result.malformed };
     onLoaded?.(loaded);
     return loaded;
   });
+}
+
+/** "usmleqa" for stratum "usmleqa/medpalm" of group "medpalm"; undefined for a stratum without subset. */
+function subsetOf(group: string, stratum: string): string | undefined {
+  return stratum.endsWith(`/${group}`) ? stratum.slice(0, -group.length - 1) : undefined;
+}
+
+/**
+ * A stratum's weight: its subset's entry in `subsetWeights` if there is one, else the source's
+ * `weight`, else 1.
+ */
+export function stratumWeight(
+  src: Pick<MixSourceConfig, "weight" | "subsetWeights">,
+  group: string,
+  stratum: string,
+): number {
+  const subset = subsetOf(group, stratum);
+  if (subset !== undefined && src.subsetWeights && Object.hasOwn(src.subsetWeights, subset))
+    return src.subsetWeights[subset];
+  return src.weight ?? 1;
 }
 
 /** "usmleqa/medpalm", "liveqa/medpalm" → "medpalm"; a single stratum names itself. */

@@ -8,9 +8,9 @@ import type { GroupSpec } from "./mixture.js";
  * (5 for USMLE / MedMCQA / PubMedQA, 1 for LiveQA / MedicationQA), so the split matters.
  * Solving the published percentages for it: with k weight-5 exemplars the medpalm mass is
  * 24 + 4k; the MedQA..visual-med-alpaca columns (two decimals) need a total mass in
- * [142329, 142351] and medpalm's 0.05 % needs 64 <= 24 + 4k < 78.3, which leaves k = 11, 12
- * or 13 (tested). We ship k = 13 = 5 MedQA + 5 MedMCQA + 3 PubMedQA, the few-shot prompt
- * sizes the Med-PaLM paper used for those datasets (PubMedQA fewer, for context length),
+ * [142328.0, 142357.0] (k <= 13) and medpalm's 0.05 % needs 24 + 4k >= 0.045 % of the total
+ * (k >= 11), which leaves k = 11, 12 or 13 (tested). We ship k = 13 = 5 MedQA + 5 MedMCQA +
+ * 3 PubMedQA, our reading of the Med-PaLM few-shot prompt sizes (not verified here),
  * and 11 consumer-question exemplars split 6 LiveQA + 5 MedicationQA (any 11 split gives
  * the same numbers, both have weight 1). The CoT sets all have weight 3, so their sub-set
  * split does not affect the table; we use 5 / 5 / 3 / 6 (USMLE / MedMCQA / PubMedQA / MMLU).

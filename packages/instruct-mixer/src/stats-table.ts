@@ -1,4 +1,10 @@
+import type { PlannedStratum } from "./mixture.js";
 import type { MixRow } from "./run-mix.js";
+
+/** A table row; `realised` is absent for a plan that has not been drawn. */
+export type TableRow = Pick<MixRow, "source" | "group" | "samples" | "weight" | "target"> & {
+  realised?: number;
+};
 
 /** Percent with enough decimals that tiny sources (codex-cot: 0.006 %) do not print as 0.00. */
 export function formatPercent(fraction: number): string {
@@ -12,7 +18,8 @@ export function formatPercent(fraction: number): string {
  * The printed table: source, samples, weight, target %, realised %. Sources with several
  * sub-sets (the exemplar sets) get a subtotal row, which is what the BioMed-LLaMA README lists.
  */
-export function formatMixTable(rows: ReadonlyArray<Omit<MixRow, "duplicatesRemoved"> | MixRow>): string {
+export function formatMixTable(rows: ReadonlyArray<TableRow>): string {
+  const withRealised = rows.some((r) => r.realised !== undefined);
   const body: string[][] = [];
   const groups = [...new Set(rows.map((r) => r.group))];
   for (const group of groups) {
@@ -25,7 +32,7 @@ export function formatMixTable(rows: ReadonlyArray<Omit<MixRow, "duplicatesRemov
         String(sum((r) => r.samples)),
         weights.join("/"),
         formatPercent(sum((r) => r.target)),
-        formatPercent(sum((r) => r.realised)),
+        formatPercent(sum((r) => r.realised ?? 0)),
       ]);
     }
     for (const r of members) {
@@ -34,13 +41,22 @@ export function formatMixTable(rows: ReadonlyArray<Omit<MixRow, "duplicatesRemov
         String(r.samples),
         String(r.weight),
         formatPercent(r.target),
-        formatPercent(r.realised),
+        formatPercent(r.realised ?? 0),
       ]);
     }
   }
   const header = ["source", "samples", "weight", "target %", "realised %"];
+  if (!withRealised) {
+    header.pop();
+    for (const row of body) row.pop();
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+/** The table of a plan before drawing (no realised column), e.g. the README's mixture. */
+export function formatPlanTable(plan: ReadonlyArray<PlannedStratum>): string {
+  return formatMixTable(plan.map((p) => ({ ...p, samples: p.count })));
 }

@@ -1,9 +1,12 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import {
   BIOMED_LLAMA_MIXTURE,
   BIOMED_LLAMA_PUBLISHED_PERCENT,
   type GroupSpec,
   planMixture,
+  stratumWeight,
+  validateMixConfig,
 } from "../src/index.js";
 
 /** Round the way the README printed: to as many decimals as the published figure has. */
@@ -84,5 +87,21 @@ describe("the BioMed-LLaMA README mixture", () => {
       const shares = groupShares(withMedpalmSplit(k));
       expect(asPublished(shares.get("medpalm")!, "0.05")).not.toBe("0.05");
     }
+  });
+});
+
+describe("configs/mix-biomed-llama.json", () => {
+  const file = new URL("../../../configs/mix-biomed-llama.json", import.meta.url);
+  const config = validateMixConfig(JSON.parse(readFileSync(file, "utf8")), "mix-biomed-llama.json");
+
+  test("gives every stratum of the published table the seed's weight", () => {
+    const strata = BIOMED_LLAMA_MIXTURE.flatMap((g) => g.strata);
+    for (const s of strata) {
+      const src = config.sources.find((c) => c.name === s.source || s.source.endsWith(`/${c.name}`));
+      expect(src, s.source).toBeDefined();
+      expect(stratumWeight(src!, src!.name!, s.source), s.source).toBe(s.weight);
+    }
+    expect(config.sources).toHaveLength(BIOMED_LLAMA_MIXTURE.length);
+    expect(config.draws).toBe(150000);
   });
 });
