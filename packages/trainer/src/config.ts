@@ -216,6 +216,14 @@ export function validateConfig(raw: Record<string, unknown>, opts: ValidateOptio
   if ("epochs" in raw && raw.epochs !== null && !("max_steps" in raw)) c.max_steps = null;
   if ((c.max_steps === null) === (c.epochs === null))
     problems.push("max_steps/epochs: set exactly one of them");
+  if (
+    ok("warmup_steps") &&
+    ok("max_steps") &&
+    c.warmup_steps !== null &&
+    c.max_steps !== null &&
+    c.warmup_steps > c.max_steps
+  )
+    problems.push(`warmup_steps: ${c.warmup_steps} exceeds max_steps ${c.max_steps}`);
   if (c.init_from !== null && c.model !== null) problems.push("init_from/model: set at most one of them");
   const dp = opts.dpRanks ?? 1;
   if (ok("global_batch") && ok("micro_batch") && c.global_batch % (c.micro_batch * dp) !== 0)

@@ -17,6 +17,13 @@ export {
   type ValidateOptions,
   validateConfig,
 } from "./config.js";
+export {
+  type FinetuneTask,
+  finetuneExamples,
+  finetuneSequences,
+  openPretrainSequences,
+  readInstructMix,
+} from "./data-sources.js";
 export { CheckpointError, ConfigError, DataFormatError, NonFiniteLossError } from "./errors.js";
 export {
   type McqaSample,
@@ -36,6 +43,14 @@ export {
 export { lossCurveSpec, type PlotOptions, plotRun, renderSvg, runningAverage, svgToPng } from "./plot.js";
 export { Rng, seededPermutation } from "./rng.js";
 export {
+  type EvalRow,
+  evalRows,
+  type RunReportOptions,
+  type RunSummary,
+  summarizeRun,
+  writeRunReport,
+} from "./run-report.js";
+export {
   IGNORE_INDEX,
   mcqaPromptCompletion,
   type PromptCompletion,
@@ -44,3 +59,5 @@ export {
   tokenizePromptCompletion,
   trimToLastLabel,
 } from "./supervised-sequences.js";
+export { llamaUnits, makeSchedule, type TrainOptions, type TrainResult, train } from "./train.js";
+export { type CheckpointManifest, type LoopState, readShardedStates } from "./train-state.js";

@@ -12,7 +12,9 @@ test("runningAverage equals a naive trailing mean and skips non-finite values", 
     const win = xs.slice(Math.max(0, i - w + 1), i + 1).filter(Number.isFinite);
     return win.reduce((a, b) => a + b, 0) / win.length;
   });
-  runningAverage(xs, w).forEach((v, i) => expect(v).toBeCloseTo(naive[i], 12));
+  runningAverage(xs, w).forEach((v, i) => {
+    expect(v).toBeCloseTo(naive[i], 12);
+  });
 });
 
 test("plotRun writes an SVG with the three panels and a PNG", async () => {

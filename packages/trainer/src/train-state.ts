@@ -1,0 +1,149 @@
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { ProcessGroup, ShardedDataParallel, ShardedState } from "@biomed-llama/fsdp-sharding";
+import {
+  type LlamaConfig,
+  type LlamaForCausalLM,
+  openSafetensors,
+  saveHFCheckpoint,
+  writeSafetensors,
+} from "@biomed-llama/llama-model";
+import type { AdamW, LrScheduleStateDict } from "@biomed-llama/optimizer";
+import type { DataCursor } from "./batch-plan.js";
+import {
+  type CheckpointRef,
+  commitStepDir,
+  pruneCheckpoints,
+  readManifest,
+  tempStepDir,
+} from "./checkpoint-store.js";
+import type { TrainConfig } from "./config.js";
+import { CheckpointError } from "./errors.js";
+
+/** Scalars of the loop that a resume needs besides weights and moments. */
+export interface LoopState {
+  /** Optimizer steps completed (= index of the next global step). */
+  step: number;
+  /** AdamW updates actually applied (steps minus skipped non-finite ones); AdamW's bias correction uses it. */
+  optimizerSteps: number;
+  consecutiveNonFinite: number;
+  tokensSeen: number;
+  schedule: LrScheduleStateDict;
+  cursor: DataCursor;
+  /** The loop has no randomness besides the data order, which is a pure function of (seed, epoch). */
+  rng: { seed: number; epoch: number };
+}
+
+/** manifest.json of a checkpoint directory. */
+export interface CheckpointManifest {
+  format: "biomed-llama-train/1";
+  kind: string;
+  step: number;
+  worldSize: number;
+  strategy: string;
+  shardSize: number;
+  /** Files of train_state/, one per global rank. */
+  rankFiles: string[];
+  model: LlamaConfig;
+  config: TrainConfig;
+  loop: LoopState;
+  /** The HF weights sit at the top of the directory (config.json + *.safetensors). */
+  hfWeights: ".";
+  savedAt: string;
+}
+
+const RANK_FILE = (rank: number, world: number) =>
+  `rank-${String(rank).padStart(5, "0")}-of-${String(world).padStart(5, "0")}.safetensors`;
+
+/**
+ * Saves one checkpoint, collectively (every rank calls it with the same step):
+ * rank 0 writes the HF weights into a temp dir, each rank writes its shards (params + AdamW moments
+ * per unit chunk) into temp/train_state, rank 0 adds manifest + completion marker and renames the
+ * temp dir into place, then prunes to the newest keep_last.
+ */
+export async function saveTrainCheckpoint(args: {
+  runDir: string;
+  group: ProcessGroup;
+  sdp: ShardedDataParallel;
+  optimizer: AdamW;
+  model: LlamaForCausalLM;
+  config: TrainConfig;
+  kind: string;
+  loop: LoopState;
+  /** Test hook: runs on every rank after its shard file is written, before the commit. */
+  beforeCommit?: () => void | Promise<void>;
+}): Promise<CheckpointRef | null> {
+  const { runDir, group, sdp, optimizer, loop } = args;
+  const tmp = tempStepDir(runDir, loop.step);
+  if (group.rank === 0) {
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(join(runDir, "checkpoints"), { recursive: true });
+    // The model's variables hold the gathered parameters of this step on every rank.
+    await saveHFCheckpoint(args.model, tmp);
+    mkdirSync(join(tmp, "train_state"), { recursive: true });
+  }
+  await group.barrier();
+  const expAvg = new Map<string, Float32Array>();
+  const expAvgSq = new Map<string, Float32Array>();
+  for (const s of sdp.parameterShards()) {
+    const st = optimizer.getState(s.key);
+    expAvg.set(s.unit, st ? st.expAvg : new Float32Array(s.param.length));
+    expAvgSq.set(s.unit, st ? st.expAvgSq : new Float32Array(s.param.length));
+  }
+  const state = sdp.shardedStateDict({ exp_avg: expAvg, exp_avg_sq: expAvgSq });
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [k, v] of Object.entries(state.tensors)) tensors.set(k, { shape: [v.length], data: v });
+  const { tensors: _t, ...header } = state;
+  await writeSafetensors(join(tmp, "train_state", RANK_FILE(group.rank, group.size)), tensors, {
+    metadata: { sharded_state: JSON.stringify(header), loop: JSON.stringify(loop) },
+  });
+  await args.beforeCommit?.();
+  await group.barrier();
+  let ref: CheckpointRef | null = null;
+  if (group.rank === 0) {
+    const manifest: CheckpointManifest = {
+      format: "biomed-llama-train/1",
+      kind: args.kind,
+      step: loop.step,
+      worldSize: group.size,
+      strategy: sdp.strategy,
+      shardSize: sdp.shardGroup.size,
+      rankFiles: Array.from({ length: group.size }, (_, r) => `train_state/${RANK_FILE(r, group.size)}`),
+      model: args.model.config,
+      config: args.config,
+      loop,
+      hfWeights: ".",
+      savedAt: new Date().toISOString(),
+    };
+    ref = commitStepDir(runDir, loop.step, manifest);
+    pruneCheckpoints(runDir, args.config.keep_last);
+  }
+  await group.barrier();
+  return ref;
+}
+
+/** Reads every rank's shard file of a checkpoint (whatever world size wrote it). */
+export function readShardedStates(ckptDir: string): { manifest: CheckpointManifest; states: ShardedState[] } {
+  const manifest = readManifest<CheckpointManifest>(ckptDir);
+  if (manifest.format !== "biomed-llama-train/1")
+    throw new CheckpointError(`${ckptDir}/manifest.json: unknown format ${JSON.stringify(manifest.format)}`);
+  const stateDir = join(ckptDir, "train_state");
+  const present = existsSync(stateDir) ? new Set(readdirSync(stateDir)) : new Set<string>();
+  const states: ShardedState[] = [];
+  for (const rel of manifest.rankFiles) {
+    const file = join(ckptDir, rel);
+    if (!present.has(rel.slice("train_state/".length)))
+      throw new CheckpointError(`${file}: missing (checkpoint of ${manifest.worldSize} ranks is incomplete)`);
+    const f = openSafetensors(file);
+    try {
+      const header = JSON.parse(f.metadata.sharded_state ?? "null") as Omit<ShardedState, "tensors"> | null;
+      if (!header) throw new CheckpointError(`${file}: no sharded_state metadata`);
+      const tensors: Record<string, Float32Array> = {};
+      for (const name of f.tensors.keys()) tensors[name] = f.read(name).data;
+      states.push({ ...header, tensors });
+    } finally {
+      f.close();
+    }
+  }
+  return { manifest, states };
+}

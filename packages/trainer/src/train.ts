@@ -1,0 +1,395 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  initProcessGroup,
+  type ProcessGroup,
+  ShardedDataParallel,
+  type UnitShard,
+  type UnitSpec,
+} from "@biomed-llama/fsdp-sharding";
+import {
+  LlamaForCausalLM,
+  loadHFCheckpoint,
+  presetConfig,
+  setBackend,
+  trainingFlopsPerToken,
+} from "@biomed-llama/llama-model";
+import {
+  AdamW,
+  clipGradNorm,
+  constantLr,
+  cosineWithWarmup,
+  flatDecayMask,
+  type LrSchedule,
+  linearWithWarmup,
+  sumOfSquares,
+  warmupStepsFrom,
+} from "@biomed-llama/optimizer";
+import { BatchPlan } from "./batch-plan.js";
+import { type CheckpointRef, latestCheckpoint } from "./checkpoint-store.js";
+import type { TrainConfig } from "./config.js";
+import { CheckpointError, ConfigError, NonFiniteLossError } from "./errors.js";
+import { formatStepLine, MetricsWriter, type StepMetrics } from "./metrics-log.js";
+import { type SequenceSource, trimToLastLabel } from "./supervised-sequences.js";
+import { type LoopState, readShardedStates, saveTrainCheckpoint } from "./train-state.js";
+
+export interface TrainOptions {
+  /** A validated config (validateConfig / loadConfig); `out` must be set. */
+  config: TrainConfig;
+  /** Training sequences; index i is what BatchPlan maps to (step, rank, micro-step). */
+  data: SequenceSource;
+  /** Held-out sequences for eval_interval. */
+  evalData?: SequenceSource | null;
+  /** Continue from the newest complete checkpoint under config.out (weights, moments, step, data cursor). */
+  resume?: boolean;
+  /** Default: initProcessGroup() from the launcher's environment (a group of one without one). */
+  group?: ProcessGroup;
+  /** Recorded in the manifest: "pretrain" | "finetune:medqa" | "instruct" ... */
+  kind?: string;
+  /** Rank 0's log lines; default stderr. */
+  log?: (line: string) => void;
+  /** Every step's metrics on rank 0 (a CLI draws progress from it). */
+  onStep?: (m: StepMetrics) => void;
+  /** Fault injection for tests: global steps whose loss and gradient are made NaN on rank 0. */
+  poisonSteps?: readonly number[];
+  /** Test hook: stop (as if killed) after this many completed steps, without a final checkpoint. */
+  stopAfterStep?: number;
+}
+
+export interface TrainResult {
+  runDir: string;
+  backend: string;
+  totalSteps: number;
+  /** Steps run by this call (from the resume point to the end). */
+  stepsRun: number;
+  /** Loss of every step run by this call, by global step (NaN for skipped ones). */
+  losses: Map<number, number>;
+  lastCheckpoint: CheckpointRef | null;
+  /** Final full parameters (identical on every rank). */
+  parameters: Map<string, Float32Array>;
+}
+
+/** FSDP wrapping as the seed: embeddings, one unit per decoder layer, final norm + head. */
+export function llamaUnits(model: LlamaForCausalLM): UnitSpec[] {
+  const named = [...model.namedParameters()].map(([name, v]) => ({ name, shape: [...v.shape] }));
+  const units: UnitSpec[] = [
+    { name: "embed", params: named.filter((p) => p.name === "model.embed_tokens.weight") },
+  ];
+  for (let i = 0; i < model.config.num_hidden_layers; i++)
+    units.push({ name: `layers.${i}`, params: named.filter((p) => p.name.startsWith(`model.layers.${i}.`)) });
+  units.push({
+    name: "head",
+    params: named.filter((p) => p.name === "model.norm.weight" || p.name === "lm_head.weight"),
+  });
+  const covered = new Set(units.flatMap((u) => u.params.map((p) => p.name)));
+  const missing = named.filter((p) => !covered.has(p.name)).map((p) => p.name);
+  if (missing.length) throw new Error(`llamaUnits: parameters in no unit: ${missing.join(", ")}`);
+  return units;
+}
+
+export function makeSchedule(cfg: TrainConfig, totalSteps: number): LrSchedule {
+  const warmupSteps = warmupStepsFrom(cfg.warmup_steps ?? cfg.warmup_ratio ?? 0, totalSteps);
+  const o = { peakLr: cfg.lr, warmupSteps, totalSteps, minLrRatio: cfg.min_lr_ratio };
+  if (cfg.schedule === "cosine") return cosineWithWarmup(o);
+  if (cfg.schedule === "linear") return linearWithWarmup(o);
+  return constantLr({ peakLr: cfg.lr, warmupSteps });
+}
+
+/** Sums doubles across ranks through float32 collectives without losing them to float32 rounding. */
+async function allReduceSums(group: ProcessGroup, values: number[]): Promise<number[]> {
+  const buf = new Float32Array(values.length * 2);
+  values.forEach((v, i) => {
+    buf[2 * i] = v;
+    buf[2 * i + 1] = v - Math.fround(v);
+  });
+  await group.allReduce(buf, "sum");
+  return values.map((_, i) => buf[2 * i] + buf[2 * i + 1]);
+}
+
+function toFloat32Grads(grads: Map<string, { dataSync(): ArrayLike<number>; dispose(): void }>) {
+  const out = new Map<string, Float32Array>();
+  for (const [name, g] of grads) {
+    out.set(name, g.dataSync() as Float32Array);
+    g.dispose();
+  }
+  return out;
+}
+
+/**
+ * One training run, torchtitan style: process group → data → model → shard → optimizer + schedule
+ * → maybe resume → loop. Every rank calls it; rank 0 logs and writes metrics.jsonl.
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const cfg = opts.config;
+  if (!cfg.out) throw new ConfigError("config", ["out: required"]);
+  const runDir = cfg.out;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+
+  // ── process group and backend ────────────────────────────────────────────────────────────
+  const group = opts.group ?? (await initProcessGroup());
+  const rank0 = group.rank === 0;
+  const backend = await setBackend(cfg.backend);
+
+  // ── data: which sequences each (step, rank, micro-step) takes ────────────────────────────
+  const plan = new BatchPlan({
+    numSequences: opts.data.numSequences,
+    globalBatch: cfg.global_batch,
+    microBatch: cfg.micro_batch,
+    dpRanks: group.size,
+    order: cfg.data_order,
+    seed: cfg.seed,
+  });
+  const totalSteps = cfg.max_steps ?? plan.stepsForEpochs(cfg.epochs ?? 1);
+
+  // ── checkpoint to resume from (read before the model: it fixes the architecture) ────────
+  const resumeFrom = opts.resume ? latestCheckpoint(runDir) : null;
+  const saved = resumeFrom ? readShardedStates(resumeFrom.dir) : null;
+  if (saved) {
+    const problems = plan.cursorMismatch(saved.manifest.loop.cursor);
+    if (problems.length) throw new CheckpointError(`${resumeFrom!.dir}: ${problems.join("; ")}`);
+  }
+
+  // ── model ────────────────────────────────────────────────────────────────────────────────
+  let model: LlamaForCausalLM;
+  if (saved) model = new LlamaForCausalLM(saved.manifest.model, { uninitialized: true });
+  else if (cfg.init_from) model = await loadHFCheckpoint(cfg.init_from);
+  else if (cfg.model) model = new LlamaForCausalLM(presetConfig(cfg.model), { seed: cfg.init_seed });
+  else throw new ConfigError("config", ["init_from/model: set one of them (or resume)"]);
+
+  try {
+    // ── shard: one flat unit per decoder layer + embed + head ────────────────────────────
+    const units = llamaUnits(model);
+    const sdp = new ShardedDataParallel({ units, strategy: cfg.sharding, group, gradReduction: "sum" });
+    let extras: Map<string, Map<string, Float32Array>> | null = null;
+    if (saved) {
+      extras = sdp.loadShardedStateDict(saved.states);
+      model.loadStateDict(await sdp.gatherParameters(), { source: resumeFrom!.dir });
+    } else {
+      const full = model.stateDict();
+      await sdp.broadcastParameters(full);
+      if (!rank0) model.loadStateDict(full);
+    }
+
+    // ── optimizer on this rank's shards, and the schedule ─────────────────────────────────
+    const optimizer = new AdamW({
+      lr: cfg.lr,
+      betas: cfg.betas,
+      eps: cfg.eps,
+      weightDecay: cfg.weight_decay,
+    });
+    const schedule = makeSchedule(cfg, totalSteps);
+    const decayMasks = new Map<string, Uint8Array | undefined>();
+    for (const u of sdp.units) {
+      const { start } = u.chunkRange(sdp.shardRank);
+      decayMasks.set(
+        u.name,
+        cfg.decay === "all" ? undefined : flatDecayMask(u.params, start, u.chunkSize, "matrices"),
+      );
+    }
+    let loop: LoopState = {
+      step: 0,
+      optimizerSteps: 0,
+      consecutiveNonFinite: 0,
+      tokensSeen: 0,
+      schedule: schedule.stateDict(),
+      cursor: plan.cursor(0),
+      rng: { seed: cfg.seed, epoch: 0 },
+    };
+    if (saved && extras) {
+      loop = saved.manifest.loop;
+      schedule.loadStateDict(loop.schedule);
+      if (loop.optimizerSteps > 0)
+        for (const s of sdp.parameterShards())
+          optimizer.setState(s.key, {
+            step: loop.optimizerSteps,
+            expAvg: extras.get("exp_avg")!.get(s.unit)!,
+            expAvgSq: extras.get("exp_avg_sq")!.get(s.unit)!,
+          });
+      if (rank0)
+        log(
+          `resumed from ${resumeFrom!.dir} at step ${loop.step} (saved by ${saved.manifest.worldSize} rank(s), now ${group.size})`,
+        );
+    }
+
+    const metrics = rank0 ? new MetricsWriter(join(runDir, "metrics.jsonl")) : null;
+    if (rank0) {
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(join(runDir, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+      log(
+        `train: ${totalSteps} steps × ${cfg.global_batch} sequences (micro ${cfg.micro_batch} × accum ${plan.accumulation} × ${group.size} rank(s)), backend ${backend}, sharding ${cfg.sharding}`,
+      );
+    }
+    const flopsPerToken = trainingFlopsPerToken(model.config, cfg.seq_len);
+    const poison = new Set(opts.poisonSteps ?? []);
+    const losses = new Map<number, number>();
+    let lastCheckpoint: CheckpointRef | null = null;
+    const startStep = loop.step;
+    const t0 = Date.now();
+    let stepTimeAvg = 0;
+    const lastStep = opts.stopAfterStep !== undefined ? Math.min(opts.stopAfterStep, totalSteps) : totalSteps;
+
+    // ── the loop ───────────────────────────────────────────────────────────────────────────
+    for (let step = loop.step; step < lastStep; step++) {
+      const ts = Date.now();
+      const lr = schedule.lr(step);
+
+      // micro-steps: sum-reduced losses and gradients, accumulated locally
+      let lossSum = 0;
+      let labelTokens = 0;
+      let inputTokens = 0;
+      for (let k = 0; k < plan.accumulation; k++) {
+        const batch = trimToLastLabel(
+          plan.microBatchIndices(step, group.rank, k).map((i) => opts.data.get(i)),
+        );
+        const out = model.lossAndGrads(
+          batch.map((s) => s.inputIds),
+          batch.map((s) => s.labels),
+          { reduction: "sum" },
+        );
+        const grads = toFloat32Grads(out.grads);
+        if (poison.has(step) && rank0 && k === 0) {
+          out.loss = Number.NaN;
+          grads.values().next().value![0] = Number.NaN;
+        }
+        sdp.accumulateGradients(grads);
+        lossSum += out.loss;
+        labelTokens += out.tokens;
+        inputTokens += batch.length * batch[0].inputIds.length;
+      }
+
+      // token-weighted mean over the GLOBAL batch: reduce sums, then divide by the global count
+      const [gLossSum, gTokens, gInput] = await allReduceSums(group, [lossSum, labelTokens, inputTokens]);
+      const shards: UnitShard[] = await sdp.reduceGradients();
+      const inv = gTokens > 0 ? 1 / gTokens : Number.NaN;
+      for (const s of shards) for (let i = 0; i < s.grad.length; i++) s.grad[i] *= inv;
+      const loss = gLossSum / gTokens;
+
+      // clip over the shard group (replicas hold the same shards and are not counted twice)
+      const normGroup = sdp.shardGroupForNorm();
+      const reduceSumOfSquares = async (x: number) => (await allReduceSums(normGroup, [x]))[0];
+      const grads = shards.map((s) => s.grad);
+      const gradNorm =
+        cfg.clip > 0
+          ? await clipGradNorm(grads, cfg.clip, { reduceSumOfSquares })
+          : Math.sqrt(await reduceSumOfSquares(sumOfSquares(grads)));
+
+      const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
+      if (skipped) {
+        loop.consecutiveNonFinite++;
+        if (rank0) log(`step ${step + 1}: non-finite loss ${loss} / grad norm ${gradNorm}; update skipped`);
+        if (loop.consecutiveNonFinite >= cfg.max_nonfinite_steps)
+          throw new NonFiniteLossError(
+            `${runDir}: ${loop.consecutiveNonFinite} steps in a row had a non-finite loss or gradient norm (max_nonfinite_steps=${cfg.max_nonfinite_steps}); stopping at step ${step + 1} — lower lr or resume from an earlier checkpoint`,
+          );
+      } else {
+        loop.consecutiveNonFinite = 0;
+        optimizer.step(
+          shards.map((s) => ({
+            key: s.key,
+            param: s.param,
+            grad: s.grad,
+            decayMask: decayMasks.get(s.unit),
+          })),
+          lr,
+        );
+        loop.optimizerSteps++;
+        // gather the updated shards back into the model's full parameters
+        const full = await sdp.gatherParameters();
+        for (const [name, data] of full) model.setParameter(name, data);
+      }
+
+      loop.step = step + 1;
+      loop.tokensSeen += gInput;
+      loop.cursor = plan.cursor(loop.step);
+      loop.rng = { seed: cfg.seed, epoch: loop.cursor.epoch };
+      loop.schedule = schedule.stateDict();
+      losses.set(step + 1, loss);
+
+      const dt = (Date.now() - ts) / 1000;
+      stepTimeAvg = step === startStep ? dt : 0.9 * stepTimeAvg + 0.1 * dt;
+      const tokPerS = gInput / Math.max(dt, 1e-9);
+      const m: StepMetrics = {
+        step: step + 1,
+        total_steps: totalSteps,
+        loss,
+        lr,
+        grad_norm: gradNorm,
+        step_tokens: gTokens,
+        tokens_seen: loop.tokensSeen,
+        tokens_per_s: tokPerS,
+        mfu: ((tokPerS / group.size) * flopsPerToken) / (cfg.peak_tflops * 1e12),
+        mem_bytes: process.memoryUsage().rss,
+        elapsed_s: (Date.now() - t0) / 1000,
+        eta_s: stepTimeAvg * (totalSteps - step - 1),
+        skipped,
+      };
+      if (rank0) {
+        metrics!.write(m);
+        if ((step + 1) % cfg.log_interval === 0 || step + 1 === totalSteps) log(formatStepLine(m));
+        opts.onStep?.(m);
+      }
+
+      if (cfg.eval_interval > 0 && opts.evalData && (step + 1) % cfg.eval_interval === 0) {
+        const ev = await evaluate(model, opts.evalData, cfg, group);
+        if (rank0) {
+          metrics!.write({ step: step + 1, eval_loss: ev.loss, eval_tokens: ev.tokens });
+          log(`step ${step + 1}: eval_loss ${ev.loss.toFixed(4)} over ${ev.tokens} tokens`);
+        }
+      }
+      const isLast = step + 1 === totalSteps;
+      if ((cfg.save_interval > 0 && (step + 1) % cfg.save_interval === 0) || isLast) {
+        const ref = await saveTrainCheckpoint({
+          runDir,
+          group,
+          sdp,
+          optimizer,
+          model,
+          config: cfg,
+          kind: opts.kind ?? "pretrain",
+          loop,
+        });
+        if (rank0 && ref) {
+          lastCheckpoint = ref;
+          log(`step ${step + 1}: checkpoint ${ref.dir}`);
+        }
+      }
+    }
+    return {
+      runDir,
+      backend,
+      totalSteps,
+      stepsRun: lastStep - startStep,
+      losses,
+      lastCheckpoint,
+      parameters: model.stateDict(),
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Token-weighted held-out loss; rank r takes eval sequences r, r+W, r+2W, ... */
+async function evaluate(
+  model: LlamaForCausalLM,
+  data: SequenceSource,
+  cfg: TrainConfig,
+  group: ProcessGroup,
+): Promise<{ loss: number; tokens: number }> {
+  const n = Math.min(cfg.eval_sequences, data.numSequences);
+  const mine: number[] = [];
+  for (let i = group.rank; i < n; i += group.size) mine.push(i);
+  let sum = 0;
+  let tokens = 0;
+  for (let k = 0; k < mine.length; k += cfg.micro_batch) {
+    const batch = trimToLastLabel(mine.slice(k, k + cfg.micro_batch).map((i) => data.get(i)));
+    const r = model.loss(
+      batch.map((s) => s.inputIds),
+      batch.map((s) => s.labels),
+      { reduction: "sum" },
+    );
+    sum += r.loss;
+    tokens += r.tokens;
+  }
+  const [gSum, gTokens] = await allReduceSums(group, [sum, tokens]);
+  return { loss: gSum / gTokens, tokens: gTokens };
+}

@@ -1,0 +1,127 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadHFCheckpoint } from "@biomed-llama/llama-model";
+import { beforeAll, describe, expect, test } from "vitest";
+import { listCheckpoints } from "../src/checkpoint-store";
+import { openPretrainSequences } from "../src/data-sources";
+import { NonFiniteLossError } from "../src/errors";
+import { readMetrics } from "../src/metrics-log";
+import { train } from "../src/train";
+import { countingDataset, tinyCheckpoint, tinyConfig, tmp } from "./helpers/tiny-run";
+
+let ckpt: string;
+let prefix: string;
+const quiet = () => {};
+
+beforeAll(async () => {
+  ckpt = await tinyCheckpoint(join(tmp("init"), "hf"));
+  prefix = await countingDataset(join(tmp("data"), "counting"));
+});
+
+function data(seqLen = 24) {
+  return openPretrainSequences(prefix, { packing: "pack", seqLen, eosId: 2, padId: 0 });
+}
+
+async function run(overrides: Record<string, unknown>, extra: Partial<Parameters<typeof train>[0]> = {}) {
+  const out = overrides.out ?? join(tmp("run"), "run");
+  const config = tinyConfig({ init_from: ckpt, out, ...overrides });
+  return train({ config, data: data(config.seq_len), log: quiet, ...extra });
+}
+
+const trace = (m: Map<number, number>) => [...m.values()];
+
+describe("pretrain on a generated indexed dataset", () => {
+  test("loss falls, metrics.jsonl has every step, final checkpoint loads as HF", async () => {
+    const r = await run({ max_steps: 24, lr: 2e-2, warmup_steps: 3 });
+    const l = trace(r.losses);
+    expect(l).toHaveLength(24);
+    const first = (l[0] + l[1] + l[2]) / 3;
+    const last = (l[21] + l[22] + l[23]) / 3;
+    expect(first).toBeGreaterThan(Math.log(96) - 0.5); // ~uniform at init
+    expect(last).toBeLessThan(first - 1.5);
+    const { steps } = readMetrics(join(r.runDir, "metrics.jsonl"));
+    expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    for (const k of ["loss", "lr", "grad_norm", "tokens_per_s", "mfu", "mem_bytes", "eta_s", "tokens_seen"])
+      expect(typeof (steps[5] as unknown as Record<string, unknown>)[k]).toBe("number");
+    expect(steps[23].tokens_seen).toBe(24 * 4 * 24);
+    // lr follows warmup 3 then cosine to 10 %
+    expect(steps[0].lr).toBe(0);
+    expect(steps[3].lr).toBeCloseTo(2e-2, 12);
+    const ref = r.lastCheckpoint!;
+    expect(ref.step).toBe(24);
+    for (const f of ["config.json", "model.safetensors", "manifest.json", "COMPLETE"])
+      expect(existsSync(join(ref.dir, f))).toBe(true);
+    expect(readdirSync(join(ref.dir, "train_state"))).toEqual(["rank-00000-of-00001.safetensors"]);
+    const reloaded = await loadHFCheckpoint(ref.dir);
+    for (const [name, v] of reloaded.namedParameters()) expect(v.dataSync()).toEqual(r.parameters.get(name));
+    reloaded.dispose();
+  }, 60_000);
+
+  test("--init-from loads the model package's HF checkpoint: first loss equals that model's loss", async () => {
+    const model = await loadHFCheckpoint(ckpt);
+    const d = data();
+    // step 1 (lr 0 in warmup) takes the sequences of BatchPlan step 0; its loss is the model's own.
+    const r = await run({ max_steps: 1, warmup_steps: 1, data_order: "sequential" });
+    const seqs = [0, 1, 2, 3].map((i) => d.get(i));
+    const direct = model.loss(
+      seqs.map((s) => s.inputIds),
+      seqs.map((s) => s.labels),
+    );
+    expect(r.losses.get(1)).toBeCloseTo(direct.loss, 5);
+    model.dispose();
+  }, 30_000);
+
+  test("the loss and the update do not depend on the split into micro-batches", async () => {
+    const runs = [];
+    for (const micro of [4, 2, 1])
+      runs.push(await run({ global_batch: 4, micro_batch: micro, max_steps: 3 }));
+    const [a, b, c] = runs;
+    for (const other of [b, c]) {
+      trace(other.losses).forEach((v, i) => {
+        expect(v).toBeCloseTo(trace(a.losses)[i], 5);
+      });
+      for (const [name, p] of a.parameters) {
+        const q = other.parameters.get(name)!;
+        let maxDiff = 0;
+        for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - q[i]));
+        expect(maxDiff, name).toBeLessThan(1e-4);
+      }
+    }
+  }, 60_000);
+
+  test("resume from the last complete checkpoint reproduces the uninterrupted loss trace exactly", async () => {
+    const full = await run({ max_steps: 6, save_interval: 2, keep_last: 2 });
+    const out = join(tmp("resume"), "run");
+    const first = await run({ out, max_steps: 6, save_interval: 2, keep_last: 2 }, { stopAfterStep: 5 });
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([2, 4]);
+    expect(first.stepsRun).toBe(5);
+    const second = await run({ out, max_steps: 6, save_interval: 2, keep_last: 2 }, { resume: true });
+    expect(second.stepsRun).toBe(2); // steps 5 and 6 after the step-4 checkpoint
+    expect([...second.losses.keys()]).toEqual([5, 6]);
+    for (const [step, loss] of second.losses) expect(loss).toBe(full.losses.get(step));
+    for (const [name, p] of full.parameters) expect(second.parameters.get(name)).toEqual(p);
+    // the metrics log keeps one record per step, the resumed one winning
+    const { steps } = readMetrics(join(out, "metrics.jsonl"));
+    expect(steps.map((s) => s.loss)).toEqual(trace(full.losses));
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([4, 6]);
+  }, 60_000);
+
+  test("a non-finite step is skipped and logged; K in a row stop the run with a clear error", async () => {
+    const lines: string[] = [];
+    const clean = await run({ max_steps: 3 });
+    const r = await run({ max_steps: 3 }, { poisonSteps: [1], log: (l) => lines.push(l) });
+    expect(Number.isNaN(r.losses.get(2))).toBe(true);
+    expect(lines.some((l) => l.includes("step 2: non-finite loss") && l.includes("update skipped"))).toBe(
+      true,
+    );
+    expect(r.losses.get(1)).toBe(clean.losses.get(1));
+    const metrics = readFileSync(join(r.runDir, "metrics.jsonl"), "utf8");
+    expect(metrics).toContain('"skipped":true');
+    await expect(run({ max_steps: 5, max_nonfinite_steps: 2 }, { poisonSteps: [1, 2] })).rejects.toThrow(
+      NonFiniteLossError,
+    );
+    await expect(run({ max_steps: 5, max_nonfinite_steps: 2 }, { poisonSteps: [1, 2] })).rejects.toThrow(
+      /2 steps in a row had a non-finite loss/,
+    );
+  }, 60_000);
+});
