@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { PileCursorError, PileJsonError } from "./errors.js";
 import { type PileInputFile, resolvePileInputs } from "./inputs.js";
 import { type LineStart, type RawLine, type RestartPoint, readLines } from "./line-source.js";
@@ -116,7 +117,9 @@ export class PileReader implements AsyncIterable<PileDocument> {
   private readonly worldSize: number;
   private readonly splitBy: "line" | "file";
   private readonly onBadLine: "fail" | "skip";
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  // Validation and decoding are separate because Node 20's fatal TextDecoder is ~4x slower than
+  // isUtf8 (simdutf) plus the non-fatal decoder.
+  private readonly decoder = new TextDecoder("utf-8");
   private resolved?: Promise<PileInputFile[]>;
   private inputFiles?: PileInputFile[];
   private pos: PileCursor;
@@ -267,6 +270,7 @@ export class PileReader implements AsyncIterable<PileDocument> {
         return undefined;
       }
     }
+    if (!isUtf8(bytes)) return this.bad(file, raw.line, "line is not valid UTF-8");
     let parsed: any;
     try {
       parsed = JSON.parse(this.decoder.decode(bytes));

@@ -164,7 +164,7 @@ describe("PileReader: inputs, subsets, ranks, bad lines", () => {
           Buffer.from('", "meta": {"pile_set_name": "PubMed Abstracts"}}\n'),
         ]),
       );
-      await expect(texts({ inputs: p })).rejects.toThrow(/latin1\.jsonl:1: bad JSON line/);
+      await expect(texts({ inputs: p })).rejects.toThrow(/latin1\.jsonl:1: line is not valid UTF-8/);
     });
   });
 });
