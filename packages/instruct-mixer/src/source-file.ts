@@ -99,8 +99,9 @@ export function readJsonObjectInFileOrder(
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 34 /* " */) {
-      let j = i + 1;
-      while (text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 /* \ */ ? 2 : 1;
+      // Most of the file is string content: jump quote to quote with indexOf, skipping escaped ones.
+      let j = text.indexOf('"', i + 1);
+      while (isEscaped(text, j)) j = text.indexOf('"', j + 1);
       if (depth === 1 && expectKey) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
         if (!seen.has(key)) keys.push(key);
@@ -115,4 +116,11 @@ export function readJsonObjectInFileOrder(
     else if (c === 44 /* , */ && depth === 1) expectKey = true;
   }
   return { doc, keys };
+}
+
+/** Whether the quote at `at` is preceded by an odd number of backslashes. */
+function isEscaped(text: string, at: number): boolean {
+  let n = 0;
+  while (text.charCodeAt(at - 1 - n) === 92) n++;
+  return n % 2 === 1;
 }
