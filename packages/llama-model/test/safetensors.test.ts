@@ -1,0 +1,231 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, test } from "vitest";
+import {
+  CheckpointError,
+  float32ToBf16Bits,
+  INDEX_FILE,
+  initHFCheckpoint,
+  LlamaForCausalLM,
+  loadHFCheckpoint,
+  openSafetensors,
+  parameterCount,
+  readSafetensors,
+  SafetensorsError,
+  saveHFCheckpoint,
+  setBackend,
+  writeSafetensors,
+} from "../src/index";
+import { TINY, tmpDir } from "./helpers";
+
+/** A safetensors file assembled byte by byte: u64 LE length, JSON header, data. */
+function handBuilt(header: object | string, data: number[]): Buffer {
+  const json = Buffer.from(typeof header === "string" ? header : JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([len, json, Buffer.from(data)]);
+}
+
+function writeTmp(bytes: Buffer): string {
+  const file = path.join(tmpDir("st"), "x.safetensors");
+  fs.writeFileSync(file, bytes);
+  return file;
+}
+
+describe("safetensors bytes", () => {
+  test("reads a hand-built file: F32, BF16 and F16 tensors, metadata", () => {
+    const bytes = handBuilt(
+      {
+        __metadata__: { format: "pt" },
+        a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+        b: { dtype: "BF16", shape: [2], data_offsets: [8, 12] },
+        c: { dtype: "F16", shape: [1, 2], data_offsets: [12, 16] },
+      },
+      [
+        // 1.5f = 0x3fc00000, -2f = 0xc0000000 (little endian)
+        0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0,
+        // bf16 1.0 = 0x3f80, -0.5 = 0xbf00
+        0x80, 0x3f, 0x00, 0xbf,
+        // f16 1.0 = 0x3c00, 65504 = 0x7bff
+        0x00, 0x3c, 0xff, 0x7b,
+      ],
+    );
+    const file = writeTmp(bytes);
+    const f = openSafetensors(file);
+    expect(f.metadata).toEqual({ format: "pt" });
+    expect(f.read("a")).toEqual({ shape: [2], data: Float32Array.from([1.5, -2]) });
+    expect(Array.from(f.read("b").data)).toEqual([1, -0.5]);
+    expect(f.read("c").shape).toEqual([1, 2]);
+    expect(Array.from(f.read("c").data)).toEqual([1, 65504]);
+    f.close();
+  });
+
+  test.each([
+    [
+      "header length past EOF",
+      () => {
+        const b = handBuilt({}, []);
+        b.writeBigUInt64LE(1000n);
+        return b;
+      },
+      /runs past the end/,
+    ],
+    [
+      "header length above the limit",
+      () => {
+        const b = handBuilt({}, []);
+        b.writeBigUInt64LE(2n ** 40n);
+        return b;
+      },
+      /exceeds the 100000000-byte limit/,
+    ],
+    ["not JSON", () => handBuilt("{nope", []), /not valid UTF-8 JSON/],
+    [
+      "unknown dtype",
+      () => handBuilt({ a: { dtype: "Q4", shape: [1], data_offsets: [0, 1] } }, [0]),
+      /tensor "a": unknown dtype "Q4"/,
+    ],
+    [
+      "shape × dtype ≠ span",
+      () => handBuilt({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, [0, 0, 0, 0, 0, 0, 0, 0]),
+      /tensor "a": shape \[3\] × F32 is 12 bytes but data_offsets span 8/,
+    ],
+    [
+      "overlap",
+      () =>
+        handBuilt(
+          {
+            a: { dtype: "U8", shape: [2], data_offsets: [0, 2] },
+            b: { dtype: "U8", shape: [2], data_offsets: [1, 3] },
+          },
+          [0, 0, 0],
+        ),
+      /overlap/,
+    ],
+    [
+      "gap",
+      () =>
+        handBuilt(
+          {
+            a: { dtype: "U8", shape: [1], data_offsets: [0, 1] },
+            b: { dtype: "U8", shape: [1], data_offsets: [2, 3] },
+          },
+          [0, 0, 0],
+        ),
+      /gap/,
+    ],
+    [
+      "trailing bytes",
+      () => handBuilt({ a: { dtype: "U8", shape: [1], data_offsets: [0, 1] } }, [0, 0]),
+      /cover 1 bytes but the data section has 2/,
+    ],
+    ["bad metadata", () => handBuilt({ __metadata__: { n: 3 } }, []), /"__metadata__.n" must be a string/],
+    ["shorter than 8 bytes", () => Buffer.from([1, 2, 3]), /shorter than the 8-byte header length/],
+  ])("rejects %s with a SafetensorsError naming the file", (_, make, message) => {
+    const file = writeTmp(make());
+    expect(() => openSafetensors(file)).toThrow(SafetensorsError);
+    expect(() => openSafetensors(file)).toThrow(message);
+    expect(() => openSafetensors(file)).toThrow(file);
+  });
+
+  test("F32 and BF16 round trip; BF16 rounds to nearest even", async () => {
+    const dir = tmpDir("rt");
+    const data = Float32Array.from([0, -0, 1, Math.PI, -1e-20, 65504, 1e30, Number.NaN]);
+    const tensors = new Map([["w", { shape: [2, 4], data }]]);
+    await writeSafetensors(path.join(dir, "f32.safetensors"), tensors, { metadata: { k: "v" } });
+    const back = readSafetensors(path.join(dir, "f32.safetensors"));
+    expect(Array.from((back.get("w") as { data: Float32Array }).data)).toEqual(Array.from(data));
+    await writeSafetensors(path.join(dir, "bf16.safetensors"), tensors, { dtype: "BF16" });
+    expect(openSafetensors(path.join(dir, "bf16.safetensors")).tensors.get("w")?.dtype).toBe("BF16");
+    // Ties: 1 + 2^-8 lies halfway between bf16 1 and 1 + 2^-7 → even (1); 1 + 3·2^-8 → 1 + 2^-6.
+    const bits = float32ToBf16Bits(Float32Array.from([1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20]));
+    expect(Array.from(bits)).toEqual([0x3f80, 0x3f82, 0x3f81]);
+    // no temp files left behind
+    expect(fs.readdirSync(dir).sort()).toEqual(["bf16.safetensors", "f32.safetensors"]);
+  });
+});
+
+describe("Hugging Face checkpoints", () => {
+  beforeAll(async () => {
+    await setBackend("cpu");
+  });
+
+  test("sharded round trip through model.safetensors.index.json", async () => {
+    const model = new LlamaForCausalLM(TINY, { seed: 11 });
+    const dir = path.join(tmpDir("shard"), "ckpt");
+    await saveHFCheckpoint(model, dir, { maxShardBytes: 12_000 });
+    const files = fs.readdirSync(dir).sort();
+    expect(files).toContain(INDEX_FILE);
+    const index = JSON.parse(fs.readFileSync(path.join(dir, INDEX_FILE), "utf8"));
+    const shards = new Set(Object.values(index.weight_map));
+    expect(shards.size).toBeGreaterThan(2);
+    expect(files).toContain(`model-00001-of-${String(shards.size).padStart(5, "0")}.safetensors`);
+    expect(index.metadata.total_size).toBe(4 * parameterCount(TINY));
+    const back = await loadHFCheckpoint(dir);
+    for (const [name, v] of model.namedParameters())
+      expect(Array.from(back.namedParameters().get(name)?.dataSync() ?? [])).toEqual(
+        Array.from(v.dataSync()),
+      );
+    // saving again replaces the directory atomically (no leftovers beside it)
+    await saveHFCheckpoint(back, dir);
+    expect(fs.readdirSync(dir)).not.toContain(INDEX_FILE);
+    expect(fs.readdirSync(path.dirname(dir))).toEqual(["ckpt"]);
+    model.dispose();
+    back.dispose();
+  });
+
+  test("initHFCheckpoint writes what new LlamaForCausalLM(config, { seed }) holds, HF-style init", async () => {
+    const dir = path.join(tmpDir("init"), "m");
+    await initHFCheckpoint({ ...TINY, pad_token_id: 0 }, dir, { seed: 5 });
+    const loaded = await loadHFCheckpoint(dir);
+    const fresh = new LlamaForCausalLM({ ...TINY, pad_token_id: 0 }, { seed: 5 });
+    const q = fresh
+      .namedParameters()
+      .get("model.layers.1.self_attn.q_proj.weight")
+      ?.dataSync() as Float32Array;
+    expect(
+      Array.from(loaded.namedParameters().get("model.layers.1.self_attn.q_proj.weight")?.dataSync() ?? []),
+    ).toEqual(Array.from(q));
+    const mean = q.reduce((a, b) => a + b, 0) / q.length;
+    const std = Math.sqrt(q.reduce((a, b) => a + (b - mean) ** 2, 0) / q.length);
+    expect(Math.abs(mean)).toBeLessThan(0.003);
+    expect(std).toBeGreaterThan(0.018);
+    expect(std).toBeLessThan(0.022);
+    expect(Array.from(fresh.namedParameters().get("model.norm.weight")?.dataSync() ?? [])).toEqual(
+      Array(32).fill(1),
+    );
+    const emb = fresh.namedParameters().get("model.embed_tokens.weight")?.dataSync() as Float32Array;
+    expect(Array.from(emb.slice(0, 32))).toEqual(Array(32).fill(0)); // padding row zeroed, as HF
+    loaded.dispose();
+    fresh.dispose();
+  });
+
+  test("bad checkpoints fail with one line naming the tensor and file", async () => {
+    const model = new LlamaForCausalLM(TINY, { seed: 1 });
+    const root = tmpDir("bad");
+    const dir = path.join(root, "ok");
+    await saveHFCheckpoint(model, dir);
+    const cfgPath = path.join(dir, "config.json");
+    const cfg = JSON.parse(fs.readFileSync(cfgPath, "utf8"));
+
+    fs.writeFileSync(cfgPath, JSON.stringify({ ...cfg, num_hidden_layers: 3 }));
+    await expect(loadHFCheckpoint(dir)).rejects.toThrow(/ok: missing tensor "model\.layers\.2\./);
+    fs.writeFileSync(cfgPath, JSON.stringify({ ...cfg, num_hidden_layers: 1 }));
+    await expect(loadHFCheckpoint(dir)).rejects.toThrow(
+      /model\.safetensors: unexpected tensor "model\.layers\.1\./,
+    );
+    fs.writeFileSync(cfgPath, JSON.stringify({ ...cfg, intermediate_size: 40 }));
+    await expect(loadHFCheckpoint(dir)).rejects.toThrow(
+      /model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight" has shape \[48,32\], config\.json implies \[40,32\]/,
+    );
+    fs.writeFileSync(cfgPath, JSON.stringify({ ...cfg, num_attention_heads: 5 }));
+    await expect(loadHFCheckpoint(dir)).rejects.toThrow(CheckpointError);
+    fs.writeFileSync(cfgPath, "{");
+    await expect(loadHFCheckpoint(dir)).rejects.toThrow(/config\.json: not valid JSON/);
+    fs.rmSync(cfgPath);
+    await expect(loadHFCheckpoint(dir)).rejects.toThrow(/config\.json: not found/);
+    model.dispose();
+    expect(tf.memory().numTensors).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -1,0 +1,63 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, test } from "vitest";
+import { setBackend } from "../src/index";
+
+describe("kernels registered for wasm", () => {
+  beforeAll(async () => {
+    expect(await setBackend("wasm")).toBe("wasm");
+  });
+
+  test("UnsortedSegmentSum equals a plain loop (repeats, out-of-range ids dropped)", () => {
+    const ids = [3, 0, 3, 7, 1, 3, -1];
+    const rows = ids.length;
+    const inner = 5;
+    const x = Float32Array.from({ length: rows * inner }, (_, i) => Math.sin(i) * 10);
+    const expected = new Float32Array(6 * inner);
+    ids.forEach((s, r) => {
+      if (s >= 0 && s < 6) for (let j = 0; j < inner; j++) expected[s * inner + j] += x[r * inner + j];
+    });
+    const out = tf.unsortedSegmentSum(tf.tensor2d(x, [rows, inner]), tf.tensor1d(ids, "int32"), 6);
+    expect(out.shape).toEqual([6, inner]);
+    const got = out.dataSync();
+    for (let i = 0; i < expected.length; i++) expect(got[i]).toBeCloseTo(expected[i], 5);
+  });
+
+  test("embedding gradient (gather → UnsortedSegmentSum) matches the cpu backend", async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const table = tf.tensor2d(
+          Float32Array.from({ length: 40 }, (_, i) => i / 7),
+          [10, 4],
+        );
+        const ids = tf.tensor2d(
+          [
+            [1, 2, 1],
+            [9, 1, 0],
+          ],
+          [2, 3],
+          "int32",
+        );
+        const w = tf.tensor3d(
+          Float32Array.from({ length: 24 }, (_, i) => Math.cos(i)),
+          [2, 3, 4],
+        );
+        return tf
+          .grads((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), w)))([table])[0]
+          .dataSync();
+      });
+    const wasm = run();
+    await setBackend("cpu");
+    const cpu = run();
+    await setBackend("wasm");
+    expect(wasm.length).toBe(40);
+    for (let i = 0; i < 40; i++) expect(wasm[i]).toBeCloseTo(cpu[i], 5);
+    expect(Math.abs(wasm[4])).toBeGreaterThan(0.1); // row 1 used three times
+  });
+
+  test('OneHot honours dtype "float32" (stock wasm kernel writes int32 bits)', () => {
+    const t = tf.oneHot(tf.tensor1d([2, 0], "int32"), 3, 1, 0, "float32");
+    expect(t.dtype).toBe("float32");
+    expect(Array.from(t.dataSync())).toEqual([0, 0, 1, 1, 0, 0]);
+    expect(Array.from(tf.oneHot(tf.tensor1d([1], "int32"), 2).dataSync())).toEqual([0, 1]);
+  });
+});
