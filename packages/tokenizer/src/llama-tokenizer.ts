@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BpeEncoder } from "./bpe-encoder.js";
 import { TokenizerModelError } from "./errors.js";
 import { type ModelPiece, type ParsedModel, parseModelProto } from "./model-proto.js";
 
@@ -44,6 +45,25 @@ async function newWasmProcessor(): Promise<SctgProcessor> {
 
 // Mixed scripts, digits and a character only reachable through byte fallback.
 const PROBE = "Hello world 123, naïve café — 血压 🙂";
+// Before the TypeScript BPE encoder is trusted for a model it must agree with the WASM build here.
+const CROSS_CHECK = [
+  PROBE,
+  "  Leading spaces,\ttabs\tand   runs   of spaces  ",
+  "IL-6 and TNF-α levels (p < 0.001; n = 1,234) were ↑ in 12.5% of patients.",
+  "Пациент жалуется на боль в груди. 患者主诉胸痛三天。 المريض 😀👩‍⚕️🧬",
+  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+];
+
+export type TokenizerEngine = "auto" | "js" | "wasm";
+
+export interface LoadOptions {
+  /**
+   * "auto" (default): the TypeScript BPE encoder when the model allows it (BPE, identity
+   * normalizer, e.g. LLaMA) and it agrees with WASM on a cross-check, else WASM. "wasm": always the
+   * C++ library. "js": the TypeScript encoder or an error.
+   */
+  engine?: TokenizerEngine;
+}
 
 export interface EncodeOptions {
   /** Prepend BOS (default false). */
@@ -65,13 +85,17 @@ export class LlamaTokenizer {
   readonly padId: number;
   readonly unkId: number;
   readonly byteFallback: boolean;
+  /** Which encoder `encode` uses; decode always goes through WASM. */
+  readonly engine: "js" | "wasm";
   private readonly pieceIds: Map<string, number>;
 
   private constructor(
     readonly modelPath: string,
     private readonly sp: SctgProcessor,
     private readonly model: ParsedModel,
+    private readonly fast: BpeEncoder | null,
   ) {
+    this.engine = fast ? "js" : "wasm";
     this.vocabSize = model.pieces.length;
     this.bosId = model.bosId;
     this.eosId = model.eosId;
@@ -82,7 +106,11 @@ export class LlamaTokenizer {
   }
 
   /** Loads and self-checks a model; throws TokenizerModelError naming the file otherwise. */
-  static async load(modelPath: string = defaultTokenizerModelPath()): Promise<LlamaTokenizer> {
+  static async load(
+    modelPath: string = defaultTokenizerModelPath(),
+    opts: LoadOptions = {},
+  ): Promise<LlamaTokenizer> {
+    const engine = opts.engine ?? "auto";
     let bytes: Buffer;
     try {
       bytes = readFileSync(modelPath);
@@ -105,19 +133,37 @@ export class LlamaTokenizer {
     }
     const sp = await newWasmProcessor();
     await sp.load(modelPath);
-    const tok = new LlamaTokenizer(modelPath, sp, model);
-    tok.selfCheck();
-    return tok;
+    const wasm = new LlamaTokenizer(modelPath, sp, model, null);
+    wasm.selfCheck();
+    if (engine === "wasm") return wasm;
+    const fast = BpeEncoder.fromModel(model);
+    if (typeof fast === "string") {
+      if (engine === "js") throw new TokenizerModelError(modelPath, `no TypeScript encoder: ${fast}`);
+      return wasm;
+    }
+    for (const text of CROSS_CHECK) {
+      const a = fast.encode(text);
+      const b = wasm.encode(text);
+      if (a === null || a.length !== b.length || a.some((id, i) => id !== b[i])) {
+        if (engine === "js")
+          throw new TokenizerModelError(
+            modelPath,
+            `TypeScript encoder disagrees with WASM on ${JSON.stringify(text)}`,
+          );
+        return wasm;
+      }
+    }
+    return new LlamaTokenizer(modelPath, sp, model, fast);
   }
 
   /** Alias of `load(path)`. */
-  static fromFile(modelPath: string): Promise<LlamaTokenizer> {
-    return LlamaTokenizer.load(modelPath);
+  static fromFile(modelPath: string, opts?: LoadOptions): Promise<LlamaTokenizer> {
+    return LlamaTokenizer.load(modelPath, opts);
   }
 
   /** The real LLaMA-1/2 tokenizer. */
-  static llama(): Promise<LlamaTokenizer> {
-    return LlamaTokenizer.load(defaultTokenizerModelPath());
+  static llama(opts?: LoadOptions): Promise<LlamaTokenizer> {
+    return LlamaTokenizer.load(defaultTokenizerModelPath(), opts);
   }
 
   // The WASM processor accepts any bytes and then encodes everything to []: check it round-trips.
@@ -136,6 +182,16 @@ export class LlamaTokenizer {
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
+    const ids = this.fast?.encode(text);
+    if (ids) {
+      if (opts.bos) ids.unshift(this.bosId);
+      if (opts.eos) ids.push(this.eosId);
+      return ids;
+    }
+    return this.encodeWasm(text, opts);
+  }
+
+  private encodeWasm(text: string, opts: EncodeOptions): number[] {
     const { StringView } = this.sp.sentencepiece;
     const sv = new StringView(text);
     const view = sv.getView();

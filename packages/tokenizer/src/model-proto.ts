@@ -31,6 +31,16 @@ export interface ParsedModel {
   bosId: number;
   eosId: number;
   padId: number;
+  /** TrainerSpec.treat_whitespace_as_suffix. */
+  whitespaceAsSuffix: boolean;
+  normalizer: {
+    name: string;
+    /** Bytes of NormalizerSpec.precompiled_charsmap; 0 for the identity normalizer. */
+    charsmapBytes: number;
+    addDummyPrefix: boolean;
+    removeExtraWhitespaces: boolean;
+    escapeWhitespaces: boolean;
+  };
 }
 
 class ProtoReader {
@@ -123,6 +133,15 @@ export function parseModelProto(buf: Uint8Array): ParsedModel {
     bosId: 1,
     eosId: 2,
     padId: -1,
+    whitespaceAsSuffix: false,
+    // proto defaults: a NormalizerSpec that is absent behaves like these.
+    normalizer: {
+      name: "",
+      charsmapBytes: 0,
+      addDummyPrefix: true,
+      removeExtraWhitespaces: true,
+      escapeWhitespaces: true,
+    },
   };
   const r = new ProtoReader(buf);
   while (r.pos < r.end) {
@@ -152,6 +171,29 @@ export function parseModelProto(buf: Uint8Array): ParsedModel {
         else if (f === 41) out.bosId = v;
         else if (f === 42) out.eosId = v;
         else if (f === 43) out.padId = v;
+        else if (f === 24) out.whitespaceAsSuffix = v !== 0;
+      }
+      r.pos = end;
+    } else if (field === 3 && wire === 2) {
+      const n = r.length();
+      const end = r.pos + n;
+      const t = new ProtoReader(buf, r.pos, end);
+      const spec = out.normalizer;
+      while (t.pos < end) {
+        const k = t.varint();
+        const f = k >>> 3;
+        const w = k & 7;
+        if (w === 2 && (f === 1 || f === 2)) {
+          const m = t.length();
+          if (f === 1) spec.name = utf8.decode(buf.subarray(t.pos, t.pos + m));
+          else spec.charsmapBytes = m;
+          t.pos += m;
+        } else if (w === 0 && f >= 3 && f <= 5) {
+          const v = t.varint() !== 0;
+          if (f === 3) spec.addDummyPrefix = v;
+          else if (f === 4) spec.removeExtraWhitespaces = v;
+          else spec.escapeWhitespaces = v;
+        } else t.skip(w);
       }
       r.pos = end;
     } else r.skip(wire);

@@ -79,25 +79,49 @@ describe("known LLaMA ids", () => {
   });
 });
 
-describe("equals C++ SentencePiece (spm_encode fixture)", () => {
-  test(`LLaMA model, ${goldenLines.length} lines`, () => {
-    const want = goldenIds("golden-llama-ids.txt");
-    expect(want.length).toBe(goldenLines.length);
-    goldenLines.forEach((line, i) => {
-      expect(llama.encode(line), `line ${i + 1}: ${line.slice(0, 60)}`).toEqual(want[i]);
+describe.each(["wasm", "js"] as const)(
+  "%s engine equals C++ SentencePiece (spm_encode fixture)",
+  (engine) => {
+    test(`LLaMA model, ${goldenLines.length} lines`, async () => {
+      const tok = await LlamaTokenizer.load(defaultTokenizerModelPath(), { engine });
+      expect(tok.engine).toBe(engine);
+      const want = goldenIds("golden-llama-ids.txt");
+      expect(want.length).toBe(goldenLines.length);
+      goldenLines.forEach((line, i) => {
+        expect(tok.encode(line), `line ${i + 1}: ${line.slice(0, 60)}`).toEqual(want[i]);
+      });
     });
+
+    test("tiny spm_train BPE model, same lines", async () => {
+      const tiny = await LlamaTokenizer.load(fixture("tiny-bpe.model"), { engine });
+      expect(tiny.vocabSize).toBe(512);
+      expect([tiny.unkId, tiny.bosId, tiny.eosId, tiny.padId]).toEqual([0, 1, 2, -1]);
+      const want = goldenIds("golden-tiny-ids.txt");
+      goldenLines.forEach((line, i) => {
+        expect(tiny.encode(line), `line ${i + 1}`).toEqual(want[i]);
+      });
+      // Byte fallback in the tiny model: text outside its character set still round-trips.
+      expect(tiny.decode(tiny.encode("血压 🙂"))).toBe("血压 🙂");
+    });
+  },
+);
+
+describe("engines", () => {
+  test("auto picks the TypeScript BPE encoder for LLaMA-style models", async () => {
+    expect(llama.engine).toBe("js");
+    expect((await LlamaTokenizer.load(fixture("tiny-bpe.model"))).engine).toBe("js");
   });
 
-  test("tiny spm_train BPE model, same lines", async () => {
-    const tiny = await LlamaTokenizer.load(fixture("tiny-bpe.model"));
-    expect(tiny.vocabSize).toBe(512);
-    expect([tiny.unkId, tiny.bosId, tiny.eosId, tiny.padId]).toEqual([0, 1, 2, -1]);
-    const want = goldenIds("golden-tiny-ids.txt");
-    goldenLines.forEach((line, i) => {
-      expect(tiny.encode(line), `line ${i + 1}`).toEqual(want[i]);
-    });
-    // Byte fallback in the tiny model: text outside its character set still round-trips.
-    expect(tiny.decode(tiny.encode("血压 🙂"))).toBe("血压 🙂");
+  test("text the JS path declines (a lone surrogate) goes through WASM", async () => {
+    const wasm = await LlamaTokenizer.load(defaultTokenizerModelPath(), { engine: "wasm" });
+    const s = "ab\uD800cd Hello";
+    expect(llama.encode(s)).toEqual(wasm.encode(s));
+  });
+
+  test("repeated and long chunks (cache and uncached paths) agree with WASM", async () => {
+    const wasm = await LlamaTokenizer.load(defaultTokenizerModelPath(), { engine: "wasm" });
+    const text = `${goldenLines.slice(40, 80).join(" ")} ${"Pneumonoultramicroscopicsilicovolcanoconiosis".repeat(3)}`;
+    for (let k = 0; k < 2; k++) expect(llama.encode(text)).toEqual(wasm.encode(text));
   });
 });
 
