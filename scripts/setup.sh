@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  # zstd: fixture/test shards (the reader itself uses zstd-napi).
+  # zstd: test shards (the reader itself uses zstd-napi); chromium: the report page test.
   need=()
-  for p in zstd; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  for p in zstd chromium; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   fi
