@@ -96,6 +96,39 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   peak_tflops: 312,
 };
 
+/**
+ * Fine-tuning starts from these instead of the pretraining defaults: the seed's supervised runs
+ * (lr 2e-5, weight decay 1e-4, 3 epochs, 128 examples per step, answers after a masked prompt).
+ */
+export const FINETUNE_DEFAULTS: Partial<TrainConfig> = {
+  lr: 2e-5,
+  weight_decay: 1e-4,
+  epochs: 3,
+  max_steps: null,
+  global_batch: 128,
+  micro_batch: 1,
+  warmup_ratio: 0.03,
+  warmup_steps: null,
+  schedule: "cosine",
+  min_lr_ratio: 0,
+  seq_len: 2048,
+  data_order: "shuffle",
+};
+
+/** Keys a resumed run may change; the others define the run and are taken from its checkpoint. */
+export const RESUMABLE_OVERRIDES: (keyof TrainConfig)[] = [
+  "data",
+  "eval_data",
+  "backend",
+  "save_interval",
+  "keep_last",
+  "eval_interval",
+  "eval_sequences",
+  "max_nonfinite_steps",
+  "log_interval",
+  "peak_tflops",
+];
+
 type Kind =
   | { t: "int"; min: number }
   | { t: "num"; min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean }
@@ -259,25 +292,37 @@ export function readConfigFile(path: string): Record<string, unknown> {
 }
 
 /**
- * Config from an optional file plus overrides (CLI flags win over the file, the file over the
- * defaults). All problems of both are reported together.
+ * Merges config layers, later winning: setting one half of an either/or pair (warmup_steps /
+ * warmup_ratio, max_steps / epochs) in a layer clears the other half set by an earlier layer.
  */
-export function loadConfig(
-  file: string | null | undefined,
-  overrides: Record<string, unknown>,
-  opts: ValidateOptions = {},
-): TrainConfig {
-  const base = file ? readConfigFile(file) : {};
-  const merged: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
-  // An override of one half of an either/or pair clears the other half from the file.
+export function mergeConfigLayers(...layers: Record<string, unknown>[]): Record<string, unknown> {
   const pairs: [string, string][] = [
     ["warmup_steps", "warmup_ratio"],
     ["max_steps", "epochs"],
   ];
-  for (const [a, b] of pairs) {
-    if (overrides[a] !== undefined && overrides[b] === undefined) merged[b] = null;
-    if (overrides[b] !== undefined && overrides[a] === undefined) merged[a] = null;
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
+    for (const [a, b] of pairs) {
+      const setA = layer[a] !== undefined && layer[a] !== null;
+      const setB = layer[b] !== undefined && layer[b] !== null;
+      if (setA && !setB && layer[b] === undefined) merged[b] = null;
+      if (setB && !setA && layer[a] === undefined) merged[a] = null;
+    }
   }
+  return merged;
+}
+
+/**
+ * Config from defaults (e.g. FINETUNE_DEFAULTS), an optional JSON file and overrides (CLI flags):
+ * flags win over the file, the file over the defaults. All problems are reported together.
+ */
+export function loadConfig(
+  file: string | null | undefined,
+  overrides: Record<string, unknown>,
+  opts: ValidateOptions & { defaults?: Partial<TrainConfig> } = {},
+): TrainConfig {
+  const base = file ? readConfigFile(file) : {};
+  const merged = mergeConfigLayers((opts.defaults ?? {}) as Record<string, unknown>, base, overrides);
   return validateConfig(merged, { ...opts, source: opts.source ?? file ?? "config" });
 }

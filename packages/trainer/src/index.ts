@@ -10,7 +10,10 @@ export {
 } from "./checkpoint-store.js";
 export {
   DEFAULT_TRAIN_CONFIG,
+  FINETUNE_DEFAULTS,
   loadConfig,
+  mergeConfigLayers,
+  RESUMABLE_OVERRIDES,
   readConfigFile,
   TRAIN_CONFIG_KEYS,
   type TrainConfig,
@@ -60,4 +63,4 @@ export {
   trimToLastLabel,
 } from "./supervised-sequences.js";
 export { llamaUnits, makeSchedule, type TrainOptions, type TrainResult, train } from "./train.js";
-export { type CheckpointManifest, type LoopState, readShardedStates } from "./train-state.js";
+export { type CheckpointManifest, type LoopState, readShardedStates, resumeConfig } from "./train-state.js";

@@ -13,12 +13,13 @@ import type { DataCursor } from "./batch-plan.js";
 import {
   type CheckpointRef,
   commitStepDir,
+  latestCheckpoint,
   pruneCheckpoints,
   readManifest,
   tempStepDir,
 } from "./checkpoint-store.js";
-import type { TrainConfig } from "./config.js";
-import { CheckpointError } from "./errors.js";
+import { RESUMABLE_OVERRIDES, type TrainConfig, validateConfig } from "./config.js";
+import { CheckpointError, ConfigError } from "./errors.js";
 
 /** Scalars of the loop that a resume needs besides weights and moments. */
 export interface LoopState {
@@ -146,4 +147,25 @@ export function readShardedStates(ckptDir: string): { manifest: CheckpointManife
     }
   }
   return { manifest, states };
+}
+
+/**
+ * The config of a run being resumed: the one saved in its newest checkpoint, with `overrides`
+ * applied only for keys that do not change what the run computes (RESUMABLE_OVERRIDES). Any other
+ * differing override is reported, all at once.
+ */
+export function resumeConfig(runDir: string, overrides: Record<string, unknown>): TrainConfig {
+  const ref = latestCheckpoint(runDir);
+  const manifest = readManifest<CheckpointManifest>(ref.dir);
+  const saved = manifest.config as unknown as Record<string, unknown>;
+  const problems: string[] = [];
+  const next: Record<string, unknown> = { ...saved, out: runDir };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined || k === "out") continue;
+    if ((RESUMABLE_OVERRIDES as string[]).includes(k)) next[k] = v;
+    else if (JSON.stringify(v) !== JSON.stringify(saved[k]))
+      problems.push(`${k}: the run was started with ${JSON.stringify(saved[k])}; a resume cannot change it`);
+  }
+  if (problems.length) throw new ConfigError(`${ref.dir}/manifest.json`, problems);
+  return validateConfig(next, { source: `${ref.dir}/manifest.json` });
 }

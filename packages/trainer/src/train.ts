@@ -365,6 +365,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     };
   } finally {
     model.dispose();
+    if (!opts.group) await group.destroy();
   }
 }
 

@@ -1,11 +1,35 @@
+import { LlamaTokenizer } from "@biomed-llama/tokenizer";
+import { FINETUNE_DEFAULTS, type FinetuneTask, finetuneSequences, train } from "@biomed-llama/trainer";
 import type { Command } from "commander";
+import { addTrainFlags, runConfig } from "./pretrain.js";
 
-// Placeholder until the owning package lands; replaced by the real command.
+const TASKS: FinetuneTask[] = ["medqa", "medmcqa", "pubmedqa", "instruct"];
+
 export function registerFinetune(program: Command): void {
-  program
+  const cmd = program
     .command("finetune")
-    .description("(not yet available)")
-    .action(() => {
-      throw new Error("finetune is not implemented yet");
-    });
+    .description(
+      "Supervised fine-tuning with the prompt masked: --task medqa|medmcqa|pubmedqa --data FILE (upstream formats), or --task instruct --data MIX.jsonl (instruct-mix output).",
+    )
+    .requiredOption("--task <task>", TASKS.join(" | "))
+    .option(
+      "--tokenizer <model>",
+      "SentencePiece tokenizer.model (default: LLaMA's, shipped with the tokenizer package)",
+    );
+  addTrainFlags(cmd).action(async (opts: Record<string, unknown>) => {
+    const task = opts.task as FinetuneTask;
+    if (!TASKS.includes(task)) throw new Error(`--task: expected one of ${TASKS.join("|")}, got "${task}"`);
+    const { config, resume } = runConfig(opts, FINETUNE_DEFAULTS);
+    const tokenizer = await LlamaTokenizer.load(opts.tokenizer as string | undefined);
+    const data = finetuneSequences(task, config.data!, tokenizer, config.seq_len);
+    process.stderr.write(
+      `finetune: ${data.numSequences} examples from ${config.data}${data.dropped ? ` (${data.dropped} dropped: no answer token within seq_len)` : ""}\n`,
+    );
+    const evalData = config.eval_data
+      ? finetuneSequences(task, config.eval_data, tokenizer, config.seq_len)
+      : null;
+    const r = await train({ config, data, evalData, resume, kind: `finetune:${task}` });
+    if (r.lastCheckpoint)
+      process.stderr.write(`finetune: done, ${r.stepsRun} steps; last checkpoint ${r.lastCheckpoint.dir}\n`);
+  });
 }

@@ -1,11 +1,20 @@
+import { plotRun } from "@biomed-llama/trainer";
 import type { Command } from "commander";
 
-// Placeholder until the owning package lands; replaced by the real command.
 export function registerPlot(program: Command): void {
   program
     .command("plot")
-    .description("(not yet available)")
-    .action(() => {
-      throw new Error("plot is not implemented yet");
+    .description(
+      "Loss (with running average), learning-rate and throughput curves of a run: RUN_DIR/loss.svg and loss.png.",
+    )
+    .argument("<runDir>", "run directory holding metrics.jsonl")
+    .option("--smooth <steps>", "running-average window in steps (default: steps / 50)")
+    .option("--no-png", "write only the SVG")
+    .action(async (runDir: string, opts: { smooth?: string; png: boolean }) => {
+      const smoothWindow = opts.smooth === undefined ? undefined : Number(opts.smooth);
+      if (smoothWindow !== undefined && !(Number.isInteger(smoothWindow) && smoothWindow >= 1))
+        throw new Error(`--smooth: expected a whole number of steps >= 1, got "${opts.smooth}"`);
+      const r = await plotRun(runDir, { smoothWindow, png: opts.png });
+      process.stdout.write(`${r.svg}\n${r.png ? `${r.png}\n` : ""}`);
     });
 }

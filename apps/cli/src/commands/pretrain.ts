@@ -1,11 +1,134 @@
+import { rankInfoFromEnv } from "@biomed-llama/fsdp-sharding";
+import { presetConfig, readHFConfig } from "@biomed-llama/llama-model";
+import {
+  loadConfig,
+  openPretrainSequences,
+  resumeConfig,
+  type TrainConfig,
+  train,
+} from "@biomed-llama/trainer";
 import type { Command } from "commander";
 
-// Placeholder until the owning package lands; replaced by the real command.
+type FlagKind = "int" | "num" | "str" | "pair";
+
+/** Every config key as a flag: `--seq-len` sets `seq_len`. Help text says what the key means. */
+const FLAGS: [keyof TrainConfig, FlagKind, string][] = [
+  ["init_from", "str", "HF checkpoint dir to start from (weights only, fresh optimizer)"],
+  ["model", "str", "LLAMA_PRESETS name for a random init instead of --init-from"],
+  ["init_seed", "int", "seed of the random init"],
+  ["seq_len", "int", "tokens per sequence"],
+  ["global_batch", "int", "sequences per optimizer step (= micro-batch × accumulation × ranks)"],
+  ["micro_batch", "int", "sequences per forward/backward on one rank"],
+  ["lr", "num", "peak learning rate"],
+  ["warmup_steps", "int", "warmup steps (or --warmup-ratio)"],
+  ["warmup_ratio", "num", "warmup as a fraction of all steps"],
+  ["schedule", "str", "cosine | linear | constant"],
+  ["min_lr_ratio", "num", "decay floor as a fraction of the peak lr"],
+  ["betas", "pair", "AdamW betas, e.g. 0.9,0.95"],
+  ["eps", "num", "AdamW eps"],
+  ["weight_decay", "num", "AdamW decoupled weight decay"],
+  ["decay", "str", "all | matrices (only ≥2-D weights decay)"],
+  ["clip", "num", "max global gradient norm (0 = off)"],
+  ["max_steps", "int", "optimizer steps (or --epochs)"],
+  ["epochs", "num", "passes over the data"],
+  ["packing", "str", "pack | truncate"],
+  ["data_order", "str", "sequential | shuffle"],
+  ["seed", "int", "data-order seed"],
+  ["backend", "str", "auto | tensorflow | wasm | cpu"],
+  ["sharding", "str", "full | grad-op | hybrid | hybrid-grad-op | none"],
+  ["save_interval", "int", "checkpoint every N steps (0 = only at the end)"],
+  ["keep_last", "int", "keep the newest K checkpoints"],
+  ["eval_interval", "int", "held-out loss every N steps (0 = never)"],
+  ["eval_data", "str", "held-out data (same format as --data)"],
+  ["eval_sequences", "int", "held-out sequences per evaluation"],
+  ["max_nonfinite_steps", "int", "stop after K non-finite steps in a row"],
+  ["log_interval", "int", "log every N steps"],
+  ["peak_tflops", "num", "peak TFLOP/s of one device, for MFU"],
+];
+
+const flagOf = (key: string) => `--${key.replace(/_/g, "-")}`;
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Adds the run flags shared by pretrain and finetune. */
+export function addTrainFlags(cmd: Command): Command {
+  cmd
+    .option("--config <file>", "JSON file of run keys (flags override it)")
+    .option("--data <path>", "training data")
+    .option("--out <dir>", "run directory (metrics.jsonl, checkpoints/)")
+    .option("--resume <runDir>", "continue RUN_DIR from its newest complete checkpoint");
+  for (const [key, kind, help] of FLAGS)
+    cmd.option(`${flagOf(key)} <${kind === "pair" ? "a,b" : "value"}>`, help);
+  return cmd;
+}
+
+/** Flag values as config keys; bad numbers are passed through as strings so validation names them. */
+export function overridesFrom(opts: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ["data", "out"]) if (opts[key] !== undefined) out[key] = opts[key];
+  for (const [key, kind] of FLAGS) {
+    const raw = opts[camel(key)];
+    if (raw === undefined) continue;
+    const s = String(raw);
+    const num = (x: string) => (x.trim() !== "" && Number.isFinite(Number(x)) ? Number(x) : x);
+    if (kind === "int" || kind === "num") out[key] = num(s);
+    else if (kind === "pair") out[key] = s.split(",").map(num);
+    else out[key] = s;
+  }
+  return out;
+}
+
+/** The run config: the saved one on --resume, else defaults < --config file < flags. */
+export function runConfig(
+  opts: Record<string, unknown>,
+  defaults: Partial<TrainConfig> = {},
+): { config: TrainConfig; resume: boolean } {
+  const overrides = overridesFrom(opts);
+  const dpRanks = rankInfoFromEnv(process.env).worldSize;
+  if (typeof opts.resume === "string") return { config: resumeConfig(opts.resume, overrides), resume: true };
+  const config = loadConfig(opts.config as string | undefined, overrides, {
+    defaults,
+    dpRanks,
+    require: ["data", "out"],
+  });
+  return { config, resume: false };
+}
+
+/** EOS / pad ids of the model the run trains (its config.json or preset). */
+export function modelSpecialIds(config: TrainConfig): { eosId: number; padId: number } {
+  const m = config.init_from
+    ? readHFConfig(config.init_from)
+    : config.model
+      ? presetConfig(config.model)
+      : null;
+  return { eosId: m?.eos_token_id ?? 2, padId: Math.max(m?.pad_token_id ?? 0, 0) };
+}
+
 export function registerPretrain(program: Command): void {
-  program
+  const cmd = program
     .command("pretrain")
-    .description("(not yet available)")
-    .action(() => {
-      throw new Error("pretrain is not implemented yet");
+    .description(
+      "Continue pretraining (--init-from HF_DIR) or train from scratch (--model PRESET) on a Megatron indexed dataset (--data PREFIX).",
+    );
+  addTrainFlags(cmd).action(async (opts: Record<string, unknown>) => {
+    const { config, resume } = runConfig(opts);
+    const ids = modelSpecialIds(config);
+    const data = openPretrainSequences(config.data!, {
+      packing: config.packing,
+      seqLen: config.seq_len,
+      ...ids,
     });
+    const evalData = config.eval_data
+      ? openPretrainSequences(config.eval_data, { packing: config.packing, seqLen: config.seq_len, ...ids })
+      : null;
+    try {
+      const r = await train({ config, data, evalData, resume, kind: "pretrain" });
+      if (r.lastCheckpoint)
+        process.stderr.write(
+          `pretrain: done, ${r.stepsRun} steps; last checkpoint ${r.lastCheckpoint.dir}\n`,
+        );
+    } finally {
+      data.close();
+      evalData?.close();
+    }
+  });
 }
