@@ -9,7 +9,15 @@ export {
   optimalTokenDtype,
   type TokenDtype,
 } from "./indexed-dataset.js";
-export { defaultTokenizerModelPath, type EncodeOptions, LlamaTokenizer } from "./llama-tokenizer.js";
+export {
+  defaultTokenizerModelPath,
+  type EncodeOptions,
+  LlamaTokenizer,
+  /** The issue's name for the same class: `Tokenizer.fromFile(path)`, `Tokenizer.llama()`. */
+  LlamaTokenizer as Tokenizer,
+  type LoadOptions,
+  type TokenizerEngine,
+} from "./llama-tokenizer.js";
 export type { ModelPiece, PieceType } from "./model-proto.js";
 export { type TokenizeDocumentsOptions, tokenizeDocuments } from "./parallel-tokenize.js";
 export {
