@@ -97,6 +97,7 @@ function writeAtomically(dir: string, fill: (tmp: string) => void): void {
   fs.mkdirSync(parent, { recursive: true });
   const base = path.basename(path.resolve(dir));
   const tmp = fs.mkdtempSync(path.join(parent, `.${base}.tmp-`));
+  fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a checkpoint is meant to be shared
   try {
     fill(tmp);
   } catch (e) {

@@ -1,11 +1,117 @@
-import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type BackendName, generate, loadHFCheckpoint, setBackend } from "@biomed-llama/llama-model";
+import { LlamaTokenizer } from "@biomed-llama/tokenizer";
+import { type Command, InvalidArgumentError, Option } from "commander";
 
-// Placeholder until the owning package lands; replaced by the real command.
+interface GenerateCliOptions {
+  model: string;
+  prompt: string;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  backend: BackendName;
+  tokenizer?: string;
+  bos: boolean;
+  json?: boolean;
+}
+
+function number(what: string, ok: (n: number) => boolean) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || !ok(n))
+      throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
+    return n;
+  };
+}
+
 export function registerGenerate(program: Command): void {
   program
     .command("generate")
-    .description("(not yet available)")
-    .action(() => {
-      throw new Error("generate is not implemented yet");
+    .description(
+      "Continue a prompt with a Hugging Face LLaMA checkpoint (greedy, or temperature / top-p sampling)",
+    )
+    .requiredOption("--model <dir>", "checkpoint directory (config.json + safetensors)")
+    .requiredOption("--prompt <text>", "prompt text")
+    .option(
+      "--max-new-tokens <n>",
+      "tokens to generate",
+      number("a positive integer", (n) => Number.isInteger(n) && n > 0),
+      64,
+    )
+    .option(
+      "--temperature <t>",
+      "0 = greedy",
+      number("a number ≥ 0", (n) => n >= 0),
+      0,
+    )
+    .option(
+      "--top-p <p>",
+      "nucleus sampling mass",
+      number("a number in (0, 1]", (n) => n > 0 && n <= 1),
+      1,
+    )
+    .option(
+      "--seed <n>",
+      "sampling seed",
+      number("a non-negative integer", (n) => Number.isInteger(n) && n >= 0),
+      0,
+    )
+    .addOption(
+      new Option("--backend <name>", "tfjs backend")
+        .choices(["auto", "tensorflow", "wasm", "cpu"])
+        .default("auto"),
+    )
+    .option(
+      "--tokenizer <path>",
+      "SentencePiece model (default: MODEL/tokenizer.model, else the bundled LLaMA one)",
+    )
+    .option("--no-bos", "do not prepend BOS to the prompt")
+    .option("--json", "print prompt, completion, ids and speed as JSON on stdout")
+    .action(async (opts: GenerateCliOptions) => {
+      await run(opts);
     });
+}
+
+async function run(opts: GenerateCliOptions): Promise<void> {
+  const backend = await setBackend(opts.backend);
+  const beside = join(opts.model, "tokenizer.model");
+  const tokenizer = await LlamaTokenizer.load(opts.tokenizer ?? (existsSync(beside) ? beside : undefined));
+  const model = await loadHFCheckpoint(opts.model);
+  if (tokenizer.vocabSize > model.config.vocab_size)
+    throw new Error(
+      `${tokenizer.modelPath}: tokenizer has ${tokenizer.vocabSize} pieces but ${opts.model}/config.json has vocab_size ${model.config.vocab_size}`,
+    );
+  const promptIds = tokenizer.encode(opts.prompt, { bos: opts.bos });
+  if (promptIds.length === 0) throw new Error("--prompt encodes to no tokens; give text or keep BOS");
+  const start = Date.now();
+  const ids = await generate(model, promptIds, {
+    maxNewTokens: opts.maxNewTokens,
+    temperature: opts.temperature,
+    topP: opts.topP,
+    seed: opts.seed,
+    eosTokenId: tokenizer.eosId,
+  });
+  const seconds = (Date.now() - start) / 1000;
+  model.dispose();
+  // Decode prompt and continuation together: SentencePiece drops a leading space when a piece
+  // sequence is decoded on its own, so the continuation alone would glue to the prompt.
+  const body = ids.filter((id) => id !== tokenizer.eosId);
+  const promptText = tokenizer.decode(promptIds);
+  const fullText = tokenizer.decode([...promptIds, ...body]);
+  const completion = fullText.startsWith(promptText)
+    ? fullText.slice(promptText.length)
+    : tokenizer.decode(body);
+  const tokensPerSecond = ids.length / Math.max(seconds, 1e-9);
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({ prompt: opts.prompt, completion, promptIds, ids, backend, tokensPerSecond })}\n`,
+    );
+  } else {
+    process.stdout.write(`${fullText}\n`);
+    process.stderr.write(
+      `${ids.length} tokens in ${seconds.toFixed(2)} s (${tokensPerSecond.toFixed(1)} tok/s, ${backend})\n`,
+    );
+  }
 }
