@@ -120,10 +120,9 @@ export class BpeEncoder {
     return enc;
   }
 
-  /** Ids of `text`, or null for text that is not well-formed UTF-16 (left to the WASM path). */
-  encode(text: string): number[] | null {
+  /** Ids of `text`, which must be well-formed UTF-16 (LlamaTokenizer replaces lone surrogates first). */
+  encode(text: string): number[] {
     if (text.length === 0) return [];
-    if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return null;
     let norm = text.replaceAll(" ", "▁");
     if (this.addDummyPrefix) norm = `▁${norm}`;
     const out: number[] = [];

@@ -144,7 +144,7 @@ export class LlamaTokenizer {
     for (const text of CROSS_CHECK) {
       const a = fast.encode(text);
       const b = wasm.encode(text);
-      if (a === null || a.length !== b.length || a.some((id, i) => id !== b[i])) {
+      if (a.length !== b.length || a.some((id, i) => id !== b[i])) {
         if (engine === "js")
           throw new TokenizerModelError(
             modelPath,
@@ -181,9 +181,15 @@ export class LlamaTokenizer {
       );
   }
 
+  /**
+   * Lone surrogates (possible in JSON such as `"\ud800"`, impossible in UTF-8) are replaced by U+FFFD
+   * first, as a UTF-8 encoder would; C++ SentencePiece only ever sees valid UTF-8.
+   */
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    const ids = this.fast?.encode(text);
-    if (ids) {
+    const s = text as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+    if (!s.isWellFormed()) text = s.toWellFormed();
+    if (this.fast) {
+      const ids = this.fast.encode(text);
       if (opts.bos) ids.unshift(this.bosId);
       if (opts.eos) ids.push(this.eosId);
       return ids;

@@ -112,10 +112,14 @@ describe("engines", () => {
     expect((await LlamaTokenizer.load(fixture("tiny-bpe.model"))).engine).toBe("js");
   });
 
-  test("text the JS path declines (a lone surrogate) goes through WASM", async () => {
+  test("lone surrogates become U+FFFD in both engines", async () => {
     const wasm = await LlamaTokenizer.load(defaultTokenizerModelPath(), { engine: "wasm" });
-    const s = "ab\uD800cd Hello";
-    expect(llama.encode(s)).toEqual(wasm.encode(s));
+    for (const s of ["ab\uD800cd Hello", "\uDC00", "x \uD83D"]) {
+      const want = wasm.encode(s.replace(/[\uD800-\uDFFF]/g, "\uFFFD"));
+      expect(llama.encode(s)).toEqual(want);
+      expect(wasm.encode(s)).toEqual(want);
+    }
+    expect(llama.encodePieces("\uD800")).toEqual(["▁", "\uFFFD"]);
   });
 
   test("repeated and long chunks (cache and uncached paths) agree with WASM", async () => {
