@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { DistributedError } from "./errors.js";
+import { DistributedError, PeerFailureError } from "./errors.js";
 import { rankInfoFromEnv } from "./rank-env.js";
 import { connectRing, PeerListener, RingChannel } from "./ring-channel.js";
 import { DEFAULT_PIECE_ELEMS } from "./ring-collectives.js";
@@ -73,7 +73,14 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
     timeoutMs: rendezvousMs,
     heartbeatMs,
   });
-  const job = new JobContext(info, store, timeoutMs, verdictWaitMs, opts.pieceElems ?? DEFAULT_PIECE_ELEMS);
+  const job: JobContext = new JobContext(
+    info,
+    store,
+    timeoutMs,
+    verdictWaitMs,
+    opts.pieceElems ?? DEFAULT_PIECE_ELEMS,
+  );
+  job.hostsStore = server !== null;
   const listener = await PeerListener.listen(bind, secret, rendezvousMs);
   await store.set(`addr/${info.rank}`, `${advertise}:${listener.port}`);
 
@@ -97,7 +104,13 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
         continue;
       }
       const { next, prev } = ringOf(spec.members, info.rank);
-      const [host, port] = splitHostPort(await store.get(`addr/${next}`, rendezvousMs));
+      const addr = await store.get(`addr/${next}`, rendezvousMs).catch(() => {
+        throw new PeerFailureError(
+          `rank ${next} did not join the rendezvous within ${rendezvousMs} ms (not started, or a different BIOMED_LLAMA_SECRET / MASTER_ADDR / MASTER_PORT?)`,
+          next,
+        );
+      });
+      const [host, port] = splitHostPort(addr);
       const [toNext, fromPrev] = await Promise.all([
         connectRing({
           host,

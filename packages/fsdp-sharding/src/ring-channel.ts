@@ -113,6 +113,7 @@ export class RingChannel {
   private readonly queue: Frame[] = [];
   private waiter: Waiter | null = null;
   private failure: Error | null = null;
+  private onFail: (() => void)[] = [];
   /** Set once every rank has finished its last collective: socket closes are then expected. */
   closing = false;
   /** Called when a socket drops, before failing, so the owner can prefer the job-wide verdict. */
@@ -155,6 +156,7 @@ export class RingChannel {
     if (this.failure) return;
     this.failure = err;
     this.queue.length = 0;
+    for (const f of this.onFail.splice(0)) f();
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -162,14 +164,32 @@ export class RingChannel {
     }
   }
 
+  /**
+   * The returned promise never goes unobserved-rejected on its own (callers collect many sends and look
+   * at them later). A failed write waits briefly for the channel's verdict, which may name a different
+   * culprit than the neighbour whose socket broke (it may only be exiting because of the real failure).
+   */
   send(op: OpCode, seq: number, step: number, payload: Uint8Array): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    return this.toNext.send(FrameKind.Data, op, seq, step, payload).catch((e) => {
+    const p = this.toNext.send(FrameKind.Data, op, seq, step, payload).catch(async (e) => {
+      if (!this.failure)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 3000);
+          this.onFail.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
       throw (
         this.failure ??
-        new PeerFailureError(`sending to rank ${this.nextRank} failed: ${e.message}`, this.nextRank)
+        new PeerFailureError(
+          `rank ${this.nextRank} closed its connection (${this.group} ring): ${e.message}`,
+          this.nextRank,
+        )
       );
     });
+    p.catch(() => {});
+    return p;
   }
 
   /** Next frame from the previous rank, which must carry exactly this tag and size. */

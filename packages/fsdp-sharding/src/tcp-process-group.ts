@@ -29,10 +29,21 @@ export class JobContext {
     return this.abortNotice;
   }
 
+  /** Set on rank 0, whose process also carries the store every other rank hears verdicts from. */
+  hostsStore = false;
+
   abortAll(n: AbortNotice): void {
-    if (!this.abortNotice) this.abortNotice = n;
-    const err = new PeerFailureError(`job aborted: ${this.abortNotice.reason}`, this.abortNotice.rank);
-    for (const c of this.channels) c.fail(err);
+    const first = !this.abortNotice;
+    if (first) this.abortNotice = n;
+    const notice = this.abortNotice!;
+    const fail = () => {
+      const err = new PeerFailureError(`job aborted: ${notice.reason}`, notice.rank);
+      for (const c of this.channels) c.fail(err);
+    };
+    // The store host failing at once would let its caller exit before the notice it just broadcast has
+    // left the process; the others would then only see "rank 0 exited". Give the notice a head start.
+    if (this.hostsStore && first) setTimeout(fail, 300);
+    else fail();
   }
 
   /** A neighbour's socket dropped: tell the store, give its job-wide verdict a moment, then fail anyway. */
@@ -41,7 +52,7 @@ export class JobContext {
     setTimeout(() => {
       if (this.abortNotice) this.abortAll(this.abortNotice);
       else channel.fail(err);
-    }, this.verdictWaitMs).unref();
+    }, this.verdictWaitMs);
   }
 
   /** A collective timed out waiting on `rank`: ask the store who went silent, fall back to `rank`. */
@@ -50,7 +61,7 @@ export class JobContext {
     setTimeout(() => {
       if (this.abortNotice) this.abortAll(this.abortNotice);
       else channel.fail(new CollectiveTimeoutError(`${what}; rank ${rank} stopped responding`, rank));
-    }, this.verdictWaitMs).unref();
+    }, this.verdictWaitMs);
   }
 }
 

@@ -53,7 +53,20 @@ function layoutGroup(size: number, rank: number) {
   });
 }
 
-describe.each(worlds)("%s", (_label, nproc, nnodes) => {
+// All worlds start at once: most of a world's wall time is process start-up and rendezvous, which overlap.
+const runs = new Map<string, { dir: string; results: RankResult[] }>();
+beforeAll(async () => {
+  await Promise.all(
+    worlds.map(async ([label, nproc, nnodes]) => {
+      const dir = mkdtempSync(join(tmpdir(), "fsdp-world-"));
+      dirs.push(dir);
+      const world = await spawnWorld({ nproc, nnodes, worker: "rank-checks.ts", args: [dir, "fsdp"] });
+      runs.set(label, { dir, results: await world.done });
+    }),
+  );
+}, 90_000);
+
+describe.each(worlds)("%s", (label, nproc, nnodes) => {
   const size = nproc * nnodes;
   const ranks = Array.from({ length: size }, (_, r) => r);
   let dir = "";
@@ -63,12 +76,9 @@ describe.each(worlds)("%s", (_label, nproc, nnodes) => {
     return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   };
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fsdp-world-"));
-    dirs.push(dir);
-    const world = await spawnWorld({ nproc, nnodes, worker: "rank-checks.ts", args: [dir, "fsdp"] });
-    results = await world.done;
-  }, 60_000);
+  beforeAll(() => {
+    ({ dir, results } = runs.get(label)!);
+  });
 
   test("every rank exits cleanly", () => {
     expect(describeFailures(results)).toBe("");

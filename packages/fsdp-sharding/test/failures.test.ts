@@ -1,0 +1,75 @@
+import { expect, test } from "vitest";
+import { type RankResult, spawnWorld, type World } from "./helpers/world.js";
+
+function whenReady(world: World, rank: number): Promise<void> {
+  return new Promise((resolve) => {
+    world.children[rank].stdout!.on("data", (d) => {
+      if (String(d).includes("ready")) resolve();
+    });
+  });
+}
+
+function survivors(results: RankResult[], victim: number): RankResult[] {
+  return results.filter((r) => r.rank !== victim);
+}
+
+test("a rank killed mid-collective makes every other rank fail fast, naming it", {
+  timeout: 60_000,
+}, async () => {
+  const world = await spawnWorld({ nproc: 4, worker: "failure.ts", args: ["loop", "30000"] });
+  await Promise.all([0, 1, 2, 3].map((r) => whenReady(world, r)));
+  const killedAt = Date.now();
+  world.children[2].kill("SIGKILL");
+  const results = await world.done;
+  const waited = Date.now() - killedAt;
+  const all = results.map((r) => r.stderr).join("");
+  for (const r of survivors(results, 2)) {
+    expect(r.code, all).toBe(1);
+    expect(r.stderr, all).toMatch(/rank 2 (exited|closed)/);
+  }
+  // Far below the 30 s collective timeout: detection came from the closed sockets, not a timer.
+  expect(waited).toBeLessThan(10_000);
+});
+
+test("a silent (stopped) rank makes the others time out, naming it", { timeout: 60_000 }, async () => {
+  const world = await spawnWorld({ nproc: 3, worker: "failure.ts", args: ["loop", "1500"] });
+  await Promise.all([0, 1, 2].map((r) => whenReady(world, r)));
+  world.children[1].kill("SIGSTOP");
+  const others = world.done;
+  const stoppedAt = Date.now();
+  // Survivors exit on their own; then release and reap the stopped one.
+  const exits = await Promise.all(
+    [0, 2].map(
+      (r) => new Promise<number | null>((resolve) => world.children[r].on("exit", (c) => resolve(c))),
+    ),
+  );
+  const waited = Date.now() - stoppedAt;
+  world.children[1].kill("SIGKILL");
+  const results = await others;
+  expect(exits).toEqual([1, 1]);
+  for (const r of survivors(results, 1)) expect(r.stderr).toMatch(/rank 1 stopped responding/);
+  expect(waited).toBeLessThan(15_000);
+});
+
+test("a peer with the wrong secret is refused", { timeout: 60_000 }, async () => {
+  const world = await spawnWorld({
+    nproc: 2,
+    worker: "failure.ts",
+    args: ["mismatch", "1500"],
+    perRankEnv: (r): Record<string, string> => (r === 1 ? { BIOMED_LLAMA_SECRET: "not-the-secret" } : {}),
+  });
+  const results = await world.done;
+  expect(results[1].code).toBe(1);
+  expect(results[1].stderr).toMatch(/refused the connection: authentication failed/);
+  expect(results[0].code).toBe(1);
+  expect(results[0].stderr).toMatch(/rank 1/);
+});
+
+test("ranks issuing different collectives fail with a mismatch error", { timeout: 60_000 }, async () => {
+  const world = await spawnWorld({ nproc: 2, worker: "failure.ts", args: ["mismatch", "20000"] });
+  const results = await world.done;
+  for (const r of results) expect(r.code, r.stderr).toBe(1);
+  expect(results.map((r) => r.stderr).join("")).toMatch(
+    /collective mismatch .* sent (allReduce|allGather) #\d+/,
+  );
+});
