@@ -1,0 +1,213 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { initHFCheckpoint, readSafetensors, resolveConfig } from "@biomed-llama/llama-model";
+import { IndexedDatasetWriter } from "@biomed-llama/tokenizer";
+import { beforeAll, describe, expect, test } from "vitest";
+
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const run = promisify(execFile);
+let dir: string;
+let hf: string;
+let data: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "cli-pretrain-"));
+  hf = join(dir, "hf");
+  // a 2-layer LLaMA written by the model package: the --init-from input
+  await initHFCheckpoint(
+    resolveConfig({
+      vocab_size: 96,
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 64,
+    }),
+    hf,
+    { seed: 3 },
+  );
+  // a real MMIDIDX dataset of counting runs, so the loss can fall
+  data = join(dir, "counting");
+  const w = new IndexedDatasetWriter(data, { dtype: "uint16" });
+  for (let d = 0; d < 48; d++)
+    w.addDocument(Array.from({ length: 10 + ((d * 7) % 23) }, (_, i) => ((((d * 13) % 90) + i) % 90) + 3));
+  await w.finalize();
+});
+
+const runArgs = (out: string, extra: string[] = []) => [
+  cli,
+  "pretrain",
+  "--init-from",
+  hf,
+  "--data",
+  data,
+  "--out",
+  out,
+  "--seq-len",
+  "24",
+  "--global-batch",
+  "4",
+  "--micro-batch",
+  "2",
+  "--lr",
+  "1e-2",
+  "--warmup-steps",
+  "1",
+  "--max-steps",
+  "8",
+  "--save-interval",
+  "2",
+  "--keep-last",
+  "10",
+  "--backend",
+  "wasm",
+  ...extra,
+];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs the same command as `world` ranks with torchrun's variables; resolves when all exit 0. */
+async function ranks(world: number, args: string[]): Promise<void> {
+  const port = await freePort();
+  await Promise.all(
+    Array.from({ length: world }, (_, r) =>
+      run(process.execPath, args, {
+        env: {
+          ...process.env,
+          RANK: String(r),
+          WORLD_SIZE: String(world),
+          LOCAL_RANK: String(r),
+          LOCAL_WORLD_SIZE: String(world),
+          MASTER_ADDR: "127.0.0.1",
+          MASTER_PORT: String(port),
+          BIOMED_LLAMA_SECRET: "test-secret",
+        },
+      }),
+    ),
+  );
+}
+
+function losses(runDir: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of readFileSync(join(runDir, "metrics.jsonl"), "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line);
+    if ("loss" in r) out.set(r.step, r.loss);
+  }
+  return out;
+}
+
+function weights(runDir: string, step: number) {
+  return readSafetensors(
+    join(runDir, "checkpoints", `step-${String(step).padStart(8, "0")}`, "model.safetensors"),
+  );
+}
+
+function maxAbsDiff(a: ReturnType<typeof weights>, b: ReturnType<typeof weights>): number {
+  let m = 0;
+  for (const [name, t] of a) {
+    const u = b.get(name)!.data;
+    for (let i = 0; i < t.data.length; i++) m = Math.max(m, Math.abs(t.data[i] - u[i]));
+  }
+  return m;
+}
+
+describe("biomed-llama pretrain", () => {
+  test("a bad config reports every problem in one line before any work", async () => {
+    const out = join(dir, "never");
+    const err = await run(process.execPath, [
+      cli,
+      "pretrain",
+      "--out",
+      out,
+      "--lr",
+      "-1",
+      "--betas",
+      "0.9,x",
+      "--schedule",
+      "step",
+    ]).then(
+      () => null,
+      (e) => e,
+    );
+    expect(err?.code).toBe(1);
+    const lines = err.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^biomed-llama: config: 4 problems: /);
+    for (const frag of ["lr: must be > 0", "betas[1]", "schedule: expected one of", "data: required"])
+      expect(lines[0]).toContain(frag);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  let reference: Map<number, number>;
+  let refDir: string;
+
+  test("kill -9 mid-training, then --resume: the loss trace equals the uninterrupted run's", async () => {
+    refDir = join(dir, "ref");
+    await run(process.execPath, runArgs(refDir));
+    reference = losses(refDir);
+    expect(reference.size).toBe(8);
+    expect(reference.get(8)!).toBeLessThan(reference.get(1)!);
+
+    const out = join(dir, "killed");
+    const child: ChildProcess = spawn(process.execPath, runArgs(out), { stdio: "ignore" });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("exit", (_c, sig) => resolve(sig)),
+    );
+    // wait until step 5 is logged (a checkpoint at step 4 exists), then kill -9 during step 6
+    for (let i = 0; i < 600; i++) {
+      const m = join(out, "metrics.jsonl");
+      if (existsSync(m) && readFileSync(m, "utf8").split("\n").filter(Boolean).length >= 5) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const before = losses(out);
+    expect(before.size).toBeLessThan(8);
+    const complete = readdirSync(join(out, "checkpoints")).filter((d) =>
+      existsSync(join(out, "checkpoints", d, "COMPLETE")),
+    );
+    expect(complete.length).toBeGreaterThanOrEqual(2);
+
+    const { stderr } = await run(process.execPath, [cli, "pretrain", "--resume", out, "--backend", "wasm"]);
+    expect(stderr).toMatch(/resumed from .*step-0000000[46] at step [46]/);
+    expect([...losses(out)]).toEqual([...reference]);
+    expect(maxAbsDiff(weights(out, 8), weights(refDir, 8))).toBe(0);
+  });
+
+  test("2 ranks (full sharding) give the 1-rank loss trace and weights; resume on 2 ranks from a 1-rank checkpoint", async () => {
+    const two = join(dir, "two");
+    await ranks(2, runArgs(two, ["--sharding", "full"]));
+    const l2 = losses(two);
+    expect(l2.size).toBe(8);
+    for (const [step, loss] of reference) expect(l2.get(step)).toBeCloseTo(loss, 4);
+    expect(maxAbsDiff(weights(two, 8), weights(refDir, 8))).toBeLessThan(1e-4);
+    expect(readdirSync(join(two, "checkpoints", "step-00000008", "train_state"))).toEqual([
+      "rank-00000-of-00002.safetensors",
+      "rank-00001-of-00002.safetensors",
+    ]);
+
+    // different world size: the 1-rank run's step-4 checkpoint continued on 2 ranks
+    const moved = join(dir, "moved");
+    cpSync(refDir, moved, { recursive: true });
+    for (const s of [6, 8]) rmSync(join(moved, "checkpoints", `step-0000000${s}`), { recursive: true });
+    await ranks(2, [cli, "pretrain", "--resume", moved, "--backend", "wasm"]);
+    const lm = losses(moved);
+    for (const [step, loss] of reference) expect(lm.get(step)).toBeCloseTo(loss, 4);
+    expect(maxAbsDiff(weights(moved, 8), weights(refDir, 8))).toBeLessThan(1e-4);
+  });
+});
