@@ -8,8 +8,13 @@ export {
   ShardingError,
 } from "./errors.js";
 export { FlatParamUnit, reshardChunks } from "./flat-param-unit.js";
-export { type InitProcessGroupOptions, initProcessGroup } from "./init-process-group.js";
-export { type LaunchOptions, launch } from "./launch.js";
+export {
+  ADDR_VAR,
+  type InitProcessGroupOptions,
+  initProcessGroup,
+  SECRET_VAR,
+} from "./init-process-group.js";
+export { LaunchError, type LaunchOptions, type LaunchResult, launch, launchJob } from "./launch.js";
 export { expandSlurmTasksPerNode, firstSlurmHost, rankInfoFromEnv } from "./rank-env.js";
 export { ShardedDataParallel, type ShardedDataParallelOptions } from "./sharded-data-parallel.js";
 export {
