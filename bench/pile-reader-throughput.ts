@@ -4,7 +4,7 @@
 // Writes bench/results/pile-reader.json. The input file is generated (from the bundled sample's
 // real abstracts' words, in The Pile's subset mix and JSON style) into a temp dir and deleted.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -143,10 +143,19 @@ function timeBaseline(path: string): { seconds: number; cpuSeconds: number; line
   return { seconds, cpuSeconds, lines: Number(count.trim()) };
 }
 
+// CPU seconds of the main thread alone (Linux /proc; Node 20 has no per-thread API). With a decoder
+// thread, max(main, rest) is the time the reader would take given a free core per thread.
+function mainThreadCpu(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function timeReader(
   opts: PileReaderOptions,
-): Promise<{ seconds: number; cpuSeconds: number; docs: number }> {
+): Promise<{ seconds: number; cpuSeconds: number; mainCpuSeconds: number; docs: number }> {
   const t0 = performance.now();
+  const m0 = mainThreadCpu();
   const c0 = process.cpuUsage();
   const reader = new PileReader(opts);
   let docs = 0;
@@ -157,7 +166,13 @@ async function timeReader(
   }
   if (chars < 0) throw new Error("unreachable");
   const c = process.cpuUsage(c0);
-  return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6, docs };
+  const mainCpuSeconds = mainThreadCpu() - m0;
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    cpuSeconds: (c.user + c.system) / 1e6,
+    mainCpuSeconds,
+    docs,
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "pile-bench-"));
@@ -172,8 +187,11 @@ try {
   const base: number[] = [];
   const pubmed: number[] = [];
   const all: number[] = [];
+  const inline: number[] = [];
+  const inlineCpu: number[] = [];
   const baseCpu: number[] = [];
   const pubmedCpu: number[] = [];
+  const pubmedMainCpu: number[] = [];
   const allCpu: number[] = [];
   let pubmedDocs = 0;
   for (let r = 0; r < reps; r++) {
@@ -185,13 +203,17 @@ try {
     const p = await timeReader({ inputs: file.path });
     pubmed.push(p.seconds);
     pubmedCpu.push(p.cpuSeconds);
+    pubmedMainCpu.push(p.mainCpuSeconds);
     pubmedDocs = p.docs;
+    const q = await timeReader({ inputs: file.path, decodeInThread: false });
+    inline.push(q.seconds);
+    inlineCpu.push(q.cpuSeconds);
     const a = await timeReader({ inputs: file.path, subsets: "all" });
     if (a.docs !== file.lines) throw new Error(`reader saw ${a.docs} docs, expected ${file.lines}`);
     all.push(a.seconds);
     allCpu.push(a.cpuSeconds);
     console.error(
-      `rep ${r}: zstd|wc ${b.seconds.toFixed(2)}s (cpu ${b.cpuSeconds.toFixed(2)})  reader(PubMed) ${p.seconds.toFixed(2)}s (cpu ${p.cpuSeconds.toFixed(2)})  reader(all) ${a.seconds.toFixed(2)}s (cpu ${a.cpuSeconds.toFixed(2)})`,
+      `rep ${r}: zstd|wc ${b.seconds.toFixed(2)}s (cpu ${b.cpuSeconds.toFixed(2)})  reader(PubMed) ${p.seconds.toFixed(2)}s (cpu ${p.cpuSeconds.toFixed(2)})  inline ${q.seconds.toFixed(2)}s (cpu ${q.cpuSeconds.toFixed(2)})  reader(all) ${a.seconds.toFixed(2)}s (cpu ${a.cpuSeconds.toFixed(2)})`,
     );
   }
   const mbps = (s: number) => Number((mb / s).toFixed(1));
@@ -201,7 +223,7 @@ try {
     node: process.version,
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
-    note: "MB = 1e6 uncompressed bytes; median of reps; the machine is shared, so absolute numbers are noisy. The baseline is two processes (zstd and wc run concurrently); the reader is one thread.",
+    note: "MB = 1e6 uncompressed bytes; median of reps; the machine is shared, so absolute numbers are noisy (see loadAverage). The baseline is two processes (zstd and wc run concurrently); the reader decodes in a worker thread and splits/parses on the main thread. cpuSeconds: user+system of the baseline's children / of the reader's process (all threads).",
     file: {
       uncompressedMB: Number(mb.toFixed(1)),
       compressedMB: Number((compressed / 1e6).toFixed(1)),
@@ -219,13 +241,27 @@ try {
       mbPerCpuSec: mbps(median(baseCpu)),
     },
     readerPubMed: {
-      what: "PileReader default subsets (PubMed Abstracts + PubMed Central): decompress, split, filter, parse kept lines",
+      what: "PileReader default subsets (PubMed Abstracts + PubMed Central): decompress (in a decoder thread, the default for files >= 8 MiB), split, filter, parse kept lines",
       seconds: pubmed,
       cpuSeconds: pubmedCpu,
       mbPerSec: mbps(median(pubmed)),
       mbPerCpuSec: mbps(median(pubmedCpu)),
       ratioToBaseline: Number((median(base) / median(pubmed)).toFixed(3)),
       cpuRatioToBaseline: Number((median(baseCpu) / median(pubmedCpu)).toFixed(3)),
+      mainThreadCpuSeconds: pubmedMainCpu,
+      // Baseline on idle cores ~ its zstd CPU time (wc runs beside it); the reader ~ its busier thread.
+      idleCoresRatioEstimate: Number(
+        (median(baseCpu) / median(pubmedMainCpu.map((m, i) => Math.max(m, pubmedCpu[i] - m)))).toFixed(3),
+      ),
+    },
+    readerPubMedInline: {
+      what: "as readerPubMed, but libzstd on the reader's thread (decodeInThread: false)",
+      seconds: inline,
+      cpuSeconds: inlineCpu,
+      mbPerSec: mbps(median(inline)),
+      mbPerCpuSec: mbps(median(inlineCpu)),
+      ratioToBaseline: Number((median(base) / median(inline)).toFixed(3)),
+      cpuRatioToBaseline: Number((median(baseCpu) / median(inlineCpu)).toFixed(3)),
     },
     readerAll: {
       what: "PileReader subsets 'all': decompress, split, parse and validate every line",

@@ -1,6 +1,6 @@
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { PileZstdError } from "./errors.js";
-import { MAX_WINDOW_LOG, zstd } from "./zstd-binding.js";
+import { type ByteSource, InlineZstdSource, ThreadedZstdSource } from "./zstd-source.js";
 
 /**
  * A place a read can restart from without decoding what came before: the start of a zstd frame
@@ -48,17 +48,14 @@ export async function* readLines(
   file: string,
   compressed: boolean,
   from: LineStart = { restart: { compressed: 0, uncompressed: 0 }, uncompressed: 0, lines: 0 },
+  opts: { decodeInThread?: boolean } = {},
 ): AsyncGenerator<RawLine> {
-  const fh = await open(file, "r");
+  const source: ByteSource = !compressed
+    ? await PlainSource.open(file, from.restart)
+    : opts.decodeInThread
+      ? new ThreadedZstdSource(file, from.restart)
+      : new InlineZstdSource(file, from.restart);
   try {
-    const input = Buffer.allocUnsafe(READ_SIZE);
-    let inStart = 0;
-    let inEnd = 0;
-    let filePos = from.restart.compressed;
-    let eof = false;
-    // Compressed offset of the first byte not yet consumed by the decoder.
-    let consumed = from.restart.compressed;
-
     // Decoded bytes: [lineStart, end) is the pending partial line plus unscanned data; buf[0] is at
     // uncompressed offset `base`.
     let buf = Buffer.allocUnsafe(4 * MIN_FREE);
@@ -69,23 +66,13 @@ export async function* readLines(
     let discard = from.uncompressed - from.restart.uncompressed;
     let lineNo = from.lines;
 
-    // Frame ends seen by the decoder but not yet passed by the line scanner.
+    // Frame ends passed by the decoder; the scanner hands out the latest one before each line end.
     const restarts: RestartPoint[] = [from.restart];
     let restartIdx = 0;
-
-    const dctx = compressed ? new zstd.DCtx() : undefined;
-    dctx?.setParameter(zstd.DParameter.windowLogMax, MAX_WINDOW_LOG);
-    let inFrame = false;
-    let frameStart = consumed;
-
-    const fill = async () => {
-      if (inStart === inEnd && !eof) {
-        const { bytesRead } = await fh.read(input, 0, READ_SIZE, filePos);
-        filePos += bytesRead;
-        inStart = 0;
-        inEnd = bytesRead;
-        if (bytesRead === 0) eof = true;
-      }
+    const restartFor = (next: number): RestartPoint => {
+      if (!compressed) return { compressed: next, uncompressed: next };
+      while (restartIdx + 1 < restarts.length && restarts[restartIdx + 1].uncompressed <= next) restartIdx++;
+      return restarts[restartIdx];
     };
 
     const makeRoom = () => {
@@ -104,59 +91,17 @@ export async function* readLines(
       }
     };
 
-    // Returns false at the end of the file.
-    const produce = async (): Promise<boolean> => {
-      for (;;) {
-        await fill();
-        makeRoom();
-        if (!dctx) {
-          if (inStart === inEnd) return false;
-          const n = Math.min(inEnd - inStart, buf.length - end);
-          input.copy(buf, end, inStart, inStart + n);
-          inStart += n;
-          consumed += n;
-          end += n;
-          return true;
-        }
-        if (inStart === inEnd && !inFrame) return false;
-        let result: [number, number, number];
-        try {
-          result = dctx.decompressStream(buf.subarray(end), input.subarray(inStart, inEnd));
-        } catch (err) {
-          throw new PileZstdError(file, consumed, `stream is corrupt (${(err as Error).message})`);
-        }
-        const [hint, produced, used] = result;
-        inStart += used;
-        consumed += used;
-        end += produced;
-        if (used > 0 && !inFrame) {
-          inFrame = true;
-          frameStart = consumed - used;
-        }
-        if (hint === 0 && inFrame) {
-          inFrame = false;
-          restarts.push({ compressed: consumed, uncompressed: base + end });
-        }
-        if (produced > 0) return true;
-        if (inStart === inEnd && eof) {
-          if (inFrame)
-            throw new PileZstdError(
-              file,
-              consumed,
-              `stream is truncated: the frame starting at byte ${frameStart} ends early`,
-            );
-          return false;
-        }
-      }
-    };
-
     for (;;) {
-      if (!(await produce())) break;
+      makeRoom();
+      const n = await source.read(buf.subarray(end));
+      if (n === 0) break;
+      end += n;
+      for (const r of source.takeRestarts()) restarts.push(r);
       if (discard > 0) {
-        const n = Math.min(discard, end - lineStart);
-        lineStart += n;
+        const d = Math.min(discard, end - lineStart);
+        lineStart += d;
         scan = lineStart;
-        discard -= n;
+        discard -= d;
         if (discard > 0) continue;
       }
       for (;;) {
@@ -165,17 +110,13 @@ export async function* readLines(
           scan = end;
           break;
         }
-        const offset = base + lineStart;
-        const next = base + nl + 1;
-        while (restartIdx + 1 < restarts.length && restarts[restartIdx + 1].uncompressed <= next)
-          restartIdx++;
         lineNo++;
         yield {
           bytes: buf.subarray(lineStart, nl),
           line: lineNo,
-          offset,
-          restart: dctx ? restarts[restartIdx] : { compressed: next, uncompressed: next },
-          compressedRead: consumed,
+          offset: base + lineStart,
+          restart: restartFor(base + nl + 1),
+          compressedRead: source.consumed,
         };
         lineStart = nl + 1;
         scan = lineStart;
@@ -185,22 +126,51 @@ export async function* readLines(
         restartIdx = 0;
       }
     }
+    for (const r of source.takeRestarts()) restarts.push(r);
     if (discard > 0)
-      throw new PileZstdError(file, consumed, `stream ends before the resume offset ${from.uncompressed}`);
+      throw new PileZstdError(
+        file,
+        source.consumed,
+        `stream ends before the resume offset ${from.uncompressed}`,
+      );
     // A last line without a trailing newline is still a line.
     if (end > lineStart) {
-      while (restartIdx + 1 < restarts.length) restartIdx++;
       lineNo++;
-      const next = base + end;
       yield {
         bytes: buf.subarray(lineStart, end),
         line: lineNo,
         offset: base + lineStart,
-        restart: dctx ? restarts[restartIdx] : { compressed: next, uncompressed: next },
-        compressedRead: consumed,
+        restart: restartFor(base + end),
+        compressedRead: source.consumed,
       };
     }
   } finally {
-    await fh.close();
+    await source.close();
+  }
+}
+
+/** Bytes of a plain `.jsonl` file; every line start is a restart point. */
+class PlainSource implements ByteSource {
+  private constructor(
+    private readonly fh: FileHandle,
+    public consumed: number,
+  ) {}
+
+  static async open(file: string, start: RestartPoint): Promise<PlainSource> {
+    return new PlainSource(await open(file, "r"), start.compressed);
+  }
+
+  async read(dst: Buffer): Promise<number> {
+    const { bytesRead } = await this.fh.read(dst, 0, Math.min(dst.length, READ_SIZE), this.consumed);
+    this.consumed += bytesRead;
+    return bytesRead;
+  }
+
+  takeRestarts(): RestartPoint[] {
+    return [];
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
   }
 }
