@@ -56,6 +56,28 @@ const CROSS_CHECK = [
 
 export type TokenizerEngine = "auto" | "js" | "wasm";
 
+/** Replaces lone surrogates with U+FFFD (String.prototype.toWellFormed, Node >= 20). */
+export function toWellFormed(text: string): string {
+  const s = text as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+  return s.isWellFormed() ? text : s.toWellFormed();
+}
+
+/**
+ * The TypeScript encoder alone, without loading WASM: for worker threads once the calling thread
+ * has loaded the same file with LlamaTokenizer.load and seen `engine === "js"`.
+ */
+export function loadJsEncoder(modelPath: string): (text: string) => number[] {
+  let model: ParsedModel;
+  try {
+    model = parseModelProto(readFileSync(modelPath));
+  } catch (e) {
+    throw new TokenizerModelError(modelPath, (e as Error).message);
+  }
+  const fast = BpeEncoder.fromModel(model);
+  if (typeof fast === "string") throw new TokenizerModelError(modelPath, `no TypeScript encoder: ${fast}`);
+  return (text) => fast.encode(toWellFormed(text));
+}
+
 export interface LoadOptions {
   /**
    * "auto" (default): the TypeScript BPE encoder when the model allows it (BPE, identity
@@ -186,8 +208,7 @@ export class LlamaTokenizer {
    * first, as a UTF-8 encoder would; C++ SentencePiece only ever sees valid UTF-8.
    */
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    const s = text as unknown as { isWellFormed(): boolean; toWellFormed(): string };
-    if (!s.isWellFormed()) text = s.toWellFormed();
+    text = toWellFormed(text);
     if (this.fast) {
       const ids = this.fast.encode(text);
       if (opts.bos) ids.unshift(this.bosId);

@@ -144,13 +144,21 @@ export async function* tokenizeDocuments(
   const maxChars = opts.batchChars ?? 1 << 20;
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be >= 0, got ${workers}`);
 
+  // Validates the model and settles the engine once, here, so workers need not repeat it.
+  const tok = await LlamaTokenizer.load(modelPath);
   if (workers === 0) {
-    const tok = await LlamaTokenizer.load(modelPath);
     for await (const t of texts) yield Int32Array.from(tok.encode(t, { bos, eos }));
     return;
   }
 
-  const pool = new WorkerPool(workers, { modelPath, bos, eos });
+  const pool = new WorkerPool(workers, {
+    modelPath,
+    bos,
+    eos,
+    engine: tok.engine,
+    bosId: tok.bosId,
+    eosId: tok.eosId,
+  });
   const inflight: Promise<Done>[] = [];
   const split = function* (d: Done): Generator<Int32Array> {
     let o = 0;

@@ -4,12 +4,16 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { TokenizerModelError } from "./errors.js";
-import { LlamaTokenizer } from "./llama-tokenizer.js";
+import { LlamaTokenizer, loadJsEncoder } from "./llama-tokenizer.js";
 
 export interface WorkerInit {
   modelPath: string;
   bos: boolean;
   eos: boolean;
+  /** The engine the calling thread's LlamaTokenizer settled on for this file (it did the checks). */
+  engine: "js" | "wasm";
+  bosId: number;
+  eosId: number;
 }
 export interface BatchRequest {
   id: number;
@@ -20,18 +24,25 @@ export type BatchReply =
   | { id: number; error: { name: string; message: string; file?: string; reason?: string } };
 
 const init = workerData as WorkerInit;
-const ready = LlamaTokenizer.load(init.modelPath);
+// The JS engine needs no WASM here, which keeps worker start-up to parsing the model.
+const ready: Promise<(text: string) => number[]> =
+  init.engine === "js"
+    ? Promise.resolve().then(() => loadJsEncoder(init.modelPath))
+    : LlamaTokenizer.load(init.modelPath, { engine: "wasm" }).then((t) => (text: string) => t.encode(text));
 // Reported per batch below; keep Node from flagging the rejection before the first batch arrives.
 ready.catch(() => {});
 
 parentPort!.on("message", async ({ id, texts }: BatchRequest) => {
   try {
-    const tok = await ready;
+    const encode = await ready;
     const lengths = new Int32Array(texts.length);
     const parts: number[][] = new Array(texts.length);
     let total = 0;
     for (let i = 0; i < texts.length; i++) {
-      parts[i] = tok.encode(texts[i], { bos: init.bos, eos: init.eos });
+      const ids = encode(texts[i]);
+      if (init.bos) ids.unshift(init.bosId);
+      if (init.eos) ids.push(init.eosId);
+      parts[i] = ids;
       lengths[i] = parts[i].length;
       total += parts[i].length;
     }
