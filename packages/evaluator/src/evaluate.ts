@@ -82,7 +82,9 @@ interface PreparedPpl {
   original: number;
 }
 
-type Prepared = PreparedMC | PreparedPpl;
+/** Tasks with data read and prompts rendered: everything checked, nothing scored yet. */
+export type PreparedTask = PreparedMC | PreparedPpl;
+type Prepared = PreparedTask;
 
 function applyLimit<T>(docs: T[], limit?: number): T[] {
   if (limit === undefined) return docs;
@@ -138,10 +140,11 @@ export async function prepareTasks(tasks: readonly TaskDef[], opts: EvaluateOpti
 /** Run tasks on a model: lm-eval's `evaluate`, log-likelihood requests of all tasks batched together. */
 export async function evaluateTasks(
   lm: LM,
-  tasks: readonly TaskDef[],
+  tasks: readonly TaskDef[] | readonly PreparedTask[],
   opts: EvaluateOptions,
 ): Promise<TaskResult[]> {
-  const prepared = await prepareTasks(tasks, opts);
+  // Already-prepared tasks let a caller fail on bad data before loading a model.
+  const prepared = isPrepared(tasks) ? tasks : await prepareTasks(tasks as readonly TaskDef[], opts);
 
   // Multiple choice: one (context, " choice") request per option.
   const mcRequests: { context: string; continuation: string }[] = [];
@@ -196,6 +199,10 @@ export async function evaluateTasks(
     const lls = p.docs.map((_, di) => docLL.get(`${pi}:${di}`) ?? 0);
     return scorePerplexity(p, lls);
   });
+}
+
+function isPrepared(x: readonly TaskDef[] | readonly PreparedTask[]): x is readonly PreparedTask[] {
+  return x.length > 0 && "kind" in x[0];
 }
 
 function scoreMultipleChoice(

@@ -9,6 +9,7 @@ export {
 } from "./errors.js";
 export {
   type EvaluateOptions,
+  type PreparedTask,
   evaluateTasks,
   prepareTasks,
   type SampleRecord,

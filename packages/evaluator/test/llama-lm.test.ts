@@ -80,6 +80,27 @@ describe("LlamaLM over a tiny real checkpoint", () => {
     expect(Math.abs(bos[0][0] - res[0][0])).toBeGreaterThan(1e-6);
   });
 
+  test("the positions-only projection and the full log_softmax path agree", { timeout: 60_000 }, async () => {
+    const m = lm.model;
+    // Same weights, but only the public API: LlamaLM must fall back to full logProbs.
+    const publicOnly = {
+      config: m.config,
+      logProbs: (ids: number[][]) => m.logProbs(ids),
+      namedParameters: () => m.namedParameters(),
+    } as unknown as LlamaForCausalLM;
+    expect(typeof (m as unknown as { hiddenStates?: unknown }).hiddenStates).toBe("function");
+    const reqs = [
+      { context: "Question: Which organ makes insulin?\nAnswer:", continuation: " the pancreas" },
+      { context: "Abstract: a.\nQuestion: b?\nAnswer:", continuation: " no" },
+    ];
+    const fast = await loglikelihood(lm, reqs, { batchSize: 2 });
+    const full = await loglikelihood(new LlamaLM(publicOnly, tok, { id: "public" }), reqs, { batchSize: 2 });
+    for (const [i, r] of fast.entries()) {
+      expect(r[0]).toBeCloseTo(full[i][0], 3);
+      expect(r[1]).toBe(full[i][1]);
+    }
+  });
+
   test("rolling perplexity windows equal a per-window naive computation", { timeout: 60_000 }, async () => {
     const short = new LlamaLM(lm.model, tok, { maxLength: 16, id: "tiny-16" });
     const text =

@@ -1,0 +1,156 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import {
+  buildResults,
+  evaluateTasks,
+  loadLlamaLM,
+  makeTable,
+  prepareTasks,
+  RequestCache,
+  resolveTasks,
+  writeResultsDir,
+} from "@biomed-llama/evaluator";
+import type { Command } from "commander";
+import { fail, intOption, limitOption } from "../fail.js";
+import { createProgress } from "../progress.js";
+
+/** The small data subsets shipped inside @biomed-llama/evaluator (the default --data-dir). */
+export function bundledDataDir(): string {
+  const req = createRequire(import.meta.url);
+  return join(dirname(req.resolve("@biomed-llama/evaluator/package.json")), "data");
+}
+
+function gitHash(): string | null {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return null;
+  }
+}
+
+interface RunOpts {
+  model: string;
+  tokenizer?: string;
+  tasks: string;
+  numFewshot: number;
+  limit?: number;
+  batchSize: number;
+  addBos: boolean;
+  backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  maxLength?: number;
+  output: string;
+  dataDir?: string;
+  logSamples: boolean;
+  cache: boolean;
+  json: boolean;
+  fewshotSeed: number;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description(
+      "Evaluate a checkpoint on tasks with lm-evaluation-harness semantics; writes results.json, results.md, samples_<task>.jsonl",
+    )
+    .requiredOption("--model <dir>", "Hugging Face checkpoint directory (config.json + *.safetensors)")
+    .option(
+      "--tokenizer <path>",
+      "SentencePiece tokenizer.model (default: <model>/tokenizer.model, else LLaMA's)",
+    )
+    .requiredOption("--tasks <list>", "comma-separated task names or groups (see `biomed-eval tasks`)")
+    .option("--num-fewshot <k>", "few-shot examples per prompt", intOption("--num-fewshot"), 0)
+    .option("--limit <n>", "only the first N documents of each task (or a fraction < 1)", limitOption)
+    .option("--batch-size <n>", "forward passes batched together", intOption("--batch-size", 1), 1)
+    .option(
+      "--add-bos",
+      "prepend BOS to every log-likelihood request (default off, as BioMed-LLaMA scored)",
+      false,
+    )
+    .option("--backend <name>", "tfjs backend: auto | tensorflow | wasm | cpu", "auto")
+    .option(
+      "--max-length <n>",
+      "model context length (default: max_position_embeddings)",
+      intOption("--max-length", 1),
+    )
+    .option(
+      "--data-dir <dir>",
+      "folder laid out like medqa/, medmcqa/, pubmedqa/, mmlu_medical/, pile/ (default: the bundled subsets)",
+    )
+    .requiredOption("--output <dir>", "where results.json, results.md and samples go")
+    .option("--log-samples", "write samples_<task>.jsonl (lm-eval's --log_samples)", false)
+    .option("--no-cache", "do not read or write <output>/requests-cache.jsonl")
+    .option(
+      "--fewshot-seed <n>",
+      "seed of the few-shot sampler (lm-eval's default 1234)",
+      intOption("--fewshot-seed"),
+      1234,
+    )
+    .option("--json", "print results.json to stdout instead of the markdown table", false)
+    .action(async (o: RunOpts) => {
+      try {
+        await run(o);
+      } catch (e) {
+        fail(e);
+      }
+    });
+}
+
+async function run(o: RunOpts): Promise<void> {
+  if (!["auto", "tensorflow", "wasm", "cpu"].includes(o.backend))
+    throw new Error(`--backend must be auto, tensorflow, wasm or cpu, got "${o.backend}"`);
+  const dataDir = resolve(o.dataDir ?? bundledDataDir());
+  if (!existsSync(dataDir)) throw new Error(`${dataDir}: --data-dir not found`);
+  // Everything that can be wrong with the input is checked before the model is loaded.
+  const startTime = Date.now() / 1000;
+  const evalOpts = { dataDir, numFewshot: o.numFewshot, limit: o.limit, fewshotSeed: o.fewshotSeed };
+  const prepared = await prepareTasks(resolveTasks(o.tasks), evalOpts);
+  const lm = await loadLlamaLM(o.model, {
+    tokenizer: o.tokenizer,
+    backend: o.backend,
+    maxLength: o.maxLength,
+  });
+  const output = resolve(o.output);
+  const cache = o.cache ? new RequestCache(join(output, "requests-cache.jsonl")) : undefined;
+  const progress = createProgress("biomed-eval");
+  let phase = "";
+  const taskResults = await evaluateTasks(lm, prepared, {
+    ...evalOpts,
+    batchSize: o.batchSize,
+    addBos: o.addBos,
+    cache,
+    onProgress: (p) => {
+      if (p.total === 0) return;
+      if (p.phase !== phase && p.cached > 0)
+        process.stderr.write(
+          `biomed-eval: ${p.cached}/${p.total} ${p.phase} requests answered from the cache\n`,
+        );
+      phase = p.phase;
+      progress.update(p.done, p.total);
+    },
+  });
+  progress.stop();
+  const results = buildResults(taskResults, {
+    model: "biomed-llama",
+    modelArgs: `pretrained=${resolve(o.model)},tokenizer=${lm.tokenizerPath ?? "llama (default)"},max_length=${lm.maxLength}`,
+    batchSize: o.batchSize,
+    limit: o.limit ?? null,
+    addBos: o.addBos,
+    fewshotSeed: o.fewshotSeed,
+    maxLength: lm.maxLength,
+    bosId: lm.bosId,
+    eosId: lm.eosId,
+    gitHash: gitHash(),
+    startTime,
+    endTime: Date.now() / 1000,
+    extra: { backend: lm.backend, data_dir: dataDir, num_fewshot: o.numFewshot },
+  });
+  const paths = writeResultsDir(output, results, taskResults, { logSamples: o.logSamples });
+  lm.dispose();
+  if (o.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  else process.stdout.write(`${makeTable(results)}\n\nwrote ${paths.resultsPath}\n`);
+}

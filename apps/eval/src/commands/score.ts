@@ -1,0 +1,76 @@
+import { readFileSync } from "node:fs";
+import { loadLlamaLM, loglikelihood, writeFileAtomic } from "@biomed-llama/evaluator";
+import type { Command } from "commander";
+import { fail, intOption } from "../fail.js";
+import { createProgress } from "../progress.js";
+
+interface ScoreOpts {
+  model: string;
+  tokenizer?: string;
+  requests: string;
+  batchSize: number;
+  addBos: boolean;
+  backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  output?: string;
+}
+
+/** `{context, continuation}` per line; checked entirely before the model is loaded. */
+function readRequests(path: string): { context: string; continuation: string }[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new Error(`${path}: not found`);
+  }
+  const out: { context: string; continuation: string }[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      throw new Error(`${path}:${i + 1}: not a JSON object`);
+    }
+    if (typeof r.context !== "string")
+      throw new Error(`${path}:${i + 1}: field "context" missing or not a string`);
+    if (typeof r.continuation !== "string" || r.continuation === "")
+      throw new Error(`${path}:${i + 1}: field "continuation" missing or empty`);
+    out.push({ context: r.context, continuation: r.continuation });
+  });
+  return out;
+}
+
+export function registerScore(program: Command): void {
+  program
+    .command("score")
+    .description(
+      "Log-likelihood and is_greedy of your own {context, continuation} lines (lm-eval's loglikelihood)",
+    )
+    .requiredOption("--model <dir>", "Hugging Face checkpoint directory")
+    .option("--tokenizer <path>", "SentencePiece tokenizer.model")
+    .requiredOption("--requests <file>", 'JSONL, one {"context", "continuation"} per line')
+    .option("--batch-size <n>", "forward passes batched together", intOption("--batch-size", 1), 1)
+    .option("--add-bos", "prepend BOS to every request", false)
+    .option("--backend <name>", "tfjs backend: auto | tensorflow | wasm | cpu", "auto")
+    .option("--output <file>", "write JSONL here instead of stdout")
+    .action(async (o: ScoreOpts) => {
+      try {
+        const reqs = readRequests(o.requests);
+        const lm = await loadLlamaLM(o.model, { tokenizer: o.tokenizer, backend: o.backend });
+        const progress = createProgress("biomed-eval score");
+        const res = await loglikelihood(lm, reqs, {
+          batchSize: o.batchSize,
+          addBos: o.addBos,
+          onProgress: (p) => progress.update(p.done, p.total),
+        });
+        progress.stop();
+        lm.dispose();
+        const lines = reqs.map((r, i) => JSON.stringify({ ...r, logprob: res[i][0], is_greedy: res[i][1] }));
+        const text = lines.length ? `${lines.join("\n")}\n` : "";
+        if (o.output) writeFileAtomic(o.output, text);
+        else process.stdout.write(text);
+      } catch (e) {
+        fail(e);
+      }
+    });
+}

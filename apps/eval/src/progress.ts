@@ -1,0 +1,59 @@
+import cliProgress from "cli-progress";
+
+export interface Progress {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+/**
+ * Requests scored with rate and ETA: a live bar on a TTY, plain log lines (at most one every
+ * `logEverySec`) otherwise, so logs of batch jobs stay readable. Rate counts only requests the
+ * model scored in this run (cache hits would inflate it), and the ETA follows from that rate.
+ */
+export function createProgress(
+  label: string,
+  opts: { logEverySec?: number; cachedAtStart?: number } = {},
+): Progress {
+  const start = Date.now();
+  let base = -1;
+  let bar: cliProgress.SingleBar | undefined;
+  let last = 0;
+  const stats = (done: number, total: number) => {
+    if (base < 0) base = done;
+    const sec = Math.max((Date.now() - start) / 1000, 1e-3);
+    const rate = (done - base) / sec;
+    const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
+    return { rate, eta };
+  };
+  const etaText = (eta: number) => (Number.isFinite(eta) ? `${eta.toFixed(0)}s` : "?");
+  return {
+    update(done, total) {
+      const { rate, eta } = stats(done, total);
+      if (process.stderr.isTTY) {
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            {
+              format: `${label} [{bar}] {percentage}% | {value}/{total} requests | {rate} req/s | ETA {etaText}`,
+              stream: process.stderr,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(total, done, { rate: "0.0", etaText: "?" });
+        }
+        bar.setTotal(total);
+        bar.update(done, { rate: rate.toFixed(1), etaText: etaText(eta) });
+        return;
+      }
+      if (done === total || Date.now() - last >= (opts.logEverySec ?? 10) * 1000) {
+        last = Date.now();
+        const pct = total > 0 ? ((100 * done) / total).toFixed(1) : "100.0";
+        process.stderr.write(
+          `${label}: ${done}/${total} requests (${pct}%) | ${rate.toFixed(1)} req/s | ETA ${etaText(eta)}\n`,
+        );
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
