@@ -9,8 +9,8 @@ export {
 } from "./errors.js";
 export {
   type EvaluateOptions,
-  type PreparedTask,
   evaluateTasks,
+  type PreparedTask,
   prepareTasks,
   type SampleRecord,
   type TaskResult,
