@@ -2,11 +2,11 @@
 // as exceptions, FSDP training equal to the single-process reference and to the TCP transport, and a dead
 // or stalled rank failing the job instead of hanging. Skipped only when mpirun is not installed.
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { loadMpiAddon, MpiTransportUnavailableError } from "../src/transport-mpi.js";
+import { initMpiProcessGroup, loadMpiAddon, MpiTransportUnavailableError } from "../src/transport-mpi.js";
 import {
   ALL_GATHER_CHUNKS,
   ALL_REDUCE_SIZES,
@@ -16,6 +16,7 @@ import {
 } from "./helpers/data.js";
 import { referenceSgd, STRATEGIES } from "./helpers/fsdp-problem.js";
 import { describeFailures, PKG_DIR, spawnWorld } from "./helpers/world.js";
+import { mpiAddonSpecifier } from "./workers/mpi-addon-spec.js";
 
 function onPath(cmd: string): string | null {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
@@ -109,6 +110,21 @@ test("selecting mpi without the addon fails with one line saying how to install 
   expect(err.message).toContain("apt-get install libopenmpi-dev openmpi-bin");
   expect(err.message).toContain("build:native");
 });
+
+const ADDON_DIST = join(PKG_DIR, "..", "mpi-addon", "dist", "index.js");
+test.skipIf(!existsSync(ADDON_DIST))(
+  "an installed but unbuilt addon fails initMpiProcessGroup with one line saying how to build it",
+  async () => {
+    const addon = await import(mpiAddonSpecifier());
+    const missing = join(PKG_DIR, "no-such-build", "mpi_addon.node");
+    const unbuilt = { ...addon, MpiCommunicator: { world: () => addon.loadMpiBinding(missing) } };
+    const err = await initMpiProcessGroup({ addon: unbuilt, env: {} }).catch((e) => e);
+    expect(err).toBeInstanceOf(MpiTransportUnavailableError);
+    expect(err.message).not.toContain("\n");
+    expect(err.message).toContain(missing);
+    expect(err.message).toContain("apt-get install libopenmpi-dev openmpi-bin");
+  },
+);
 
 // [label, ranks, ranks per simulated node (undefined = MPI's shared-memory view: one node)]
 const worlds: [string, number, number | undefined][] = [
