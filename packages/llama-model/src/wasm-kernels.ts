@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { installFastWasmMatMul } from "./wasm-matmul.js";
 
 // Structural view of the wasm backend: only what the kernels below touch.
 interface WasmBackendLike {
@@ -83,4 +84,6 @@ export function registerWasmKernels(): void {
     backendName: "wasm",
     kernelFunc: oneHot as unknown as tf.KernelFunc,
   });
+  // BIOMED_LLAMA_WASM_MATMUL=stock keeps tfjs's own kernel (for benchmarks and bisecting).
+  if (process.env.BIOMED_LLAMA_WASM_MATMUL !== "stock") installFastWasmMatMul();
 }
