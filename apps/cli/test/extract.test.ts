@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -177,5 +177,14 @@ describe("biomed-llama extract", () => {
     const again = run(["extract", "--input", join(dir, "a.jsonl"), "--out", out]);
     expect(again.status).toBe(1);
     expect(again.stderr).toContain("manifest.json already exists");
+    // Shards left by an unfinished run are refused before any work, naming the file.
+    const stale = join(dir, "stale");
+    mkdirSync(stale);
+    writeFileSync(join(stale, "pubmed-central-00000.jsonl.zst"), "");
+    const r = run(["extract", "--input", join(dir, "a.jsonl"), "--out", stale]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      `biomed-llama: ${join(stale, "pubmed-central-00000.jsonl.zst")} already exists`,
+    );
   });
 });

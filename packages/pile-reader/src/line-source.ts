@@ -1,5 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
-import { PileZstdError } from "./errors.js";
+import { PileCursorError } from "./errors.js";
 import { type ByteSource, InlineZstdSource, ThreadedZstdSource } from "./zstd-source.js";
 
 /**
@@ -30,6 +30,8 @@ export interface RawLine {
   line: number;
   /** Uncompressed byte offset of the line's first byte. */
   offset: number;
+  /** Uncompressed byte offset just past the line and its newline: where the next line starts. */
+  next: number;
   /** The latest restart point at or before the start of the next line. */
   restart: RestartPoint;
   /** Compressed bytes of the file consumed so far (for progress). */
@@ -115,6 +117,7 @@ export async function* readLines(
           bytes: buf.subarray(lineStart, nl),
           line: lineNo,
           offset: base + lineStart,
+          next: base + nl + 1,
           restart: restartFor(base + nl + 1),
           compressedRead: source.consumed,
         };
@@ -128,10 +131,8 @@ export async function* readLines(
     }
     for (const r of source.takeRestarts()) restarts.push(r);
     if (discard > 0)
-      throw new PileZstdError(
-        file,
-        source.consumed,
-        `stream ends before the resume offset ${from.uncompressed}`,
+      throw new PileCursorError(
+        `${file}: the cursor's offset ${from.uncompressed} is past the end of the data (${from.uncompressed - discard} bytes)`,
       );
     // A last line without a trailing newline is still a line.
     if (end > lineStart) {
@@ -140,6 +141,7 @@ export async function* readLines(
         bytes: buf.subarray(lineStart, end),
         line: lineNo,
         offset: base + lineStart,
+        next: base + end,
         restart: restartFor(base + end),
         compressedRead: source.consumed,
       };

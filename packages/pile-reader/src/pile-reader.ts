@@ -238,7 +238,7 @@ export class PileReader implements AsyncIterable<PileDocument> {
         for await (const raw of readLines(input.path, input.compressed, from, { decodeInThread })) {
           const doc = this.take(raw, input.path);
           pos.line = raw.line;
-          pos.offset = raw.offset + raw.bytes.length + 1;
+          pos.offset = raw.next;
           pos.restart = raw.restart;
           pos.globalLine++;
           this.bytesInFile = raw.compressedRead;

@@ -109,10 +109,32 @@ describe("cursor: a read resumes exactly where it stopped", () => {
     expect(next.source.line).toBe(11);
   });
 
+  test("a cursor after a last line without newline resumes at the next file", async () => {
+    const noNl = join(dir, "no-newline.jsonl");
+    writeFileSync(
+      noNl,
+      '{"text": "x", "meta": {"pile_set_name": "Github"}}\n{"text": "y", "meta": {"pile_set_name": "Github"}}',
+    );
+    const noNlZst = zstdCli(noNl, join(dir, "no-newline.jsonl.zst"));
+    for (const first of [noNl, noNlZst]) {
+      const opts = { inputs: [first, join(dir, "c.jsonl")], subsets: "all" as const };
+      const r = new PileReader(opts);
+      const head = await take(r, 2);
+      expect(head.map((d) => d.text)).toEqual(["x", "y"]);
+      const tail = await rest(new PileReader({ ...opts, cursor: r.cursor() }));
+      expect(tail.map((d) => d.text)).toEqual(all.slice(500, 650).map((d) => d.text));
+    }
+  });
+
   test("a cursor for other inputs is refused", async () => {
     const r = new PileReader({ inputs, subsets: "all" });
     await take(r, 400);
     const other = new PileReader({ inputs: inputs.slice(1), cursor: r.cursor() });
     await expect(rest(other)).rejects.toThrow(PileCursorError);
+    // A file that shrank since the cursor was taken.
+    const beyond = { ...r.cursor(), offset: 10 ** 9 };
+    await expect(rest(new PileReader({ inputs, subsets: "all", cursor: beyond }))).rejects.toThrow(
+      /1\.jsonl\.zst: the cursor's offset 1000000000 is past the end/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   PILE_READER_VERSION,
@@ -81,6 +81,10 @@ async function extract(opts: ExtractOptions): Promise<void> {
   const manifestName = multi ? `manifest.rank-${opts.rank}-of-${opts.worldSize}.json` : "manifest.json";
   if (existsSync(join(out, manifestName)))
     throw new Error(`${join(out, manifestName)} already exists; remove it or choose another --out`);
+  // Shards of an earlier, unfinished run with the same names would collide at the very end: say so now.
+  const mine = multi ? new RegExp(`-rank${opts.rank}-\\d{5}\\.jsonl\\.zst$`) : /-\d{5}\.jsonl\.zst$/;
+  const stale = existsSync(out) ? readdirSync(out).find((f) => mine.test(f)) : undefined;
+  if (stale) throw new Error(`${join(out, stale)} already exists; remove it or choose another --out`);
 
   let progress: Progress | undefined;
   const reader = new PileReader({
