@@ -166,6 +166,7 @@ export class ThreadedZstdSource extends ChunkedSource {
         chunk: CHUNK,
       },
     });
+    this.worker.unref();
     this.worker.on("message", (m: DecodedChunk) => {
       this.queue.push(m);
       this.wake?.();
@@ -189,9 +190,13 @@ export class ThreadedZstdSource extends ChunkedSource {
         return { msg, bytes: new Uint8Array(this.shared, slot * CHUNK, msg.length) };
       }
       if (this.failure) throw this.failure;
+      // Keep the process alive only while actually waiting for the thread: a reader abandoned
+      // mid-file (never closed) must not hold the process open.
+      this.worker.ref();
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });
+      this.worker.unref();
       this.wake = undefined;
     }
   }
