@@ -55,12 +55,19 @@ export class JobContext {
     }, this.verdictWaitMs);
   }
 
-  /** A collective timed out waiting on `rank`: ask the store who went silent, fall back to `rank`. */
+  /** A collective timed out waiting on `rank`: ask the store who went silent. */
   timedOut(channel: RingChannel, rank: number, what: string): void {
     this.store.reportTimeout(rank, what);
     setTimeout(() => {
       if (this.abortNotice) this.abortAll(this.abortNotice);
-      else channel.fail(new CollectiveTimeoutError(`${what}; rank ${rank} stopped responding`, rank));
+      // The store always answers a live reporter, so silence from it means rank 0 itself is stuck.
+      else
+        channel.fail(
+          new CollectiveTimeoutError(
+            `rank 0 stopped responding (${what}; its rendezvous store gave no verdict; this rank was waiting on rank ${rank})`,
+            0,
+          ),
+        );
     }, this.verdictWaitMs);
   }
 }

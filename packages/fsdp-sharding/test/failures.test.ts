@@ -31,25 +31,32 @@ test("a rank killed mid-collective makes every other rank fail fast, naming it",
   expect(waited).toBeLessThan(10_000);
 });
 
-test("a silent (stopped) rank makes the others time out, naming it", { timeout: 60_000 }, async () => {
-  const world = await spawnWorld({ nproc: 3, worker: "failure.ts", args: ["loop", "1500"] });
-  await Promise.all([0, 1, 2].map((r) => whenReady(world, r)));
-  world.children[1].kill("SIGSTOP");
-  const others = world.done;
-  const stoppedAt = Date.now();
-  // Survivors exit on their own; then release and reap the stopped one.
-  const exits = await Promise.all(
-    [0, 2].map(
-      (r) => new Promise<number | null>((resolve) => world.children[r].on("exit", (c) => resolve(c))),
-    ),
-  );
-  const waited = Date.now() - stoppedAt;
-  world.children[1].kill("SIGKILL");
-  const results = await others;
-  expect(exits).toEqual([1, 1]);
-  for (const r of survivors(results, 1)) expect(r.stderr).toMatch(/rank 1 stopped responding/);
-  expect(waited).toBeLessThan(15_000);
-});
+test.each([1, 0])(
+  "a silent (stopped) rank %i makes the others time out, naming it",
+  { timeout: 60_000 },
+  async (victim) => {
+    const world = await spawnWorld({ nproc: 3, worker: "failure.ts", args: ["loop", "1500"] });
+    await Promise.all([0, 1, 2].map((r) => whenReady(world, r)));
+    world.children[victim].kill("SIGSTOP");
+    const others = world.done;
+    const stoppedAt = Date.now();
+    const live = [0, 1, 2].filter((r) => r !== victim);
+    // Survivors exit on their own; then release and reap the stopped one.
+    const exits = await Promise.all(
+      live.map(
+        (r) => new Promise<number | null>((resolve) => world.children[r].on("exit", (c) => resolve(c))),
+      ),
+    );
+    const waited = Date.now() - stoppedAt;
+    world.children[victim].kill("SIGKILL");
+    const results = await others;
+    const all = results.map((r) => r.stderr).join("");
+    expect(exits, all).toEqual([1, 1]);
+    for (const r of survivors(results, victim))
+      expect(r.stderr, all).toMatch(new RegExp(`rank ${victim} stopped responding`));
+    expect(waited).toBeLessThan(15_000);
+  },
+);
 
 test("a peer with the wrong secret is refused", { timeout: 60_000 }, async () => {
   const world = await spawnWorld({

@@ -1,0 +1,109 @@
+import { createServer, connect as tcpConnect } from "node:net";
+import { afterEach, expect, test } from "vitest";
+import { AuthenticationError } from "../src/errors.js";
+import { type AbortNotice, TcpStoreClient, TcpStoreServer } from "../src/tcp-store.js";
+
+const SECRET = "correct horse battery staple";
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function store(): Promise<{ server: TcpStoreServer; port: number }> {
+  // Port 0 is not allowed for MASTER_PORT, but the server itself accepts it; read the real port back.
+  const probe = createServer();
+  const port: number = await new Promise((r) =>
+    probe.listen(0, "127.0.0.1", () => r((probe.address() as any).port)),
+  );
+  await new Promise((r) => probe.close(r));
+  const server = await TcpStoreServer.listen({
+    host: "127.0.0.1",
+    port,
+    secret: SECRET,
+    handshakeTimeoutMs: 5000,
+    heartbeatMs: 100,
+  });
+  cleanup.push(() => server.close());
+  return { server, port };
+}
+
+async function client(port: number, rank: number, secret = SECRET): Promise<TcpStoreClient> {
+  const c = await TcpStoreClient.connect({
+    host: "127.0.0.1",
+    port,
+    secret,
+    rank,
+    timeoutMs: 5000,
+    heartbeatMs: 100,
+  });
+  cleanup.push(() => c.close());
+  return c;
+}
+
+test("set / blocking get / wait / atomic add", async () => {
+  const { port } = await store();
+  const a = await client(port, 0);
+  const b = await client(port, 1);
+  const pending = b.get("addr/0"); // blocks until set
+  const waited = b.wait(["x", "y"]);
+  await a.set("addr/0", "127.0.0.1:4242");
+  expect(await pending).toBe("127.0.0.1:4242");
+  await a.set("x", "1");
+  await a.set("y", "2");
+  await waited;
+  const adds = await Promise.all([a.add("n", 2), b.add("n", 3), a.add("n", 5)]);
+  expect(adds.sort((p, q) => p - q).at(-1)).toBe(10);
+  await expect(b.get("never", 200)).rejects.toThrow(/store get "never" timed out after 200 ms/);
+});
+
+test("a client with the wrong secret is refused and learns nothing", async () => {
+  const { port } = await store();
+  await expect(client(port, 1, "wrong")).rejects.toBeInstanceOf(AuthenticationError);
+  await expect(client(port, 1, "wrong")).rejects.toThrow(/authentication failed/);
+});
+
+test("a client that drops without goodbye becomes an abort notice naming its rank, for everyone", async () => {
+  const { port } = await store();
+  const a = await client(port, 0);
+  const b = await client(port, 1);
+  const notices: AbortNotice[] = [];
+  const got = new Promise<void>((r) => {
+    a.onAbort = (n) => {
+      notices.push(n);
+      r();
+    };
+  });
+  (b as any).fs.socket.destroy(); // as if the process died
+  await got;
+  expect(notices).toEqual([{ rank: 1, reason: "rank 1 exited or lost its connection" }]);
+});
+
+test("the shared secret never crosses the wire", async () => {
+  const { port } = await store();
+  // A recording proxy between client and store.
+  const seen: Buffer[] = [];
+  const proxy = createServer((inbound) => {
+    const outbound = tcpConnect({ host: "127.0.0.1", port });
+    inbound.on("data", (d) => {
+      seen.push(d);
+      outbound.write(d);
+    });
+    outbound.on("data", (d) => {
+      seen.push(d);
+      inbound.write(d);
+    });
+    inbound.on("close", () => outbound.destroy());
+    outbound.on("close", () => inbound.destroy());
+  });
+  const proxyPort: number = await new Promise((r) =>
+    proxy.listen(0, "127.0.0.1", () => r((proxy.address() as any).port)),
+  );
+  cleanup.push(() => new Promise((r) => proxy.close(() => r())));
+  const c = await client(proxyPort, 3);
+  await c.set("k", "v");
+  expect(await c.get("k")).toBe("v");
+  const wire = Buffer.concat(seen);
+  expect(wire.length).toBeGreaterThan(100);
+  expect(wire.includes(Buffer.from(SECRET))).toBe(false);
+  expect(wire.includes(Buffer.from("challenge"))).toBe(true);
+});
