@@ -22,8 +22,9 @@ function docs(n: number, tag: string): Doc[] {
 
 const jsonl = (ds: Doc[]) => ds.map((d) => `${JSON.stringify(d)}\n`).join("");
 
-function run(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+function run(args: string[], env: Record<string, string> = {}) {
+  const { RANK: _r, WORLD_SIZE: _w, ...base } = process.env;
+  return spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...base, ...env } });
 }
 
 describe("biomed-llama extract", () => {
@@ -105,6 +106,16 @@ describe("biomed-llama extract", () => {
         .map((l) => JSON.parse(l).text),
     );
     expect(texts.sort()).toEqual(all.map((d) => d.text).sort());
+    // The same split from torchrun-style environment variables instead of flags.
+    const viaEnv = join(dir, "ranks-env");
+    for (const rank of ["0", "1"])
+      expect(
+        run(["extract", "--input", join(dir, "in"), "--subsets", "all", "--out", viaEnv], {
+          RANK: rank,
+          WORLD_SIZE: "2",
+        }).status,
+      ).toBe(0);
+    expect(readdirSync(viaEnv).sort()).toEqual(readdirSync(out).sort());
     const m0 = JSON.parse(readFileSync(join(out, "manifest.rank-0-of-2.json"), "utf8"));
     const m1 = JSON.parse(readFileSync(join(out, "manifest.rank-1-of-2.json"), "utf8"));
     expect([m0.docs, m1.docs]).toEqual([all.length / 2, all.length / 2]);

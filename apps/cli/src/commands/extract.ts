@@ -45,8 +45,9 @@ export function registerExtract(program: Command): void {
     .requiredOption("--input <paths...>", "Pile shards: files, directories or globs (quote globs)")
     .option("--subsets <names...>", 'meta.pile_set_name values to keep, or "all"', [...PUBMED_SUBSETS])
     .requiredOption("--out <dir>", "output directory")
-    .option("--rank <r>", "this process's rank", nonNegativeInt, 0)
-    .option("--world-size <w>", "number of ranks sharing the job", nonNegativeInt, 1)
+    // Defaults follow torchrun's variables, so `biomed-llama launch ... extract` splits by itself.
+    .option("--rank <r>", "this process's rank (default: $RANK or 0)", nonNegativeInt)
+    .option("--world-size <w>", "number of ranks sharing the job (default: $WORLD_SIZE or 1)", nonNegativeInt)
     .addOption(
       new Option("--split-by <how>", "share work among ranks by global line index or by file")
         .choices(["line", "file"])
@@ -65,9 +66,24 @@ export function registerExtract(program: Command): void {
     )
     .option("--level <n>", "zstd compression level", nonNegativeInt, 3)
     .option("--json", "print the manifest as JSON on stdout")
-    .action(async (opts: ExtractOptions) => {
-      await extract(opts);
-    });
+    .action(
+      async (opts: Omit<ExtractOptions, "rank" | "worldSize"> & { rank?: number; worldSize?: number }) => {
+        const fromEnv = (name: string, def: number) => {
+          const v = process.env[name];
+          if (v === undefined || v === "") return def;
+          try {
+            return nonNegativeInt(v);
+          } catch {
+            throw new Error(`environment variable ${name}="${v}" is not a non-negative integer`);
+          }
+        };
+        await extract({
+          ...opts,
+          rank: opts.rank ?? fromEnv("RANK", 0),
+          worldSize: opts.worldSize ?? fromEnv("WORLD_SIZE", 1),
+        });
+      },
+    );
 }
 
 async function extract(opts: ExtractOptions): Promise<void> {
