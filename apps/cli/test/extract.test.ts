@@ -49,6 +49,8 @@ describe("biomed-llama extract", () => {
     const r = run(["extract", "--input", join(dir, "in", "00.jsonl.zst"), "--out", out, "--json"]);
     expect(r.stderr).not.toContain("biomed-llama:");
     expect(r.status).toBe(0);
+    // Not a TTY here: progress comes as plain log lines with rate and ETA by input bytes.
+    expect(r.stderr).toMatch(/^extract: [\d.]+\/[\d.]+ MB \([\d.]+%\) \| [\d.]+ MB\/s \| ETA \d+s$/m);
     expect(readdirSync(out).sort()).toEqual([
       "manifest.json",
       "pubmed-abstracts-00000.jsonl.zst",
