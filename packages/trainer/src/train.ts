@@ -54,6 +54,9 @@ export interface TrainOptions {
   poisonSteps?: readonly number[];
   /** Test hook: stop (as if killed) after this many completed steps, without a final checkpoint. */
   stopAfterStep?: number;
+  /** Test hook: runs on every rank once its shard file of a checkpoint is written, before the commit
+   * (throwing here is a crash in the middle of a save). */
+  beforeCheckpointCommit?: (step: number) => void | Promise<void>;
 }
 
 export interface TrainResult {
@@ -347,6 +350,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           config: cfg,
           kind: opts.kind ?? "pretrain",
           loop,
+          beforeCommit: opts.beforeCheckpointCommit && (() => opts.beforeCheckpointCommit!(loop.step)),
         });
         if (rank0 && ref) {
           lastCheckpoint = ref;

@@ -106,6 +106,29 @@ describe("pretrain on a generated indexed dataset", () => {
     expect(listCheckpoints(out).map((c) => c.step)).toEqual([4, 6]);
   }, 60_000);
 
+  test("a crash in the middle of a save leaves the previous checkpoint; resume continues from it", async () => {
+    const full = await run({ max_steps: 6, save_interval: 2 });
+    const out = join(tmp("midsave"), "run");
+    const crash = new Error("simulated crash while saving step 4");
+    await expect(
+      run(
+        { out, max_steps: 6, save_interval: 2 },
+        {
+          beforeCheckpointCommit: (step) => {
+            if (step === 4) throw crash;
+          },
+        },
+      ),
+    ).rejects.toBe(crash);
+    // the step-4 files were written into a temp dir that never got its marker or its rename
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([2]);
+    expect(readdirSync(join(out, "checkpoints"))).toContain(".step-00000004.tmp");
+    const resumed = await run({ out, max_steps: 6, save_interval: 2 }, { resume: true });
+    expect([...resumed.losses.keys()]).toEqual([3, 4, 5, 6]);
+    for (const [step, loss] of resumed.losses) expect(loss).toBe(full.losses.get(step));
+    expect(readdirSync(join(out, "checkpoints")).sort()).toEqual(["step-00000004", "step-00000006"]);
+  }, 60_000);
+
   test("a non-finite step is skipped and logged; K in a row stop the run with a clear error", async () => {
     const lines: string[] = [];
     const clean = await run({ max_steps: 3 });
