@@ -1,0 +1,268 @@
+// Forward and full training step (forward + backward + AdamW) throughput of @biomed-llama/llama-model
+// on tfjs's wasm and cpu backends, against Debian's PyTorch (python3-torch, 2 threads) running the
+// same LLaMA configs in the same run, plus each backend's own matmul GFLOP/s and the resulting MFU
+// (achieved training FLOP/s ÷ that backend's 1024³ matmul FLOP/s; FLOPs = 6N + 12·L·H·Q·T per token).
+// Run: pnpm --filter @biomed-llama/optimizer build && pnpm --filter @biomed-llama/llama-model build \
+//        && pnpm tsx bench/llama-step.ts [--iters 3] [--cpu-iters 1] [--configs A,B] [--backends wasm,cpu] [--no-torch]
+// Writes bench/results/llama-step.json. The machine is shared: load average is recorded with each result.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+// bench/ is not a workspace dependent of the packages, so it loads the built entries by path.
+import {
+  type LlamaConfig,
+  LlamaForCausalLM,
+  parameterCount,
+  resolveConfig,
+  setBackend,
+  trainingFlopsPerToken,
+} from "../packages/llama-model/dist/index.js";
+import { AdamW } from "../packages/optimizer/dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+// The same tfjs instance the package uses (resolved from the package, not from bench/).
+const tf = createRequire(join(here, "../packages/llama-model/package.json"))(
+  "@tensorflow/tfjs",
+) as typeof import("@tensorflow/tfjs");
+
+const argv = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : def;
+};
+const iters = Number(arg("iters", "3"));
+const cpuIters = Number(arg("cpu-iters", "1"));
+const configNames = arg("configs", "A,B").split(",");
+const backends = arg("backends", "wasm,cpu").split(",");
+// The cpu backend runs config B at well under 1 GFLOP/s (minutes per step): only A by default.
+const cpuConfigs = arg("cpu-configs", "A").split(",");
+const withTorch = !argv.includes("--no-torch");
+
+// The two shapes from the issue.
+const CONFIGS: Record<string, { config: LlamaConfig; seq: number; batch: number }> = {
+  A: {
+    config: resolveConfig({
+      vocab_size: 32000,
+      hidden_size: 256,
+      intermediate_size: 688,
+      num_hidden_layers: 4,
+      num_attention_heads: 4,
+      max_position_embeddings: 1024,
+      rms_norm_eps: 1e-6,
+    }),
+    seq: 256,
+    batch: 4,
+  },
+  B: {
+    config: resolveConfig({
+      vocab_size: 8000,
+      hidden_size: 512,
+      intermediate_size: 1376,
+      num_hidden_layers: 8,
+      num_attention_heads: 8,
+      max_position_embeddings: 1024,
+      rms_norm_eps: 1e-6,
+    }),
+    seq: 512,
+    batch: 2,
+  },
+};
+
+function batchOf(V: number, B: number, T: number, seed: number): number[][] {
+  let s = seed;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s;
+  };
+  return Array.from({ length: B }, () => Array.from({ length: T }, () => next() % V));
+}
+
+function matmulGflops(): number {
+  const n = 1024;
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  tf.matMul(a, b).dispose();
+  const reps = 3;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) {
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+  }
+  const s = (performance.now() - t0) / 1000 / reps;
+  tf.dispose([a, b]);
+  return (2 * n ** 3) / s / 1e9;
+}
+
+async function runTs(name: string, n: number) {
+  const { config, seq, batch } = CONFIGS[name];
+  const model = new LlamaForCausalLM(config, { seed: 0 });
+  const ids = batchOf(config.vocab_size, batch, seq, 1);
+  const tokens = batch * seq;
+  const adam = new AdamW({ lr: 1e-4, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
+  const master = model.stateDict();
+  const trainStep = () => {
+    const { loss, grads } = model.lossAndGrads(ids, ids);
+    const shards = [...grads].map(([key, g]) => ({
+      key,
+      param: master.get(key) as Float32Array,
+      grad: g.dataSync() as Float32Array,
+    }));
+    adam.step(shards);
+    tf.dispose([...grads.values()]);
+    for (const [key, p] of master) model.setParameter(key, p);
+    return loss;
+  };
+  const timeIt = (f: () => unknown, reps: number) => {
+    f(); // warm-up: kernel setup, XNNPACK packing, allocator growth
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) f();
+    return (performance.now() - t0) / 1000 / reps;
+  };
+  const fwdS = timeIt(() => model.loss(ids, ids), n);
+  const stepS = timeIt(trainStep, n);
+  model.dispose();
+  return {
+    tokens,
+    forwardSec: fwdS,
+    stepSec: stepS,
+    forwardTokPerSec: tokens / fwdS,
+    stepTokPerSec: tokens / stepS,
+  };
+}
+
+const TORCH = String.raw`
+import json, math, sys, time, re
+import torch
+torch.set_num_threads(2)
+torch.manual_seed(0)
+req = json.loads(sys.argv[1])
+show = torch.__config__.show()
+blas = re.findall(r"(?:BLAS_INFO|LAPACK_INFO|USE_MKLDNN|USE_OPENMP)=[^,\s]+", show) + [l.strip() for l in show.splitlines() if re.search(r"MKL-DNN|OpenMP \d", l)]
+def gflops():
+    n = 1024
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    t0 = time.perf_counter()
+    for _ in range(5): a @ b
+    return 2 * n**3 / ((time.perf_counter() - t0) / 5) / 1e9
+def rms(x, w, eps): return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+def rot(x): h = x.shape[-1] // 2; return torch.cat((-x[..., h:], x[..., :h]), -1)
+class Llama(torch.nn.Module):
+    def __init__(s, c):
+        super().__init__(); s.c = c; H, I, V = c["hidden_size"], c["intermediate_size"], c["vocab_size"]
+        P = lambda *shape: torch.nn.Parameter(torch.randn(*shape) * 0.02)
+        s.emb, s.head, s.norm = P(V, H), P(V, H), torch.nn.Parameter(torch.ones(H))
+        s.layers = torch.nn.ModuleList()
+        for _ in range(c["num_hidden_layers"]):
+            m = torch.nn.Module()
+            for n, sh in [("q", (H, H)), ("k", (H, H)), ("v", (H, H)), ("o", (H, H)), ("g", (I, H)), ("u", (I, H)), ("d", (H, I))]: setattr(m, n, P(*sh))
+            m.n1, m.n2 = torch.nn.Parameter(torch.ones(H)), torch.nn.Parameter(torch.ones(H))
+            s.layers.append(m)
+    def forward(s, ids, labels):
+        c = s.c; B, T = ids.shape; NH = c["num_attention_heads"]; HD = c["hidden_size"] // NH; eps = c["rms_norm_eps"]
+        inv = 1.0 / (10000 ** (torch.arange(0, HD, 2).float() / HD)); f = torch.arange(T).float()[:, None] * inv[None]
+        e = torch.cat((f, f), -1); cos, sin = e.cos(), e.sin()
+        mask = torch.full((T, T), torch.finfo(torch.float32).min).triu(1)
+        h = s.emb[ids]
+        for m in s.layers:
+            x = rms(h, m.n1, eps)
+            q, k, v = [(x @ w.T).view(B, T, NH, HD).transpose(1, 2) for w in (m.q, m.k, m.v)]
+            q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+            a = torch.softmax(q @ k.transpose(2, 3) / math.sqrt(HD) + mask, -1) @ v
+            h = h + a.transpose(1, 2).reshape(B, T, -1) @ m.o.T
+            x = rms(h, m.n2, eps)
+            h = h + (torch.nn.functional.silu(x @ m.g.T) * (x @ m.u.T)) @ m.d.T
+        logits = rms(h, s.norm, eps) @ s.head.T
+        return torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
+out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas, "matmulGflops": gflops(), "runs": {}}
+for name, spec in req["configs"].items():
+    model = Llama(spec["config"]); opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
+    ids = torch.randint(0, spec["config"]["vocab_size"], (spec["batch"], spec["seq"]))
+    def fwd():
+        with torch.no_grad(): model(ids, ids)
+    def step():
+        opt.zero_grad(set_to_none=True); model(ids, ids).backward(); opt.step()
+    def timeit(f, n):
+        f(); t0 = time.perf_counter()
+        for _ in range(n): f()
+        return (time.perf_counter() - t0) / n
+    tokens = spec["batch"] * spec["seq"]; fs = timeit(fwd, req["iters"]); ss = timeit(step, req["iters"])
+    out["runs"][name] = {"tokens": tokens, "forwardSec": fs, "stepSec": ss, "forwardTokPerSec": tokens / fs, "stepTokPerSec": tokens / ss}
+print(json.dumps(out))
+`;
+
+function runTorch(names: string[]) {
+  const req = { iters, configs: Object.fromEntries(names.map((n) => [n, CONFIGS[n]])) };
+  const r = spawnSync("/usr/bin/python3", ["-c", TORCH, JSON.stringify(req)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) return { error: (r.stderr || "python3-torch failed").trim().split("\n").slice(-1)[0] };
+  return JSON.parse(r.stdout.trim().split("\n").slice(-1)[0]);
+}
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtStart: loadavg() },
+  configs: Object.fromEntries(
+    configNames.map((n) => [
+      n,
+      {
+        ...CONFIGS[n],
+        parameters: parameterCount(CONFIGS[n].config),
+        trainingFlopsPerToken: trainingFlopsPerToken(CONFIGS[n].config, CONFIGS[n].seq),
+      },
+    ]),
+  ),
+  tfjs: {} as Record<string, unknown>,
+};
+
+let torch: Record<string, unknown> | undefined;
+if (withTorch) {
+  process.stderr.write("torch baseline...\n");
+  torch = runTorch(configNames);
+  // Debian's torch uses the generic BLAS interface; which library answers is the alternatives' choice.
+  const lib = spawnSync("readlink", ["-f", "/usr/lib/x86_64-linux-gnu/libblas.so.3"], { encoding: "utf8" });
+  results.torch = { ...torch, blasLibrary: lib.stdout.trim() || null, loadavgAfter: loadavg() };
+}
+
+for (const backend of backends) {
+  const used = await setBackend(backend as "wasm" | "cpu");
+  const gf = matmulGflops();
+  const runs: Record<string, unknown> = {};
+  for (const name of configNames) {
+    if (used === "cpu" && !cpuConfigs.includes(name)) {
+      runs[name] = { skipped: "cpu backend: too slow for this config on this machine (see --cpu-configs)" };
+      continue;
+    }
+    process.stderr.write(`${used} config ${name}...\n`);
+    const r = await runTs(name, used === "cpu" ? cpuIters : iters);
+    const flopsPerSec =
+      r.stepTokPerSec *
+      (results.configs as Record<string, { trainingFlopsPerToken: number }>)[name].trainingFlopsPerToken;
+    const base = (
+      torch?.runs as Record<string, { stepTokPerSec: number; forwardTokPerSec: number }> | undefined
+    )?.[name];
+    runs[name] = {
+      ...r,
+      trainGflopsPerSec: flopsPerSec / 1e9,
+      mfuVsOwnMatmul: flopsPerSec / 1e9 / gf,
+      stepVsTorch: base ? r.stepTokPerSec / base.stepTokPerSec : null,
+      forwardVsTorch: base ? r.forwardTokPerSec / base.forwardTokPerSec : null,
+      loadavg: loadavg(),
+    };
+    process.stderr.write(`  ${JSON.stringify(runs[name])}\n`);
+  }
+  (results.tfjs as Record<string, unknown>)[used] = { matmulGflops: gf, runs };
+}
+
+const outDir = join(here, "results");
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, "llama-step.json");
+writeFileSync(`${file}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
+renameSync(`${file}.tmp`, file);
+process.stderr.write(`wrote ${file}\n`);
