@@ -24,6 +24,14 @@ export class FewshotSampler {
     this.keys = docs.map((d) => JSON.stringify(d));
   }
 
+  stateDict(): { rnd: ReturnType<PythonRandom["stateDict"]> } {
+    return { rnd: this.rnd.stateDict() };
+  }
+
+  loadStateDict(state: { rnd: ReturnType<PythonRandom["stateDict"]> }): void {
+    this.rnd.loadStateDict(state.rnd);
+  }
+
   /** Indices into the few-shot docs of the examples for `doc` (advances the generator). */
   sampleIndices(doc: Doc, k: number): number[] {
     if (k <= 0) return [];

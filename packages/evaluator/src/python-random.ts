@@ -61,6 +61,17 @@ export class PythonRandom {
     mt[0] = 0x80000000;
   }
 
+  /** Generator state (like `getstate()`), so a run can be checkpointed mid-way. */
+  stateDict(): { mt: number[]; mti: number } {
+    return { mt: Array.from(this.mt), mti: this.mti };
+  }
+
+  loadStateDict(state: { mt: number[]; mti: number }): void {
+    if (state.mt.length !== 624) throw new RangeError("PythonRandom state: mt must have 624 words");
+    this.mt.set(state.mt);
+    this.mti = state.mti;
+  }
+
   /** genrand_uint32. */
   nextUint32(): number {
     const mt = this.mt;

@@ -20,3 +20,14 @@ test("sample() equals CPython's for the pool and the set algorithms and several 
     for (const draw of s.draws) expect(r.sample(pop, s.k)).toEqual(draw);
   }
 });
+
+test("stateDict / loadStateDict resume the stream exactly", () => {
+  const a = new PythonRandom(1234);
+  a.sample([1, 2, 3, 4, 5, 6, 7], 3);
+  const saved = a.stateDict();
+  const next = [a.getrandbits(32), a.getrandbits(32)];
+  const b = new PythonRandom(99);
+  b.loadStateDict(saved);
+  expect([b.getrandbits(32), b.getrandbits(32)]).toEqual(next);
+  expect(fx.getrandbits32_seed1234.slice(0, 3)).not.toEqual(next);
+});

@@ -116,7 +116,8 @@ async function run(o: RunOpts): Promise<void> {
   });
   const output = resolve(o.output);
   const cache = o.cache ? new RequestCache(join(output, "requests-cache.jsonl")) : undefined;
-  const progress = createProgress("biomed-eval");
+  // One progress line per request type: log-likelihood (multiple choice), then rolling (perplexity).
+  let progress: ReturnType<typeof createProgress> | undefined;
   let phase = "";
   const taskResults = await evaluateTasks(lm, prepared, {
     ...evalOpts,
@@ -125,15 +126,19 @@ async function run(o: RunOpts): Promise<void> {
     cache,
     onProgress: (p) => {
       if (p.total === 0) return;
-      if (p.phase !== phase && p.cached > 0)
-        process.stderr.write(
-          `biomed-eval: ${p.cached}/${p.total} ${p.phase} requests answered from the cache\n`,
-        );
-      phase = p.phase;
-      progress.update(p.done, p.total);
+      if (p.phase !== phase) {
+        progress?.stop();
+        progress = createProgress(`biomed-eval ${p.phase}`);
+        phase = p.phase;
+        if (p.cached > 0)
+          process.stderr.write(
+            `biomed-eval: ${p.cached}/${p.total} ${p.phase} requests answered from the cache\n`,
+          );
+      }
+      progress?.update(p.done, p.total);
     },
   });
-  progress.stop();
+  progress?.stop();
   const results = buildResults(taskResults, {
     model: "biomed-llama",
     modelArgs: `pretrained=${resolve(o.model)},tokenizer=${lm.tokenizerPath ?? "llama (default)"},max_length=${lm.maxLength}`,
