@@ -239,6 +239,16 @@ export class ShardedDataParallel {
     };
   }
 
+  /** The house-wide name for `shardedStateDict` (every stateful class has `stateDict()`). */
+  stateDict(extra: Record<string, ReadonlyMap<string, Float32Array>> = {}): ShardedState {
+    return this.shardedStateDict(extra);
+  }
+
+  /** The house-wide name for `loadShardedStateDict`. */
+  loadStateDict(states: ShardedState[]): Map<string, Map<string, Float32Array>> {
+    return this.loadShardedStateDict(states);
+  }
+
   /**
    * Loads shards saved by any world size / strategy: `states` must contain one state per old shard rank
    * (replica duplicates are ignored). Sets this rank's parameter chunks and returns the extra fields
