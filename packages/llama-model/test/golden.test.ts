@@ -112,3 +112,22 @@ describe("checkpoint dtypes", () => {
     expect(Array.from(t.get("f16")?.data ?? [])).toEqual(Array.from(t.get("f16_as_f32")?.data ?? []));
   });
 });
+
+test("RoPE tables at positions 2040–2047 (head dim 128) match torch's float32 angles", async () => {
+  const { ropeTables } = await import("../src/rope");
+  const { cos, sin } = ropeTables(128, 10000, 2040, 8);
+  const tc = g("rope.cos.2040-2047.d128");
+  const ts = g("rope.sin.2040-2047.d128");
+  let worst = 0;
+  for (let i = 0; i < tc.length; i++)
+    worst = Math.max(worst, Math.abs(cos[i] - tc[i]), Math.abs(sin[i] - ts[i]));
+  expect(worst).toBeLessThan(1e-6);
+  // Angles kept in float64 would be "more exact" but not what HF (and the checkpoints) use.
+  let exactWorst = 0;
+  for (let t = 0; t < 8; t++)
+    for (let i = 0; i < 64; i++) {
+      const angle = (2040 + t) / 10000 ** ((2 * i) / 128);
+      exactWorst = Math.max(exactWorst, Math.abs(Math.cos(angle) - tc[t * 128 + i]));
+    }
+  expect(exactWorst).toBeGreaterThan(1e-5);
+});

@@ -1,6 +1,7 @@
+import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { setBackend } from "../src/index";
+import { BackendUnavailableError, setBackend } from "../src/index";
 
 describe("kernels registered for wasm", () => {
   beforeAll(async () => {
@@ -60,4 +61,29 @@ describe("kernels registered for wasm", () => {
     expect(Array.from(t.dataSync())).toEqual([0, 0, 1, 1, 0, 0]);
     expect(Array.from(tf.oneHot(tf.tensor1d([1], "int32"), 2).dataSync())).toEqual([0, 1]);
   });
+});
+
+describe("backend selection", () => {
+  const native = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"].some((m) => {
+    try {
+      createRequire(import.meta.url).resolve(m);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+  test('"auto" picks native TensorFlow when installed, else wasm', async () => {
+    expect(await setBackend("auto")).toBe(native ? "tensorflow" : "wasm");
+  });
+
+  test.skipIf(native)(
+    '"tensorflow" without tfjs-node fails with a typed error saying what to install',
+    async () => {
+      await expect(setBackend("tensorflow")).rejects.toThrow(BackendUnavailableError);
+      await expect(setBackend("tensorflow")).rejects.toThrow(/@tensorflow\/tfjs-node/);
+      await expect(setBackend("gpu" as "cpu")).rejects.toThrow(/unknown backend "gpu"/);
+      expect(await setBackend("cpu")).toBe("cpu");
+    },
+  );
 });
