@@ -80,8 +80,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Runs the same command as `world` ranks with torchrun's variables; resolves when all exit 0. */
-async function ranks(world: number, args: string[]): Promise<void> {
+/**
+ * Runs the same command as `world` ranks with torchrun's variables, `perNode` ranks per simulated
+ * node; resolves when all exit 0.
+ */
+async function ranks(world: number, args: string[], perNode = world): Promise<void> {
   const port = await freePort();
   await Promise.all(
     Array.from({ length: world }, (_, r) =>
@@ -90,8 +93,9 @@ async function ranks(world: number, args: string[]): Promise<void> {
           ...process.env,
           RANK: String(r),
           WORLD_SIZE: String(world),
-          LOCAL_RANK: String(r),
-          LOCAL_WORLD_SIZE: String(world),
+          LOCAL_RANK: String(r % perNode),
+          LOCAL_WORLD_SIZE: String(perNode),
+          GROUP_RANK: String(Math.floor(r / perNode)),
           MASTER_ADDR: "127.0.0.1",
           MASTER_PORT: String(port),
           BIOMED_LLAMA_SECRET: "test-secret",
@@ -209,5 +213,17 @@ describe("biomed-llama pretrain", () => {
     const lm = losses(moved);
     for (const [step, loss] of reference) expect(lm.get(step)).toBeCloseTo(loss, 4);
     expect(maxAbsDiff(weights(moved, 8), weights(refDir, 8))).toBeLessThan(1e-4);
+  });
+
+  test("the seed's hybrid grad-op sharding on 4 ranks over 2 nodes gives the 1-rank loss trace", async () => {
+    const four = join(dir, "four");
+    await ranks(4, runArgs(four, ["--sharding", "hybrid-grad-op", "--micro-batch", "1"]), 2);
+    const l4 = losses(four);
+    expect(l4.size).toBe(8);
+    for (const [step, loss] of l4) expect(loss).toBeCloseTo(reference.get(step)!, 4);
+    const manifest = JSON.parse(
+      readFileSync(join(four, "checkpoints", "step-00000008", "manifest.json"), "utf8"),
+    );
+    expect(manifest).toMatchObject({ worldSize: 4, shardSize: 2, strategy: "hybrid-grad-op" });
   });
 });

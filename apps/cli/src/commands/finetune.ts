@@ -1,7 +1,7 @@
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
 import { FINETUNE_DEFAULTS, type FinetuneTask, finetuneSequences, train } from "@biomed-llama/trainer";
 import type { Command } from "commander";
-import { addTrainFlags, runConfig } from "./pretrain.js";
+import { addTrainFlags, runConfig, runLog } from "./pretrain.js";
 
 const TASKS: FinetuneTask[] = ["medqa", "medmcqa", "pubmedqa", "instruct"];
 
@@ -28,7 +28,7 @@ export function registerFinetune(program: Command): void {
     const evalData = config.eval_data
       ? finetuneSequences(task, config.eval_data, tokenizer, config.seq_len)
       : null;
-    const r = await train({ config, data, evalData, resume, kind: `finetune:${task}` });
+    const r = await train({ config, data, evalData, resume, kind: `finetune:${task}`, log: runLog() });
     if (r.lastCheckpoint)
       process.stderr.write(`finetune: done, ${r.stepsRun} steps; last checkpoint ${r.lastCheckpoint.dir}\n`);
   });

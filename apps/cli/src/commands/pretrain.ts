@@ -103,6 +103,24 @@ export function modelSpecialIds(config: TrainConfig): { eosId: number; padId: nu
   return { eosId: m?.eos_token_id ?? 2, padId: Math.max(m?.pad_token_id ?? 0, 0) };
 }
 
+/**
+ * The trainer's log lines on stderr. On a terminal the step lines (which carry the ETA) rewrite one
+ * progress line in place; other lines, and every line when stderr is not a terminal, are plain.
+ */
+export function runLog(): (line: string) => void {
+  const tty = process.stderr.isTTY === true;
+  let open = false;
+  return (line) => {
+    if (tty && /^step\s+\d+\/\d+ \| loss/.test(line)) {
+      process.stderr.write(`\r\x1b[K${line}`);
+      open = true;
+      return;
+    }
+    process.stderr.write(`${open ? "\n" : ""}${line}\n`);
+    open = false;
+  };
+}
+
 export function registerPretrain(program: Command): void {
   const cmd = program
     .command("pretrain")
@@ -121,7 +139,7 @@ export function registerPretrain(program: Command): void {
       ? openPretrainSequences(config.eval_data, { packing: config.packing, seqLen: config.seq_len, ...ids })
       : null;
     try {
-      const r = await train({ config, data, evalData, resume, kind: "pretrain" });
+      const r = await train({ config, data, evalData, resume, kind: "pretrain", log: runLog() });
       if (r.lastCheckpoint)
         process.stderr.write(
           `pretrain: done, ${r.stepsRun} steps; last checkpoint ${r.lastCheckpoint.dir}\n`,
