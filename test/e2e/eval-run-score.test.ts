@@ -63,5 +63,6 @@ test("a BF16 checkpoint from `biomed-llama init` evaluates; `score` reproduces t
   }
 
   const table = (await node("eval", ["table", join(out, "results.json")])).stdout;
-  expect(table).toMatch(/\|pubmedqa_biomedllama\s*\|acc\s*\|/);
+  expect(table.split("\n")[0]).toMatch(/^\|Model\s*\|Strategy\|pubmedqa_biomedllama\|mmlu_anatomy\|$/);
+  expect(table.split("\n")[2]).toMatch(/\|few-shot\|\s*[01]\.\d{4} \(1\)\|\s*[01]\.\d{4} \(1\)\|$/);
 });

@@ -92,16 +92,15 @@ describe("biomed-eval run on a tiny real checkpoint and the bundled data", () =>
     expect(bos.config.add_bos).toBe(true);
     expect(bos.results.pile_pubmed_abstracts).toEqual(r.results.pile_pubmed_abstracts); // rolling ignores add-bos
 
-    const cmp = await run([
-      "compare",
-      join(out, "results.json"),
-      join(work, "bos", "results.json"),
-      "--names",
-      "plain,bos",
-    ]);
+    const two = [join(out, "results.json"), join(work, "bos", "results.json")];
+    const cmp = await run(["compare", ...two, "--names", "plain,bos", "--by-metric"]);
     const lines = cmp.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^\|Task\s*\|Metric\s*\|\s*plain\|\s*bos\|$/);
     expect(lines).toHaveLength(2 + 6);
+    // Default layout = BioMed-LLaMA's README table: a row per run, a column per task.
+    const table = (await run(["table", ...two, "--names", "plain,bos"])).stdout.trim().split("\n");
+    expect(table[0]).toMatch(/^\|Model\|Strategy\|medqa_4options\|pubmedqa\|pile_pubmed_abstracts\|$/);
+    expect(table[2]).toMatch(/^\|plain\|0-shot\s*\|\s*[01]\.\d{4}\|\s*[01]\.\d{4}\|\s*\d+\.\d{4}\|$/);
   });
 
   test("score prints logprob and is_greedy per request line", { timeout: 120_000 }, async () => {

@@ -162,14 +162,48 @@ export function makeTable(r: ResultsJson): string {
   ]);
 }
 
+/** The number BioMed-LLaMA's table shows for a task: word perplexity for corpora, else accuracy. */
+function headlineMetric(res: Record<string, number | string>): string | undefined {
+  if ("word_perplexity,none" in res) return "word_perplexity";
+  if ("acc,none" in res) return "acc";
+  return metricRows(res)[0]?.[0];
+}
+
 /**
- * Several results files side by side, one row per task/metric and one column per run — the shape
- * of BioMed-LLaMA's README table. `names` label the columns (default: the model in each config).
+ * Several results files in one markdown table. `layout: "runs"` (default) is BioMed-LLaMA's README
+ * table: one row per run (`| Model | Strategy | task… |`), each cell the task's headline metric
+ * (accuracy, or word perplexity for Pile tasks) with the shot count in parentheses when few-shot.
+ * `layout: "metrics"` puts every metric of every task on its own row, one column per run, ± stderr.
+ * `names` label the runs (default: each run's model_args).
  */
-export function compareTable(runs: readonly ResultsJson[], names?: readonly string[]): string {
+export function compareTable(
+  runs: readonly ResultsJson[],
+  names?: readonly string[],
+  opts: { layout?: "runs" | "metrics" } = {},
+): string {
   const labels = runs.map(
     (r, i) => names?.[i] ?? String(r.config?.model_args ?? r.config?.model ?? `run${i + 1}`),
   );
+  if ((opts.layout ?? "runs") === "runs") {
+    const tasks: string[] = [];
+    for (const r of runs) for (const t of Object.keys(r.results)) if (!tasks.includes(t)) tasks.push(t);
+    const rows = runs.map((r, i) => {
+      const shots = tasks.map((t) => r["n-shot"]?.[t] ?? 0).filter((k) => k > 0);
+      return [
+        labels[i],
+        shots.length ? "few-shot" : "0-shot",
+        ...tasks.map((t) => {
+          const res = r.results[t];
+          const m = res && headlineMetric(res);
+          const v = m ? res[`${m},none`] : undefined;
+          if (typeof v !== "number") return "-";
+          const k = r["n-shot"]?.[t] ?? 0;
+          return `${v.toFixed(4)}${k > 0 ? ` (${k})` : ""}`;
+        }),
+      ];
+    });
+    return renderTable(["Model", "Strategy", ...tasks], rows, [false, false, ...tasks.map(() => true)]);
+  }
   const keys: Array<[string, string]> = [];
   for (const r of runs)
     for (const [task, res] of Object.entries(r.results))
@@ -184,9 +218,8 @@ export function compareTable(runs: readonly ResultsJson[], names?: readonly stri
       if (v === undefined) return "-";
       const nshot = r["n-shot"]?.[task];
       const se = res[`${metric}_stderr,none`];
-      const isAcc = metric.startsWith("acc");
-      const val = typeof v === "number" ? (isAcc ? (100 * v).toFixed(2) : v.toFixed(3)) : String(v);
-      const err = typeof se === "number" ? ` ± ${isAcc ? (100 * se).toFixed(2) : se.toFixed(3)}` : "";
+      const val = typeof v === "number" ? v.toFixed(4) : String(v);
+      const err = typeof se === "number" ? ` ± ${se.toFixed(4)}` : "";
       return `${val}${err}${nshot ? ` (${nshot}-shot)` : ""}`;
     }),
   ]);

@@ -160,8 +160,16 @@ describe("results files", () => {
       /\|acc\s*\|↑\s*\|\s*\d\.\d{4}\|±\s*\|\s*\d\.\d{4}\|$/,
     );
     expect(table.some((l) => /\|word_perplexity\s*\|↓/.test(l) && /N\/A\|$/.test(l))).toBe(true);
-    const cmp = compareTable([results, results], ["m1", "m2"]).split("\n");
+    const cmp = compareTable([results, results], ["m1", "m2"], { layout: "metrics" }).split("\n");
     expect(cmp[0]).toMatch(/^\|Task\s*\|Metric\s*\|\s*m1\|\s*m2\|$/);
     expect(cmp).toHaveLength(2 + 1 + 3);
+    // BioMed-LLaMA's layout: a row per run, the headline number per task, shots in parentheses.
+    const acc = results.results.pubmedqa["acc,none"] as number;
+    const wppl = results.results.pile_pubmed_abstracts["word_perplexity,none"] as number;
+    const runs = compareTable([results], ["BioMed-LLaMA-7B"]).split("\n");
+    expect(runs[0]).toMatch(/^\|Model\s*\|Strategy\|\s*pubmedqa\|pile_pubmed_abstracts\|$/);
+    expect(runs[2]).toBe(
+      `|BioMed-LLaMA-7B|few-shot|${`${acc.toFixed(4)} (1)`.padStart(10)}|${wppl.toFixed(4).padStart(21)}|`,
+    );
   });
 });

@@ -23,16 +23,19 @@ export function registerCompare(program: Command): void {
   program
     .command("compare")
     .alias("table")
-    .description("One markdown table comparing several results.json files (one column per run)")
+    .description(
+      "One markdown table comparing results.json files: a row per run, a column per task (BioMed-LLaMA's layout)",
+    )
     .argument("<results...>", "results.json files")
-    .option("--names <list>", "comma-separated column names (default: each file's parent folder)")
-    .action((files: string[], o: { names?: string }) => {
+    .option("--names <list>", "comma-separated run names (default: each file's parent folder)")
+    .option("--by-metric", "one row per task metric and a column per run, with ± stderr", false)
+    .action((files: string[], o: { names?: string; byMetric: boolean }) => {
       try {
         const runs = files.map(readResults);
         const names = o.names ? o.names.split(",") : files.map((f) => basename(dirname(f)) || f);
         if (names.length !== runs.length)
           throw new Error(`--names has ${names.length} names for ${runs.length} files`);
-        process.stdout.write(`${compareTable(runs, names)}\n`);
+        process.stdout.write(`${compareTable(runs, names, { layout: o.byMetric ? "metrics" : "runs" })}\n`);
       } catch (e) {
         fail(e);
       }
