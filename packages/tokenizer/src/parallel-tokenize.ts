@@ -75,6 +75,9 @@ class WorkerPool {
       w.on("exit", (code) => {
         if (code !== 0) this.fail(new Error(`tokenizer worker exited with code ${code}`));
       });
+      // Idle workers must not keep the process alive (a consumer may abandon the iterator without
+      // return()); a worker holds a ref only while it has a batch.
+      w.unref();
       this.all.push(w);
       this.idle.push(w);
     }
@@ -93,6 +96,7 @@ class WorkerPool {
       const w = this.idle.pop()!;
       const job = this.queue.shift()!;
       this.busy.set(w, job);
+      w.ref();
       w.postMessage(job.req);
     }
   }
@@ -100,6 +104,7 @@ class WorkerPool {
   private onReply(w: Worker, reply: BatchReply): void {
     const job = this.busy.get(w);
     this.busy.delete(w);
+    w.unref();
     this.idle.push(w);
     if (!job) return;
     if ("error" in reply) {

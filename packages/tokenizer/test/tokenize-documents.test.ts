@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
 import { TokenizerModelError, tokenizeDocuments } from "../src/index";
 
@@ -62,5 +64,19 @@ describe("tokenizeDocuments", () => {
     let n = 0;
     for await (const _ of tokenizeDocuments(lines, { workers: 2, batchDocs: 3 })) if (++n === 4) break;
     expect(n).toBe(4);
+  });
+
+  test("an abandoned iterator does not keep the process alive (idle workers are unref'd)", () => {
+    const dist = pathToFileURL(join(import.meta.dirname, "..", "dist", "index.js")).href;
+    const code = `import { tokenizeDocuments } from ${JSON.stringify(dist)};
+      const it = tokenizeDocuments(["Hello world", "b", "c"], { workers: 1, batchDocs: 1 });
+      console.log(Array.from((await it.next()).value).join(","));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe("15043,3186");
   });
 });
