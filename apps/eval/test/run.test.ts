@@ -157,6 +157,20 @@ describe("bad input: one line on stderr, exit code 1, before any scoring", () =>
       join(work, "x"),
     ]);
     expect(noModel.stderr).toMatch(/config\.json: not found/);
+    const small = join(work, "small-vocab");
+    await initHFCheckpoint({ ...LLAMA_PRESETS["tiny-llama"], vocab_size: 1000 }, small, { seed: 1 });
+    const vocab = await runFail([
+      "run",
+      "--model",
+      small,
+      "--tasks",
+      "pubmedqa",
+      "--output",
+      join(work, "x"),
+    ]);
+    expect(vocab.stderr.trim()).toBe(
+      "biomed-eval: tokenizer has 32000 tokens but the model's vocab_size is 1000: they do not belong together",
+    );
     const badK = await runFail([
       "run",
       "--model",
