@@ -7,6 +7,9 @@
   test/fixtures/golden-llama-ids.txt    C++ `spm_encode --output_format=id` with the LLaMA model
   test/fixtures/tiny-bpe.model          LLaMA-style BPE model (vocab 512) trained by C++ `spm_train`
   test/fixtures/golden-tiny-ids.txt     C++ `spm_encode` ids of the same lines with the tiny model
+  test/fixtures/tiny-nobf.model         BPE without byte fallback (unknowns -> one <unk>), and
+  test/fixtures/tiny-unigram.model      a unigram model with the default nmt_nfkc normalizer, each with
+  test/fixtures/golden-{nobf,unigram}-ids.txt   their C++ ids (they exercise the other code paths)
   test/fixtures/pubmed-sample.jsonl.zst 40 PubMedQA abstracts as Pile-format lines, two zstd frames
                                         written by the `zstd` CLI (for the `tokenize` CLI test)
 """
@@ -120,9 +123,25 @@ def main() -> None:
         ],
         check=True, capture_output=True,
     )
-    train.unlink()
     (FIX / "tiny-bpe.vocab").unlink()
     spm_ids(FIX / "tiny-bpe.model", FIX / "golden-tiny-ids.txt")
+
+    common = [f"--input={train}", "--num_threads=1", "--minloglevel=2", "--bos_id=1", "--eos_id=2", "--unk_id=0"]
+    subprocess.run(
+        ["spm_train", *common, f"--model_prefix={FIX / 'tiny-nobf'}", "--model_type=bpe", "--vocab_size=300",
+         "--byte_fallback=false", "--normalization_rule_name=identity", "--remove_extra_whitespaces=false",
+         "--character_coverage=0.999"],
+        check=True, capture_output=True,
+    )
+    subprocess.run(
+        ["spm_train", *common, f"--model_prefix={FIX / 'tiny-unigram'}", "--model_type=unigram",
+         "--vocab_size=400", "--character_coverage=0.9995"],
+        check=True, capture_output=True,
+    )
+    train.unlink()
+    for name in ("tiny-nobf", "tiny-unigram"):
+        (FIX / f"{name}.vocab").unlink()
+        spm_ids(FIX / f"{name}.model", FIX / f"golden-{name.removeprefix('tiny-')}-ids.txt")
     # A small real Pile-format shard: {"text", "meta": {"pile_set_name"}}, two concatenated frames.
     recs = [
         json.dumps({"text": " ".join(pqal[k]["CONTEXTS"]),

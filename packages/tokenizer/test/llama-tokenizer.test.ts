@@ -103,8 +103,32 @@ describe.each(["wasm", "js"] as const)(
       // Byte fallback in the tiny model: text outside its character set still round-trips.
       expect(tiny.decode(tiny.encode("血压 🙂"))).toBe("血压 🙂");
     });
+
+    test("BPE without byte fallback: runs of unknown characters become one <unk>", async () => {
+      const nobf = await LlamaTokenizer.load(fixture("tiny-nobf.model"), { engine });
+      expect(nobf.byteFallback).toBe(false);
+      const want = goldenIds("golden-nobf-ids.txt");
+      goldenLines.forEach((line, i) => {
+        expect(nobf.encode(line), `line ${i + 1}`).toEqual(want[i]);
+      });
+      expect(nobf.encode("😀😃").filter((id) => id === nobf.unkId)).toHaveLength(1);
+    });
   },
 );
+
+describe("a unigram model with the nmt_nfkc normalizer (WASM only)", () => {
+  test("auto falls back to WASM, ids equal C++, and engine js is refused", async () => {
+    const uni = await LlamaTokenizer.load(fixture("tiny-unigram.model"));
+    expect(uni.engine).toBe("wasm");
+    const want = goldenIds("golden-unigram-ids.txt");
+    goldenLines.forEach((line, i) => {
+      expect(uni.encode(line), `line ${i + 1}`).toEqual(want[i]);
+    });
+    await expect(LlamaTokenizer.load(fixture("tiny-unigram.model"), { engine: "js" })).rejects.toThrow(
+      /tiny-unigram\.model.*not BPE/,
+    );
+  });
+});
 
 describe("engines", () => {
   test("auto picks the TypeScript BPE encoder for LLaMA-style models", async () => {
