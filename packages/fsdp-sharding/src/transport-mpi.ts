@@ -27,6 +27,8 @@ export interface MpiAddonModule {
 export const MPI_ADDON_PACKAGE = "@biomed-llama/mpi-addon";
 const INSTALL_HINT =
   "apt-get install libopenmpi-dev openmpi-bin, then rebuild: pnpm --filter @biomed-llama/mpi-addon build:native";
+/** Picks the transport when `initProcessGroup` is not told: "tcp" (default) or "mpi". */
+export const TRANSPORT_VAR = "BIOMED_LLAMA_TRANSPORT";
 /** Pretend nodes of this many consecutive ranks (overrides MPI's shared-memory view; for tests and odd clusters). */
 export const MPI_RANKS_PER_NODE_VAR = "BIOMED_LLAMA_MPI_RANKS_PER_NODE";
 
@@ -144,6 +146,11 @@ class MpiJob {
   }
 }
 
+/** Kept out of async bodies, where V8 optimises element loops poorly. */
+function divideInPlace(buf: Float32Array, d: number): void {
+  for (let i = 0; i < buf.length; i++) buf[i] /= d;
+}
+
 /** A ProcessGroup over an MPI communicator; same semantics as the TCP ring's groups. */
 export class MpiProcessGroup implements ProcessGroup {
   readonly rank: number;
@@ -185,7 +192,7 @@ export class MpiProcessGroup implements ProcessGroup {
   async allReduce(buf: Float32Array, op: ReduceOp = "sum"): Promise<void> {
     if (this.size === 1) return;
     await this.run("MPI_Allreduce", () => this.comm.allReduce(buf, op === "max" ? "max" : "sum"));
-    if (op === "avg") for (let i = 0; i < buf.length; i++) buf[i] /= this.size;
+    if (op === "avg") divideInPlace(buf, this.size);
   }
 
   async reduceScatter(input: Float32Array, op: ReduceOp = "sum"): Promise<Float32Array> {
@@ -198,7 +205,7 @@ export class MpiProcessGroup implements ProcessGroup {
     const mine = await this.run("MPI_Reduce_scatter_block", () =>
       this.comm.reduceScatterBlock(input, op === "max" ? "max" : "sum"),
     );
-    if (op === "avg") for (let i = 0; i < mine.length; i++) mine[i] /= p;
+    if (op === "avg") divideInPlace(mine, p);
     return mine;
   }
 
