@@ -17,6 +17,11 @@ export interface ShardedDataParallelOptions {
   gradReduction?: "avg" | "sum";
 }
 
+/** Kept out of async bodies, where V8 optimises element loops poorly. */
+function scaleInPlace(buf: Float32Array, factor: number): void {
+  for (let i = 0; i < buf.length; i++) buf[i] *= factor;
+}
+
 const STRATEGIES: ShardingStrategy[] = ["full", "grad-op", "hybrid", "hybrid-grad-op", "none"];
 
 /**
@@ -158,8 +163,10 @@ export class ShardedDataParallel {
    */
   async reduceGradients(fullGrads?: ReadonlyMap<string, Float32Array>): Promise<UnitShard[]> {
     let flats: Map<string, Float32Array>;
-    if (fullGrads) flats = new Map(this.units.map((u) => [u.name, u.flatten(fullGrads, "gradient")]));
-    else if (this.accumulated) flats = this.accumulated;
+    // With micro-steps already accumulated, a final `fullGrads` is the last micro-step: add it in.
+    if (fullGrads && this.accumulated) this.accumulateGradients(fullGrads);
+    if (this.accumulated) flats = this.accumulated;
+    else if (fullGrads) flats = new Map(this.units.map((u) => [u.name, u.flatten(fullGrads, "gradient")]));
     else throw new ShardingError("reduceGradients() without gradients: call accumulateGradients first");
     this.accumulated = null;
     const scale = this.gradReduction === "avg" ? 1 / this.group.size : 1;
@@ -168,7 +175,7 @@ export class ShardedDataParallel {
       const flat = flats.get(u.name)!;
       const grad = await this.shardGroup.reduceScatter(flat, "sum");
       await this.replicaGroup.allReduce(grad, "sum");
-      if (scale !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= scale;
+      if (scale !== 1) scaleInPlace(grad, scale);
       out.push({ unit: u.name, key: this.key(u.name), param: this.paramChunks.get(u.name)!, grad });
     }
     return out;
