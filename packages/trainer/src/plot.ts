@@ -65,7 +65,7 @@ export function lossCurveSpec(
       {
         width,
         height: 260,
-        title: `loss (running average over ${window} step${window === 1 ? "" : "s"})`,
+        title: `loss (running average over ${window} step${window === 1 ? "" : "s"})${evals.length ? "; dots: held-out loss" : ""}`,
         layer: [
           {
             mark: { type: "line", opacity: 0.3, color: "#4c78a8" },

@@ -1,8 +1,11 @@
 import { rankInfoFromEnv } from "@biomed-llama/fsdp-sharding";
 import { presetConfig, readHFConfig } from "@biomed-llama/llama-model";
 import {
+  type CheckpointManifest,
+  latestCheckpoint,
   loadConfig,
   openPretrainSequences,
+  readManifest,
   resumeConfig,
   type TrainConfig,
   train,
@@ -93,14 +96,17 @@ export function runConfig(
   return { config, resume: false };
 }
 
-/** EOS / pad ids of the model the run trains (its config.json or preset). */
-export function modelSpecialIds(config: TrainConfig): { eosId: number; padId: number } {
-  const m = config.init_from
-    ? readHFConfig(config.init_from)
-    : config.model
-      ? presetConfig(config.model)
-      : null;
-  return { eosId: m?.eos_token_id ?? 2, padId: Math.max(m?.pad_token_id ?? 0, 0) };
+/** EOS / pad ids of the model the run trains (the checkpoint's on resume, else its config.json or preset). */
+export function modelSpecialIds(config: TrainConfig, resume: boolean): { eosId: number; padId: number } {
+  const m = resume
+    ? readManifest<CheckpointManifest>(latestCheckpoint(config.out!).dir).model
+    : config.init_from
+      ? readHFConfig(config.init_from)
+      : config.model
+        ? presetConfig(config.model)
+        : null;
+  const eos = m?.eos_token_id;
+  return { eosId: (Array.isArray(eos) ? eos[0] : eos) ?? 2, padId: Math.max(m?.pad_token_id ?? 0, 0) };
 }
 
 /**
@@ -129,7 +135,7 @@ export function registerPretrain(program: Command): void {
     );
   addTrainFlags(cmd).action(async (opts: Record<string, unknown>) => {
     const { config, resume } = runConfig(opts);
-    const ids = modelSpecialIds(config);
+    const ids = modelSpecialIds(config, resume);
     const data = openPretrainSequences(config.data!, {
       packing: config.packing,
       seqLen: config.seq_len,
