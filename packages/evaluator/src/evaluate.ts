@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { Doc } from "./datasets.js";
 import { dataPath } from "./datasets.js";
@@ -201,6 +202,18 @@ export async function evaluateTasks(
   });
 }
 
+/** lm-eval's `hash_string`: sha256 hex of the text. */
+const hashString = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** lm-eval's doc_hash / prompt_hash / target_hash of a logged sample. */
+function sampleHashes(doc: Doc, prompt: string, target: number | string) {
+  return {
+    doc_hash: hashString(JSON.stringify(doc, null, 2)),
+    prompt_hash: hashString(prompt),
+    target_hash: hashString(String(target)),
+  };
+}
+
 function isPrepared(x: readonly TaskDef[] | readonly PreparedTask[]): x is readonly PreparedTask[] {
   return x.length > 0 && "kind" in x[0];
 }
@@ -233,6 +246,7 @@ function scoreMultipleChoice(
       arguments: a.map((x) => [x.context, x.continuation]),
       resps: r.map((x) => [x]),
       filtered_resps: r,
+      ...sampleHashes(doc, a[0]?.context ?? "", gold),
     };
     for (const m of p.task.metrics) rec[m] = m === "acc" ? acc : accNorm;
     samples.push(rec);
@@ -271,6 +285,7 @@ function scorePerplexity(p: PreparedPpl, lls: number[]): TaskResult {
       word_perplexity: [lls[i], w],
       byte_perplexity: [lls[i], b],
       bits_per_byte: [lls[i], b],
+      ...sampleHashes(doc, text, text),
     };
   });
   // lm-eval has no closed-form stderr for these aggregations and does not bootstrap them: "N/A".

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -151,6 +152,9 @@ describe("results files", () => {
     expect(lines[0].arguments[0][0].endsWith("\nAnswer:")).toBe(true);
     expect(lines[0].resps[0][0]).toHaveLength(2);
     expect(typeof lines[0].acc).toBe("number");
+    const sha = (x: string) => createHash("sha256").update(x).digest("hex");
+    expect(lines[0].prompt_hash).toBe(sha(lines[0].arguments[0][0]));
+    expect(lines[0].target_hash).toBe(sha(String(lines[0].target)));
     const table = makeTable(results).split("\n");
     expect(table[0]).toMatch(
       /^\|\s*Tasks\s*\|Version\|Filter\|n-shot\|\s*Metric\s*\|\s*\|\s*Value\s*\|\s*\|\s*Stderr\s*\|$/,
