@@ -109,6 +109,15 @@ async function run(o: RunOpts): Promise<void> {
   const startTime = Date.now() / 1000;
   const evalOpts = { dataDir, numFewshot: o.numFewshot, limit: o.limit, fewshotSeed: o.fewshotSeed };
   const prepared = await prepareTasks(resolveTasks(o.tasks), evalOpts);
+  for (const p of prepared)
+    if (
+      p.kind === "mc" &&
+      p.fewshotSplit === p.task.testSplit &&
+      !p.task.fewshotSplits.includes(p.task.testSplit)
+    )
+      process.stderr.write(
+        `biomed-eval: warning: ${p.task.name}: no ${p.task.fewshotSplits.join("/")} file in the data dir; few-shot examples come from the evaluated split (current document excluded)\n`,
+      );
   const lm = await loadLlamaLM(o.model, {
     tokenizer: o.tokenizer,
     backend: o.backend,
