@@ -46,6 +46,18 @@ export class FlatParamUnit {
     this.paddedNumel = this.chunkSize * shardSize;
   }
 
+  /** Throws (naming the parameter) unless every parameter of the unit is present with the right length. */
+  check(tensors: ReadonlyMap<string, Float32Array>, what = "tensor"): void {
+    for (const [name, { numel }] of this.offsets) {
+      const t = tensors.get(name);
+      if (!t) throw new ShardingError(`unit ${this.name}: ${what} for parameter ${name} is missing`);
+      if (t.length !== numel)
+        throw new ShardingError(
+          `unit ${this.name}: ${what} ${name} has ${t.length} elements, expected ${numel}`,
+        );
+    }
+  }
+
   /** Concatenates `tensors` (every parameter of the unit must be present) into a new zero-padded buffer. */
   flatten(tensors: ReadonlyMap<string, Float32Array>, what = "tensor"): Float32Array {
     const flat = new Float32Array(this.paddedNumel);

@@ -162,18 +162,20 @@ export class ShardedDataParallel {
    * shard over the replica group, then ÷ world size when `gradReduction` is "avg". Padding stays zero.
    */
   async reduceGradients(fullGrads?: ReadonlyMap<string, Float32Array>): Promise<UnitShard[]> {
-    let flats: Map<string, Float32Array>;
+    // Validate before the first collective: failing half-way would leave the other ranks waiting.
+    if (fullGrads) for (const u of this.units) u.check(fullGrads, "gradient");
     // With micro-steps already accumulated, a final `fullGrads` is the last micro-step: add it in.
     if (fullGrads && this.accumulated) this.accumulateGradients(fullGrads);
-    if (this.accumulated) flats = this.accumulated;
-    else if (fullGrads) flats = new Map(this.units.map((u) => [u.name, u.flatten(fullGrads, "gradient")]));
-    else throw new ShardingError("reduceGradients() without gradients: call accumulateGradients first");
+    const accumulated = this.accumulated;
     this.accumulated = null;
+    if (!accumulated && !fullGrads)
+      throw new ShardingError("reduceGradients() without gradients: call accumulateGradients first");
+    // Flatten one unit at a time so the transient full-size copy is one unit, not the whole model.
+    const flatOf = (u: FlatParamUnit) => accumulated?.get(u.name) ?? u.flatten(fullGrads!, "gradient");
     const scale = this.gradReduction === "avg" ? 1 / this.group.size : 1;
     const out: UnitShard[] = [];
     for (const u of this.units) {
-      const flat = flats.get(u.name)!;
-      const grad = await this.shardGroup.reduceScatter(flat, "sum");
+      const grad = await this.shardGroup.reduceScatter(flatOf(u), "sum");
       await this.replicaGroup.allReduce(grad, "sum");
       if (scale !== 1) scaleInPlace(grad, scale);
       out.push({ unit: u.name, key: this.key(u.name), param: this.paramChunks.get(u.name)!, grad });

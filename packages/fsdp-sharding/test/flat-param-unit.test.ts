@@ -53,3 +53,36 @@ test("reshard 4 → 3 → 1 keeps the real elements and zero padding", () => {
   const one = reshardChunks(u4.withShardSize(3), chunks3, 1);
   expect(Array.from(one[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
 });
+
+test("ShardedDataParallel validates every gradient before communicating", async () => {
+  const { ShardedDataParallel, SoloGroup } = await import("../src/index.js");
+  const sdp = new ShardedDataParallel({
+    units: [
+      { name: "a", params: [{ name: "x", shape: [2] }] },
+      { name: "b", params: [{ name: "y", shape: [3] }] },
+    ],
+    strategy: "full",
+    group: new SoloGroup(),
+  });
+  await expect(sdp.reduceGradients(new Map([["x", new Float32Array(2)]]))).rejects.toThrow(
+    /unit b: gradient for parameter y is missing/,
+  );
+  await expect(sdp.reduceGradients()).rejects.toThrow(/call accumulateGradients first/);
+  sdp.accumulateGradients(
+    new Map([
+      ["x", Float32Array.from([1, 2])],
+      ["y", Float32Array.from([3, 4, 5])],
+    ]),
+  );
+  const shards = await sdp.reduceGradients(
+    new Map([
+      ["x", Float32Array.from([10, 20])],
+      ["y", Float32Array.from([30, 40, 50])],
+    ]),
+  );
+  expect(shards.map((s) => Array.from(s.grad))).toEqual([
+    [11, 22],
+    [33, 44, 55],
+  ]);
+  expect(shards.map((s) => s.key)).toEqual(["a/shard0of1", "b/shard0of1"]);
+});
