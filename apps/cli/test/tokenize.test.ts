@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,4 +104,40 @@ describe("biomed-llama tokenize", () => {
     expect(r.stderr).toMatch(/x\.idx already exists/);
     expect(existsSync(join(dir, "x.bin"))).toBe(false);
   });
+
+  test("interrupted mid-run (SIGINT): exit 130, no dataset and no temp files left", async () => {
+    const dir = tmp();
+    const texts: string[] = [];
+    for await (const doc of new PileReader({ inputs: sample, subsets: "all" })) texts.push(doc.text);
+    // Enough text that the run is still going when the signal arrives.
+    const lines = Array.from({ length: 20_000 }, (_, i) =>
+      JSON.stringify({
+        text: `${i} ${texts[i % texts.length]}`,
+        meta: { pile_set_name: "PubMed Abstracts" },
+      }),
+    );
+    writeFileSync(join(dir, "big.jsonl"), `${lines.join("\n")}\n`);
+    const child = spawn(process.execPath, [
+      cli,
+      "tokenize",
+      "--input",
+      join(dir, "big.jsonl"),
+      "--out",
+      join(dir, "pm"),
+    ]);
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    // Wait until the writer's temporary .bin exists, i.e. tokenizing has started.
+    while (!readdirSync(dir).some((f) => f.startsWith(".pm.bin.tmp"))) {
+      if (child.exitCode !== null) throw new Error(`tokenize ended early: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted; nothing written/);
+    expect(readdirSync(dir)).toEqual(["big.jsonl"]);
+  }, 60_000);
 });
