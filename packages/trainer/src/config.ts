@@ -263,8 +263,6 @@ export function validateConfig(raw: Record<string, unknown>, opts: ValidateOptio
     problems.push(
       `global_batch: ${c.global_batch} is not divisible by micro_batch × data-parallel ranks = ${c.micro_batch} × ${dp}`,
     );
-  if (ok("eval_interval") && c.eval_interval > 0 && c.eval_data === null && c.data === null)
-    problems.push("eval_interval: needs eval_data");
   if (problems.length > 0) throw new ConfigError(opts.source ?? "config", problems);
   return { ...c, betas: [c.betas[0], c.betas[1]] };
 }

@@ -127,6 +127,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (!cfg.out) throw new ConfigError("config", ["out: required"]);
   const runDir = cfg.out;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (cfg.eval_interval > 0 && !opts.evalData)
+    throw new ConfigError("config", ["eval_interval: needs held-out data (eval_data)"]);
 
   // ── process group and backend ────────────────────────────────────────────────────────────
   const group = opts.group ?? (await initProcessGroup());

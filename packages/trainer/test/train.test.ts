@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadHFCheckpoint } from "@biomed-llama/llama-model";
+import { loadHFCheckpoint, setBackend } from "@biomed-llama/llama-model";
+import { AdamW, clipGradNorm, decayMask } from "@biomed-llama/optimizer";
 import { beforeAll, describe, expect, test } from "vitest";
+import { BatchPlan } from "../src/batch-plan";
 import { listCheckpoints } from "../src/checkpoint-store";
 import { openPretrainSequences } from "../src/data-sources";
 import { NonFiniteLossError } from "../src/errors";
@@ -87,6 +89,82 @@ describe("pretrain on a generated indexed dataset", () => {
         expect(maxDiff, name).toBeLessThan(1e-4);
       }
     }
+  }, 60_000);
+
+  test("two steps equal a naive full-batch loop (mean loss, clip, AdamW with ≥2-D decay) written here", async () => {
+    const cfg = { max_steps: 2, warmup_steps: 1, micro_batch: 2, lr: 1e-2, schedule: "constant" };
+    const r = await run(cfg);
+    await setBackend("wasm");
+    const model = await loadHFCheckpoint(ckpt);
+    const d = data();
+    const plan = new BatchPlan({
+      numSequences: d.numSequences,
+      globalBatch: 4,
+      microBatch: 4,
+      dpRanks: 1,
+      order: "shuffle",
+      seed: 5,
+    });
+    const opt = new AdamW({ lr: 1e-2, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
+    const params = model.stateDict();
+    const lrs = [0, 1e-2]; // constant schedule after 1 warmup step
+    for (let step = 0; step < 2; step++) {
+      const seqs = plan.stepIndices(step).map((i) => d.get(i));
+      const out = model.lossAndGrads(
+        seqs.map((s) => s.inputIds),
+        seqs.map((s) => s.labels),
+      ); // HF's default mean over the batch's label tokens
+      expect(r.losses.get(step + 1)).toBeCloseTo(out.loss, 5);
+      const names = [...out.grads.keys()];
+      const grads = names.map((n) => out.grads.get(n)!.dataSync() as Float32Array);
+      for (const g of out.grads.values()) g.dispose();
+      await clipGradNorm(grads, 1.0);
+      const shapes = new Map([...model.namedParameters()].map(([n, v]) => [n, v.shape]));
+      opt.step(
+        names.map((n, i) => ({
+          key: n,
+          param: params.get(n)!,
+          grad: grads[i],
+          weightDecay: decayMask(n, shapes.get(n)!, "matrices") ? 0.1 : 0,
+        })),
+        lrs[step],
+      );
+      for (const [n, p] of params) model.setParameter(n, p);
+    }
+    for (const [name, p] of params) {
+      const q = r.parameters.get(name)!;
+      let maxDiff = 0;
+      for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - q[i]));
+      expect(maxDiff, name).toBeLessThan(2e-5);
+    }
+    model.dispose();
+  }, 60_000);
+
+  test("eval_interval logs the held-out loss = the saved model's mean loss on those sequences", async () => {
+    const d = data();
+    const r = await train({
+      config: tinyConfig({
+        init_from: ckpt,
+        out: join(tmp("eval"), "run"),
+        max_steps: 2,
+        eval_interval: 2,
+        eval_sequences: 3,
+      }),
+      data: d,
+      evalData: d,
+      log: quiet,
+    });
+    const { evals } = readMetrics(join(r.runDir, "metrics.jsonl"));
+    expect(evals.map((e) => e.step)).toEqual([2]);
+    const model = await loadHFCheckpoint(r.lastCheckpoint!.dir);
+    const seqs = [0, 1, 2].map((i) => d.get(i));
+    const ref = model.loss(
+      seqs.map((s) => s.inputIds),
+      seqs.map((s) => s.labels),
+    );
+    expect(evals[0].eval_loss).toBeCloseTo(ref.loss, 5);
+    expect(evals[0].eval_tokens).toBe(ref.tokens);
+    model.dispose();
   }, 60_000);
 
   test("resume from the last complete checkpoint reproduces the uninterrupted loss trace exactly", async () => {
