@@ -10,10 +10,7 @@ export interface Progress {
  * `logEverySec`) otherwise, so logs of batch jobs stay readable. Rate counts only requests the
  * model scored in this run (cache hits would inflate it), and the ETA follows from that rate.
  */
-export function createProgress(
-  label: string,
-  opts: { logEverySec?: number; cachedAtStart?: number } = {},
-): Progress {
+export function createProgress(label: string, opts: { logEverySec?: number; docs?: number } = {}): Progress {
   const start = Date.now();
   let base = -1;
   let bar: cliProgress.SingleBar | undefined;
@@ -25,6 +22,9 @@ export function createProgress(
     const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
     return { rate, eta };
   };
+  // Documents have several requests each (one per option); their rate is the request rate scaled.
+  const docRate = (rate: number, total: number) =>
+    opts.docs && total > 0 ? ` | ${((rate * opts.docs) / total).toFixed(2)} docs/s` : "";
   const etaText = (eta: number) => (Number.isFinite(eta) ? `${eta.toFixed(0)}s` : "?");
   return {
     update(done, total) {
@@ -33,22 +33,22 @@ export function createProgress(
         if (!bar) {
           bar = new cliProgress.SingleBar(
             {
-              format: `${label} [{bar}] {percentage}% | {value}/{total} requests | {rate} req/s | ETA {etaText}`,
+              format: `${label} [{bar}] {percentage}% | {value}/{total} requests | {rate} req/s{docRate} | ETA {etaText}`,
               stream: process.stderr,
             },
             cliProgress.Presets.shades_classic,
           );
-          bar.start(total, done, { rate: "0.0", etaText: "?" });
+          bar.start(total, done, { rate: "0.0", etaText: "?", docRate: "" });
         }
         bar.setTotal(total);
-        bar.update(done, { rate: rate.toFixed(1), etaText: etaText(eta) });
+        bar.update(done, { rate: rate.toFixed(1), etaText: etaText(eta), docRate: docRate(rate, total) });
         return;
       }
       if (done === total || Date.now() - last >= (opts.logEverySec ?? 10) * 1000) {
         last = Date.now();
         const pct = total > 0 ? ((100 * done) / total).toFixed(1) : "100.0";
         process.stderr.write(
-          `${label}: ${done}/${total} requests (${pct}%) | ${rate.toFixed(1)} req/s | ETA ${etaText(eta)}\n`,
+          `${label}: ${done}/${total} requests (${pct}%) | ${rate.toFixed(1)} req/s${docRate(rate, total)} | ETA ${etaText(eta)}\n`,
         );
       }
     },

@@ -72,7 +72,7 @@ describe("biomed-eval run on a tiny real checkpoint and the bundled data", () =>
     expect(r["n-shot"].medqa_4options).toBe(0);
     expect(typeof r.date).toBe("number");
     expect(r.versions.pile_pubmed_abstracts).toBe(2);
-    expect(first.stderr).toMatch(/requests \(100\.0%\) \| [\d.]+ req\/s \| ETA/);
+    expect(first.stderr).toMatch(/requests \(100\.0%\) \| [\d.]+ req\/s \| [\d.]+ docs\/s \| ETA/);
     const samples = readFileSync(join(out, "samples_medqa_4options.jsonl"), "utf8").trim().split("\n");
     expect(samples).toHaveLength(2);
     const s0 = JSON.parse(samples[0]);

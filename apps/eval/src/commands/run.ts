@@ -137,7 +137,10 @@ async function run(o: RunOpts): Promise<void> {
       if (p.total === 0) return;
       if (p.phase !== phase) {
         progress?.stop();
-        progress = createProgress(`biomed-eval ${p.phase}`);
+        const docs = prepared
+          .filter((t) => (t.kind === "mc") === (p.phase === "loglikelihood"))
+          .reduce((n, t) => n + t.docs.length, 0);
+        progress = createProgress(`biomed-eval ${p.phase}`, { docs });
         phase = p.phase;
         if (p.cached > 0)
           process.stderr.write(
