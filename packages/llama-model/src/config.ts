@@ -80,6 +80,10 @@ export function resolveConfig(raw: Record<string, unknown>, source = "config"): 
     );
   if ((headDim(cfg) & 1) !== 0)
     throw new LlamaConfigError(`${source}: head dim ${headDim(cfg)} must be even for rotary embeddings`);
+  if (cfg.head_dim !== undefined && cfg.head_dim !== null && cfg.head_dim !== headDim(cfg))
+    throw new LlamaConfigError(
+      `${source}: "head_dim" ${cfg.head_dim} differs from hidden_size / num_attention_heads = ${headDim(cfg)} (unsupported)`,
+    );
   if (cfg.hidden_act !== "silu")
     throw new LlamaConfigError(
       `${source}: "hidden_act" ${JSON.stringify(cfg.hidden_act)} unsupported (only "silu")`,

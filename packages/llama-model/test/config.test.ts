@@ -49,5 +49,7 @@ describe("config", () => {
     expect(() => resolveConfig({ ...TINY, vocab_size: "64" })).toThrow(LlamaConfigError);
     expect(() => resolveConfig({ ...TINY, model_type: "mistral" })).toThrow(/"model_type"/);
     expect(resolveConfig({ ...TINY, custom_key: 1 }).custom_key).toBe(1);
+    expect(() => resolveConfig({ ...TINY, head_dim: 16 })).toThrow(/"head_dim" 16 differs/);
+    expect(resolveConfig({ ...TINY, head_dim: 8 }).head_dim).toBe(8);
   });
 });
