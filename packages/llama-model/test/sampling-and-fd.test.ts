@@ -2,8 +2,8 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Xoshiro128 } from "../src/hf-init";
-import { loadHFCheckpoint, pickToken, readSafetensors, setBackend } from "../src/index";
-import { GOLDEN_DIR, rows } from "./helpers";
+import { LlamaForCausalLM, loadHFCheckpoint, pickToken, readSafetensors, setBackend } from "../src/index";
+import { GOLDEN_DIR, rows, TINY } from "./helpers";
 
 describe("pickToken", () => {
   test("top-p keeps the smallest head reaching p and renormalises it", () => {
@@ -72,6 +72,34 @@ describe("finite differences (cpu, float32)", () => {
         5e-3,
       );
     }
+    tf.dispose([...grads.values()]);
+    model.dispose();
+  }, 60_000);
+
+  test("tied embeddings: the gradient sums the lookup and lm_head uses (finite differences)", () => {
+    const model = new LlamaForCausalLM(
+      { ...TINY, tie_word_embeddings: true, initializer_range: 0.3 },
+      { seed: 8 },
+    );
+    expect(model.namedParameters().has("lm_head.weight")).toBe(false);
+    const ids = [[3, 17, 42, 3, 9, 60, 17, 5]];
+    const name = "model.embed_tokens.weight";
+    const { grads } = model.lossAndGrads(ids, ids, { reduction: "sum" });
+    const g = (grads.get(name) as tf.Tensor).dataSync();
+    const base = (model.namedParameters().get(name)?.dataSync() as Float32Array).slice();
+    // token 17 is both looked up and predicted; token 63 only appears through lm_head
+    for (const at of [17 * 32 + 4, 63 * 32 + 1]) {
+      const h = 1e-2;
+      const lossAt = (d: number) => {
+        const w = base.slice();
+        w[at] += d;
+        model.setParameter(name, w);
+        return model.loss(ids, ids, { reduction: "sum" }).loss;
+      };
+      const fd = (4 * ((lossAt(h / 2) - lossAt(-h / 2)) / h) - (lossAt(h) - lossAt(-h)) / (2 * h)) / 3;
+      expect(Math.abs(fd - g[at]) / Math.abs(g[at]), `[${at}] fd ${fd} vs ${g[at]}`).toBeLessThan(5e-3);
+    }
+    model.setParameter(name, base);
     tf.dispose([...grads.values()]);
     model.dispose();
   }, 60_000);
