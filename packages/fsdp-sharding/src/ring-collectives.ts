@@ -33,12 +33,12 @@ const mod = (a: number, p: number) => ((a % p) + p) % p;
 
 // The element loops live in plain functions: inside a resumable async body V8 optimises them poorly
 // (measured ~40x slower), and they are the whole arithmetic cost of a collective.
-function addInto(dst: Float32Array, src: Float32Array): void {
-  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+function addInto(dst: Float32Array, a: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = a[i] + b[i];
 }
 
-function maxInto(dst: Float32Array, src: Float32Array): void {
-  for (let i = 0; i < dst.length; i++) dst[i] = Math.max(dst[i], src[i]);
+function maxInto(dst: Float32Array, a: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = Math.max(a[i], b[i]);
 }
 
 /**
@@ -56,14 +56,21 @@ export async function ringPass(
   toStep: number,
   op: ReduceOp,
   pieceElems = DEFAULT_PIECE_ELEMS,
+  /**
+   * Where this rank's own contribution is read from (default `buf`, i.e. in place). reduce-scatter passes
+   * the caller's input here and a fresh `buf`, which saves copying the input first.
+   */
+  src: Float32Array = buf,
 ): Promise<void> {
   const p = link.size;
   const r = link.index;
   if (p === 1 || fromStep > toStep) return;
   const sends: Promise<void>[] = [];
   const [s0, e0] = bounds(mod(r - fromStep - 1, p));
+  // Until the reduction phase has written a segment, its current value is the rank's own contribution.
+  const first = fromStep < p - 1 ? src : buf;
   for (const [a, b] of pieces(s0, e0, pieceElems))
-    sends.push(link.send(fromStep, bytesOf(buf.subarray(a, b))));
+    sends.push(link.send(fromStep, bytesOf(first.subarray(a, b))));
   try {
     for (let t = fromStep; t <= toStep; t++) {
       const [s, e] = bounds(mod(r - t - 2, p));
@@ -71,8 +78,8 @@ export async function ringPass(
         const incoming = floatsOf(await link.recv(t, (b - a) * 4));
         const dst = buf.subarray(a, b);
         if (t >= p - 1) dst.set(incoming);
-        else if (op === "max") maxInto(dst, incoming);
-        else addInto(dst, incoming);
+        else if (op === "max") maxInto(dst, src.subarray(a, b), incoming);
+        else addInto(dst, src.subarray(a, b), incoming);
         if (t < toStep) sends.push(link.send(t + 1, bytesOf(dst)));
       }
     }

@@ -148,9 +148,10 @@ export class TcpProcessGroup implements ProcessGroup {
       );
     const len = input.length / p;
     if (p === 1) return input.slice();
-    const work = input.slice();
+    // Partial sums go to a fresh buffer; the input is only read, never copied or changed.
+    const work = new Float32Array(input.length);
     await this.run(2, (link) =>
-      ringPass(link, work, (s) => [s * len, (s + 1) * len], 0, p - 2, op, this.job.pieceElems),
+      ringPass(link, work, (s) => [s * len, (s + 1) * len], 0, p - 2, op, this.job.pieceElems, input),
     );
     const mine = work.slice(this.rank * len, (this.rank + 1) * len);
     if (op === "avg") divideInPlace(mine, p);
