@@ -9,6 +9,7 @@ import { openPretrainSequences } from "../src/data-sources";
 import { NonFiniteLossError } from "../src/errors";
 import { readMetrics } from "../src/metrics-log";
 import { train } from "../src/train";
+import { resumeConfig } from "../src/train-state";
 import { countingDataset, tinyCheckpoint, tinyConfig, tmp } from "./helpers/tiny-run";
 
 let ckpt: string;
@@ -182,6 +183,15 @@ describe("pretrain on a generated indexed dataset", () => {
     const { steps } = readMetrics(join(out, "metrics.jsonl"));
     expect(steps.map((s) => s.loss)).toEqual(trace(full.losses));
     expect(listCheckpoints(out).map((c) => c.step)).toEqual([4, 6]);
+    // a resume takes the saved config; only keys that do not change the computation may change
+    expect(resumeConfig(out, { save_interval: 3, backend: "cpu" })).toMatchObject({
+      save_interval: 3,
+      backend: "cpu",
+      lr: 1e-2,
+    });
+    expect(() => resumeConfig(out, { lr: 1, global_batch: 8, keep_last: 1 })).toThrow(
+      /2 problems: lr: the run was started with 0\.01; a resume cannot change it; global_batch: the run was started with 4/,
+    );
   }, 60_000);
 
   test("a crash in the middle of a save leaves the previous checkpoint; resume continues from it", async () => {
