@@ -8,7 +8,9 @@ describe("BatchPlan", () => {
   test("sequential order follows the documented formula (naive loop)", () => {
     const p = new BatchPlan({ ...base, order: "sequential", microBatch: 2, dpRanks: 2 });
     expect(p.accumulation).toBe(2);
-    expect(p.stepsPerEpoch).toBe(12);
+    expect(p.stepsPerEpoch).toBe(12); // ⌊103 / 8⌋
+    expect(p.stepsForEpochs(1)).toBe(12);
+    expect(p.stepsForEpochs(2.5)).toBe(30);
     for (let t = 0; t < 30; t++) {
       const s = t % 12;
       for (let r = 0; r < 2; r++)
