@@ -26,7 +26,7 @@ import {
   warmupStepsFrom,
 } from "@biomed-llama/optimizer";
 import { BatchPlan } from "./batch-plan.js";
-import { type CheckpointRef, latestCheckpoint } from "./checkpoint-store.js";
+import { type CheckpointRef, latestCheckpoint, listCheckpoints } from "./checkpoint-store.js";
 import type { TrainConfig } from "./config.js";
 import { CheckpointError, ConfigError, NonFiniteLossError } from "./errors.js";
 import { formatStepLine, MetricsWriter, type StepMetrics } from "./metrics-log.js";
@@ -147,6 +147,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const totalSteps = cfg.max_steps ?? plan.stepsForEpochs(cfg.epochs ?? 1);
 
   // ── checkpoint to resume from (read before the model: it fixes the architecture) ────────
+  if (!opts.resume && listCheckpoints(runDir).length > 0)
+    throw new CheckpointError(
+      `${runDir}: already holds checkpoints of a run; continue it with --resume, or pick a new --out`,
+    );
   const resumeFrom = opts.resume ? latestCheckpoint(runDir) : null;
   const saved = resumeFrom ? readShardedStates(resumeFrom.dir) : null;
   if (saved) {
@@ -220,6 +224,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (rank0) {
       mkdirSync(runDir, { recursive: true });
       writeFileSync(join(runDir, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+      // a fresh run (nothing to resume) starts its log over, e.g. after one killed before its first save
+      if (!saved) writeFileSync(join(runDir, "metrics.jsonl"), "");
       log(
         `train: ${totalSteps} steps × ${cfg.global_batch} sequences (micro ${cfg.micro_batch} × accum ${plan.accumulation} × ${group.size} rank(s)), backend ${backend}, sharding ${cfg.sharding}`,
       );

@@ -174,6 +174,9 @@ describe("pretrain on a generated indexed dataset", () => {
     const first = await run({ out, max_steps: 6, save_interval: 2, keep_last: 2 }, { stopAfterStep: 5 });
     expect(listCheckpoints(out).map((c) => c.step)).toEqual([2, 4]);
     expect(first.stepsRun).toBe(5);
+    await expect(run({ out, max_steps: 6, save_interval: 2, keep_last: 2 })).rejects.toThrow(
+      /already holds checkpoints of a run; continue it with --resume/,
+    );
     const second = await run({ out, max_steps: 6, save_interval: 2, keep_last: 2 }, { resume: true });
     expect(second.stepsRun).toBe(2); // steps 5 and 6 after the step-4 checkpoint
     expect([...second.losses.keys()]).toEqual([5, 6]);
