@@ -9,6 +9,8 @@ import type { Socket } from "node:net";
 export const HEADER_BYTES = 16;
 /** Refuse absurd lengths before allocating: a corrupt or hostile header must not exhaust memory. */
 export const MAX_PAYLOAD_BYTES = 1 << 30;
+/** Until the peer has proved the secret, only handshake-sized frames are accepted. */
+export const HANDSHAKE_PAYLOAD_BYTES = 64 * 1024;
 
 export enum FrameKind {
   Data = 1,
@@ -31,6 +33,8 @@ export interface Frame {
 export class FramedSocket {
   onFrame: (f: Frame) => void = () => {};
   onClose: (err: Error | null) => void = () => {};
+  /** Raised by the owner once the handshake succeeded. */
+  maxPayloadBytes = HANDSHAKE_PAYLOAD_BYTES;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private closed = false;
@@ -62,8 +66,8 @@ export class FramedSocket {
     while (this.buffered >= HEADER_BYTES) {
       const head = this.peek(HEADER_BYTES);
       const len = head.readUInt32LE(0);
-      if (len > MAX_PAYLOAD_BYTES) {
-        this.finish(new Error(`frame of ${len} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte limit`));
+      if (len > this.maxPayloadBytes) {
+        this.finish(new Error(`frame of ${len} bytes exceeds the ${this.maxPayloadBytes}-byte limit`));
         return;
       }
       if (this.buffered < HEADER_BYTES + len) return;

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthenticationError } from "./errors.js";
-import { type FramedSocket, parseJsonFrame } from "./framing.js";
+import { type FramedSocket, MAX_PAYLOAD_BYTES, parseJsonFrame } from "./framing.js";
 
 /**
  * Mutual challenge/response over a fresh connection. The secret never crosses the wire: each side sends a
@@ -62,6 +62,7 @@ export async function acceptHandshake(fs: FramedSocket, secret: string, timeoutM
     );
   }
   await fs.sendJson({ mac: mac(secret, "server", reply.nonce, serverNonce).toString("hex") });
+  fs.maxPayloadBytes = MAX_PAYLOAD_BYTES;
   return reply.hello;
 }
 
@@ -87,4 +88,5 @@ export async function offerHandshake(
     fs.close();
     throw new AuthenticationError(`${peer} could not prove the shared secret (wrong BIOMED_LLAMA_SECRET)`);
   }
+  fs.maxPayloadBytes = MAX_PAYLOAD_BYTES;
 }

@@ -33,7 +33,7 @@ test("a rank killed mid-collective makes every other rank fail fast, naming it",
 
 test.each([1, 0])(
   "a silent (stopped) rank %i makes the others time out, naming it",
-  { timeout: 60_000 },
+  { timeout: 120_000 },
   async (victim) => {
     const world = await spawnWorld({ nproc: 3, worker: "failure.ts", args: ["loop", "1500"] });
     await Promise.all([0, 1, 2].map((r) => whenReady(world, r)));
@@ -58,7 +58,7 @@ test.each([1, 0])(
   },
 );
 
-test("a peer with the wrong secret is refused", { timeout: 60_000 }, async () => {
+test("a peer with the wrong secret is refused", { timeout: 120_000 }, async () => {
   const world = await spawnWorld({
     nproc: 2,
     worker: "failure.ts",
@@ -72,7 +72,7 @@ test("a peer with the wrong secret is refused", { timeout: 60_000 }, async () =>
   expect(results[0].stderr).toMatch(/rank 1/);
 });
 
-test("ranks issuing different collectives fail with a mismatch error", { timeout: 60_000 }, async () => {
+test("ranks issuing different collectives fail with a mismatch error", { timeout: 120_000 }, async () => {
   const world = await spawnWorld({ nproc: 2, worker: "failure.ts", args: ["mismatch", "20000"] });
   const results = await world.done;
   for (const r of results) expect(r.code, r.stderr).toBe(1);

@@ -64,7 +64,7 @@ beforeAll(async () => {
       runs.set(label, { dir, results: await world.done });
     }),
   );
-}, 90_000);
+}, 120_000);
 
 describe.each(worlds)("%s", (label, nproc, nnodes) => {
   const size = nproc * nnodes;

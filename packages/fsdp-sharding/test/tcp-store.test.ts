@@ -107,3 +107,17 @@ test("the shared secret never crosses the wire", async () => {
   expect(wire.includes(Buffer.from(SECRET))).toBe(false);
   expect(wire.includes(Buffer.from("challenge"))).toBe(true);
 });
+
+test("before authenticating, a peer cannot make the store buffer a huge frame", async () => {
+  const { port } = await store();
+  const sock = tcpConnect({ host: "127.0.0.1", port });
+  await new Promise((r) => sock.once("connect", r));
+  const closed = new Promise<void>((r) => sock.once("close", () => r()));
+  sock.on("error", () => {});
+  sock.resume(); // read (and drop) the challenge so the hang-up is seen
+  const head = Buffer.alloc(16);
+  head.writeUInt32LE(512 * 1024 * 1024, 0); // claims 512 MiB
+  head.writeUInt8(2, 4);
+  sock.write(head);
+  await closed; // the store hangs up instead of waiting for (and buffering) the payload
+});
