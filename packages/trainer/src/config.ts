@@ -297,6 +297,8 @@ export function mergeConfigLayers(...layers: Record<string, unknown>[]): Record<
   const pairs: [string, string][] = [
     ["warmup_steps", "warmup_ratio"],
     ["max_steps", "epochs"],
+    // A checkpoint to continue from (--init-from) replaces a file's random-init preset, and back.
+    ["init_from", "model"],
   ];
   const merged: Record<string, unknown> = {};
   for (const layer of layers) {
