@@ -115,3 +115,20 @@ describe("loadConfig", () => {
     expect(() => loadConfig(join(configs, "tiny-cpu.json"), {})).not.toThrow();
   });
 });
+
+describe("layering of init_from and model", () => {
+  test("--init-from on the command line replaces the config file's random-init preset", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    const file = join(dir, "c.json");
+    writeFileSync(file, JSON.stringify({ model: "tiny-llama", max_steps: 2 }));
+    const cfg = loadConfig(file, { init_from: "/ckpt", data: "/d", out: "/o" });
+    expect(cfg.init_from).toBe("/ckpt");
+    expect(cfg.model).toBeNull();
+  });
+
+  test("both in the same layer is still an error", () => {
+    expect(() =>
+      validateConfig({ ...DEFAULT_TRAIN_CONFIG, model: "tiny-llama", init_from: "/ckpt" }),
+    ).toThrow(/init_from\/model/);
+  });
+});
