@@ -49,6 +49,10 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
     throw new DistributedError(
       `${SECRET_VAR} is not set: set the same secret on every rank (biomed-llama launch sets one for single-node jobs)`,
     );
+  if (info.numNodes > 1 && !env[ADDR_VAR])
+    throw new DistributedError(
+      `${ADDR_VAR} is not set: with ${info.numNodes} nodes each rank must listen on an address the other nodes can reach (e.g. ${ADDR_VAR}=$(hostname -i)); listeners bind loopback otherwise`,
+    );
   const bind = env[ADDR_VAR] || "127.0.0.1";
   const advertise = bind === "0.0.0.0" || bind === "::" ? hostname() : bind;
   const rendezvousMs = timeoutMs * 2;

@@ -57,6 +57,8 @@ export async function spawnWorld(opts: {
       MASTER_ADDR: "127.0.0.1",
       MASTER_PORT: String(port),
       BIOMED_LLAMA_SECRET: "test-secret",
+      // Several "nodes" on one machine: all listen on loopback, which must then be said explicitly.
+      ...(nnodes > 1 ? { BIOMED_LLAMA_ADDR: "127.0.0.1" } : {}),
       ...opts.env,
       ...opts.perRankEnv?.(rank),
     };
