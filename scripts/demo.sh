@@ -26,14 +26,14 @@ $CLI init --preset tiny-llama --seed 0 --out "$OUT/init"
 step "4/7 pretrain (continued pretraining from the init checkpoint, $NPROC rank(s))"
 if [ "$NPROC" -gt 1 ]; then
   $CLI launch --nproc-per-node "$NPROC" -- pretrain --config ${DEMO_CONFIG:-configs/tiny-cpu.json} --init-from "$OUT/init" \
-    --data "$OUT/tokens/pubmed" --out "$OUT/run" --sharding grad-op
+    --data "$OUT/tokens/pubmed" --out "$OUT/run" --sharding grad-op --micro-batch $((8 / NPROC))
 else
   $CLI pretrain --config ${DEMO_CONFIG:-configs/tiny-cpu.json} --init-from "$OUT/init" --data "$OUT/tokens/pubmed" --out "$OUT/run"
 fi
 CKPT=$(ls -d "$OUT"/run/checkpoints/step-* | sort | tail -1)
 
 step "5/7 evaluate like lm-evaluation-harness on bundled subsets (PubMedQA, MedQA, MedMCQA, Pile PubMed perplexity)"
-$EVAL run --model "$CKPT" --tasks pubmedqa,medqa_4options,medmcqa,pile_pubmed_abstracts --limit 20 \
+$EVAL run --model "$CKPT" --tasks pubmedqa,medqa_4options,medmcqa,pile_pubmed_abstracts --limit "${DEMO_LIMIT:-20}" \
   --output "$OUT/run/eval" --log-samples
 
 step "6/7 loss curve"
