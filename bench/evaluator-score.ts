@@ -4,8 +4,10 @@
 //   - PyTorch (packages/evaluator/scripts/torch_llama.py, /usr/bin/python3 with Debian's torch)
 //     doing the same forward passes on the same batches; its log-likelihoods are also compared
 //     with ours (max |Δ|), an end-to-end check of model + engine against an independent forward.
-// Tasks: medqa_4options (letters: 4 options share one forward pass) and usmleqa (option texts:
-// one pass per option), 0-shot, first --docs documents of the bundled data.
+// Tasks: medqa_4options (letters: 4 options share one forward pass), usmleqa (option texts: one
+// pass per option), 0-shot, and pile_pubmed_abstracts (rolling windows of max length, every
+// position scored: the positions-only projection saves nothing there), first --docs documents of
+// the bundled data. "options" counts requests (options, or windows for perplexity).
 // Run: pnpm --filter @biomed-llama/evaluator build && pnpm tsx bench/evaluator-score.ts [--docs 8] [--batch-size 4] [--backend wasm]
 // Writes bench/results/evaluator.json.
 import { execFileSync } from "node:child_process";
@@ -16,14 +18,17 @@ import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the packages, so it loads their built entries by path.
 import {
   encodeRequests,
+  getRollingTokenWindows,
   LlamaLM,
   type LM,
   loadLlamaLM,
   loglikelihoodTokens,
+  makeDisjointWindow,
   prepareTasks,
   type QueryScore,
   resolveTasks,
   type ScoreRow,
+  type TokenRequest,
 } from "../packages/evaluator/dist/index.js";
 import {
   initHFCheckpoint,
@@ -69,13 +74,23 @@ for (const preset of presets) {
   const dir = join(mkdtempSync(join(tmpdir(), "bench-eval-")), preset);
   await initHFCheckpoint(LLAMA_PRESETS[preset], dir, { seed: 0 });
   const lm = await loadLlamaLM(dir, { backend });
-  for (const task of ["medqa_4options", "usmleqa"]) {
+  for (const task of ["medqa_4options", "usmleqa", "pile_pubmed_abstracts"]) {
     const [p] = await prepareTasks(resolveTasks(task), { dataDir, limit: docs });
-    if (p.kind !== "mc") throw new Error("multiple-choice task expected");
-    const reqs = p.contexts.flatMap((c, i) =>
-      p.choices[i].map((ch) => ({ context: c, continuation: p.task.targetDelimiter + ch })),
-    );
-    const toks = encodeRequests(lm, reqs);
+    let toks: TokenRequest[];
+    if (p.kind === "mc") {
+      const reqs = p.contexts.flatMap((c, i) =>
+        p.choices[i].map((ch) => ({ context: c, continuation: p.task.targetDelimiter + ch })),
+      );
+      toks = encodeRequests(lm, reqs);
+    } else {
+      // Perplexity: the disjoint rolling windows of each document, as evaluateTasks builds them.
+      toks = p.docs.flatMap((d) =>
+        getRollingTokenWindows(lm.encode(p.task.docToTarget(d)), lm.bosId, lm.maxLength)
+          .map(makeDisjointWindow)
+          .map(([contextEnc, continuationEnc]) => ({ contextEnc, continuationEnc })),
+      );
+    }
+    const scoredTokens = toks.reduce((n, t) => n + t.continuationEnc.length, 0);
     await lm.scoreBatch([
       { input: toks[0].contextEnc, queries: [{ start: 0, tokens: [toks[0].contextEnc[1] ?? 1] }] },
     ]); // warm-up
@@ -115,6 +130,12 @@ for (const preset of presets) {
       task,
       docs: p.docs.length,
       options: toks.length,
+      scoredTokens,
+      scoredTokensPerSec: {
+        engine: scoredTokens / oursSec,
+        engineFullLogits: scoredTokens / fullSec,
+        pytorch: scoredTokens / torch.seconds,
+      },
       forwardPasses,
       batchSize,
       backend: lm.backend,
