@@ -80,3 +80,12 @@ test("ranks issuing different collectives fail with a mismatch error", { timeout
     /collective mismatch .* sent (allReduce|allGather) #\d+/,
   );
 });
+
+test("ranks passing different buffer sizes fail with a mismatch error", async () => {
+  const world = await spawnWorld({ nproc: 2, worker: "failure.ts", args: ["size-mismatch", "20000"] });
+  const results = await world.done;
+  for (const r of results) expect(r.code, r.stderr).toBe(1);
+  expect(results.map((r) => r.stderr).join("")).toMatch(
+    /collective mismatch .* allReduce #\d+ step \d+ \(\d+ bytes\) while this rank expected allReduce/,
+  );
+});

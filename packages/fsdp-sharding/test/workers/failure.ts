@@ -1,5 +1,6 @@
 // A rank for the failure tests: `loop` runs all-reduces until something breaks; `mismatch` makes rank 0
-// and the others issue different collectives. Every failure must surface as an error → exit code 1.
+// and the others issue different collectives; `size-mismatch` the same collective on different sizes.
+// Every failure must surface as an error → exit code 1.
 import { initProcessGroup } from "../../src/index.js";
 
 const mode = process.argv[2];
@@ -16,6 +17,8 @@ try {
   } else if (mode === "mismatch") {
     if (g.rank === 0) await g.allReduce(new Float32Array(10));
     else await g.allGather(new Float32Array(10));
+  } else if (mode === "size-mismatch") {
+    await g.allReduce(new Float32Array(g.rank === 0 ? 10 : 12));
   }
   await g.destroy();
 } catch (e) {
