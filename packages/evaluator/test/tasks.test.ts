@@ -127,6 +127,22 @@ describe("few-shot contexts equal lm-eval's sampler (fixture from scripts/gen-fe
     expect(mm2.contexts).toEqual(fx.mmlu_anatomy_2shot);
   });
 
+  test("pubmedqa_biomedllama few-shot examples end in its doc_to_target ' yes'/' no'/' maybe'", async () => {
+    const [p] = await prepareTasks([getTask("pubmedqa_biomedllama")], {
+      dataDir: DATA,
+      numFewshot: 2,
+      limit: 3,
+    });
+    if (p.kind !== "mc") throw new Error("expected mc");
+    expect(p.fewshotSplit).toBe("all");
+    for (const c of p.contexts) {
+      const parts = c.split("\n\n");
+      expect(parts).toHaveLength(3);
+      for (const ex of parts.slice(0, 2)) expect(ex).toMatch(/\nAnswer: (yes|no|maybe)$/);
+      expect(parts[2]).toMatch(/\nAnswer:$/);
+    }
+  });
+
   test("same seed → same contexts; another seed → different ones", async () => {
     const opts = { dataDir: DATA, numFewshot: 3, limit: 8 };
     const [a] = await prepareTasks([getTask("medmcqa")], opts);
