@@ -250,7 +250,8 @@ export class LlamaForCausalLM {
   /** Copies of all parameters as float32 arrays keyed by HF name. */
   stateDict(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
-    for (const [name, v] of this.params) out.set(name, v.dataSync() as Float32Array);
+    // dataSync() on the cpu backend returns the variable's own storage: copy, so callers may mutate.
+    for (const [name, v] of this.params) out.set(name, (v.dataSync() as Float32Array).slice());
     return out;
   }
 

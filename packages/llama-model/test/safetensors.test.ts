@@ -151,6 +151,22 @@ describe("Hugging Face checkpoints", () => {
     await setBackend("cpu");
   });
 
+  test("stateDict returns copies; loadStateDict checks names and sizes", () => {
+    const model = new LlamaForCausalLM(TINY, { seed: 2 });
+    const sd = model.stateDict();
+    const before = model.namedParameters().get("model.norm.weight")?.dataSync()[0];
+    (sd.get("model.norm.weight") as Float32Array)[0] = 42;
+    expect(model.namedParameters().get("model.norm.weight")?.dataSync()[0]).toBe(before);
+    model.loadStateDict(sd);
+    expect(model.namedParameters().get("model.norm.weight")?.dataSync()[0]).toBe(42);
+    sd.delete("lm_head.weight");
+    expect(() => model.loadStateDict(sd)).toThrow(/missing tensor "lm_head\.weight"/);
+    expect(() => model.setParameter("model.norm.weight", new Float32Array(3))).toThrow(
+      /has 3 values, expected shape \[32\]/,
+    );
+    model.dispose();
+  });
+
   test("sharded round trip through model.safetensors.index.json", async () => {
     const model = new LlamaForCausalLM(TINY, { seed: 11 });
     const dir = path.join(tmpDir("shard"), "ckpt");
