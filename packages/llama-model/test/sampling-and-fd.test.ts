@@ -86,7 +86,7 @@ describe("finite differences (cpu, float32)", () => {
     const name = "model.embed_tokens.weight";
     const { grads } = model.lossAndGrads(ids, ids, { reduction: "sum" });
     const g = (grads.get(name) as tf.Tensor).dataSync();
-    const base = (model.namedParameters().get(name)?.dataSync() as Float32Array).slice();
+    const base = ((model.namedParameters().get(name) as tf.Variable).dataSync() as Float32Array).slice();
     // token 17 is both looked up and predicted; token 63 only appears through lm_head
     for (const at of [17 * 32 + 4, 63 * 32 + 1]) {
       const h = 1e-2;
