@@ -35,7 +35,7 @@ test.each([1, 0])(
   "a silent (stopped) rank %i makes the others time out, naming it",
   { timeout: 120_000 },
   async (victim) => {
-    const world = await spawnWorld({ nproc: 3, worker: "failure.ts", args: ["loop", "1500"] });
+    const world = await spawnWorld({ nproc: 3, worker: "failure.ts", args: ["loop", "4000"] });
     await Promise.all([0, 1, 2].map((r) => whenReady(world, r)));
     world.children[victim].kill("SIGSTOP");
     const others = world.done;
