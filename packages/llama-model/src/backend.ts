@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { registerSegmentSum } from "./segment-sum.js";
 import { registerWasmKernels } from "./wasm-kernels.js";
 
 export type BackendName = "auto" | "tensorflow" | "wasm" | "cpu";
@@ -42,6 +43,7 @@ async function useWasm(): Promise<boolean> {
  * pure-JS cpu backend. Returns the backend actually in use.
  */
 export async function setBackend(name: BackendName = "auto"): Promise<string> {
+  registerSegmentSum("cpu");
   let ok = false;
   if (name === "tensorflow") ok = await useTensorflow();
   else if (name === "wasm") ok = await useWasm();

@@ -12,6 +12,7 @@ import { initialParameter } from "./hf-init.js";
 import { linear } from "./mlp.js";
 import { rmsNorm } from "./rmsnorm.js";
 import { ropeTables } from "./rope.js";
+import { registerSegmentSum } from "./segment-sum.js";
 
 export interface LlamaOptions {
   /** Seed for HF-style initialisation (normal(0, initializer_range), norms 1). Default 0. */
@@ -54,6 +55,8 @@ export class LlamaForCausalLM {
   constructor(config: LlamaConfig, opts: LlamaOptions = {}) {
     this.config = resolveConfig(config as Record<string, unknown>);
     this.options = opts;
+    // tfjs picks cpu by default in Node without setBackend(); its embedding gradient must be ours too.
+    registerSegmentSum("cpu");
     const id = nextModelId++;
     const seed = opts.seed ?? 0;
     for (const [name, shape] of parameterShapes(this.config)) {

@@ -87,3 +87,26 @@ describe("backend selection", () => {
     },
   );
 });
+
+describe("UnsortedSegmentSum on cpu", () => {
+  test("ours replaces the stock per-segment kernel and sums rows correctly", async () => {
+    await setBackend("cpu");
+    // The stock kernel masks the whole input once per segment (O(vocab × tokens × hidden)).
+    expect(tf.getKernel("UnsortedSegmentSum", "cpu")?.kernelFunc.name).toBe("cpuSegmentSum");
+    const ids = tf.tensor1d([5, 31999, 5, 0], "int32");
+    const x = tf.tensor2d(
+      Float32Array.from({ length: 4 * 3 }, (_, i) => i + 1),
+      [4, 3],
+    );
+    let out: tf.Tensor | undefined;
+    const info = await tf.profile(() => {
+      out = tf.unsortedSegmentSum(x, ids, 32000);
+    });
+    expect(info.kernels.length).toBe(1);
+    const o = (out as tf.Tensor).dataSync();
+    expect(Array.from(o.slice(0, 3))).toEqual([10, 11, 12]);
+    expect(Array.from(o.slice(15, 18))).toEqual([1 + 7, 2 + 8, 3 + 9]);
+    expect(Array.from(o.slice(31999 * 3))).toEqual([4, 5, 6]);
+    tf.dispose([ids, x, out as tf.Tensor]);
+  });
+});
