@@ -13,7 +13,7 @@ export interface BlockwiseParams {
  * Flash-style causal attention: keys are visited in blocks with an online softmax (running max m and
  * normaliser l), so no [rows × Tk] score matrix exists at once — only [rows × blockSize]. The backward
  * pass recomputes each block's probabilities from the saved log-sum-exp (FlashAttention-2, Alg. 2)
- * instead of letting autodiff keep every block alive.
+ * instead of letting autodiff keep every block alive. Mask blocks are built when used, for the same reason.
  * q: [B, G, R, d] (R = rep·tq grouped query rows), k/v: [B, G, Tk, d]. Returns [B, G, R, d].
  */
 export function blockwiseAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, p: BlockwiseParams): tf.Tensor {
@@ -21,11 +21,13 @@ export function blockwiseAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, p: 
   const blocks: { k0: number; len: number }[] = [];
   for (let k0 = 0; k0 < Tk; k0 += p.blockSize) blocks.push({ k0, len: Math.min(p.blockSize, Tk - k0) });
   const rows = q.shape[2] as number;
-  const masks = blocks.map((b) => causalMaskRows(p.rep, p.tq, p.past, b.k0, b.len));
   const blockScores = (qq: tf.Tensor, kk: tf.Tensor, i: number): { s: tf.Tensor; kj: tf.Tensor } => {
     const b = blocks[i];
     const kj = tf.slice(kk, [0, 0, b.k0, 0], [-1, -1, b.len, -1]);
-    const s = tf.add(tf.mul(tf.matMul(qq, kj, false, true), p.scale), tf.tensor2d(masks[i], [rows, b.len]));
+    const s = tf.add(
+      tf.mul(tf.matMul(qq, kj, false, true), p.scale),
+      tf.tensor2d(causalMaskRows(p.rep, p.tq, p.past, b.k0, b.len), [rows, b.len]),
+    );
     return { s, kj };
   };
 
