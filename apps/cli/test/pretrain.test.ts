@@ -99,6 +99,8 @@ async function ranks(world: number, args: string[], perNode = world): Promise<vo
           MASTER_ADDR: "127.0.0.1",
           MASTER_PORT: String(port),
           BIOMED_LLAMA_SECRET: "test-secret",
+          // "Nodes" simulated on one machine: the address every rank listens on and advertises.
+          BIOMED_LLAMA_ADDR: "127.0.0.1",
         },
       }),
     ),
