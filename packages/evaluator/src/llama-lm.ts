@@ -107,27 +107,9 @@ export class LlamaLM implements LM {
     );
   }
 
-  /**
-   * log_softmax rows [N, vocab] at flat positions `pos` (b*T + t). Projecting only those positions
-   * onto the vocabulary, instead of all B·T, is what makes scoring long prompts affordable: the
-   * [B, T, 32000] logits of a full forward dominate time and memory for small models. llama-model
-   * keeps its final hidden states internal, so this reaches for them when present and otherwise
-   * takes the full `logProbs` path (same numbers, more work).
-   */
+  /** log_softmax rows [N, vocab] at flat positions `pos` (b*T + t): only the scored positions are projected. */
   private positionLogProbs(ids: number[][], pos: number[]): tf.Tensor2D {
-    const V = this.model.config.vocab_size;
-    const internal = this.model as unknown as { hiddenStates?: (x: tf.Tensor2D) => tf.Tensor3D };
-    const params = this.model.namedParameters();
-    const head = params.get("lm_head.weight") ?? params.get("model.embed_tokens.weight");
-    const idx = tf.tensor1d(pos, "int32");
-    if (typeof internal.hiddenStates === "function" && head) {
-      const h = internal.hiddenStates.call(this.model, tf.tensor2d(ids, undefined, "int32"));
-      const [B, T, H] = h.shape;
-      const rows = tf.gather(tf.reshape(h, [B * T, H]), idx) as tf.Tensor2D;
-      return tf.logSoftmax(tf.matMul(rows, head as tf.Tensor2D, false, true), -1) as tf.Tensor2D;
-    }
-    const all = tf.reshape(this.model.logProbs(ids), [ids.length * ids[0].length, V]);
-    return tf.gather(all, idx) as tf.Tensor2D;
+    return this.model.logProbsAt(ids, pos);
   }
 
   dispose(): void {

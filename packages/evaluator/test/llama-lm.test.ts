@@ -80,25 +80,21 @@ describe("LlamaLM over a tiny real checkpoint", () => {
     expect(Math.abs(bos[0][0] - res[0][0])).toBeGreaterThan(1e-6);
   });
 
-  test("the positions-only projection and the full log_softmax path agree", { timeout: 60_000 }, async () => {
+  test("the positions-only projection equals rows of the full log_softmax", { timeout: 60_000 }, () => {
     const m = lm.model;
-    // Same weights, but only the public API: LlamaLM must fall back to full logProbs.
-    const publicOnly = {
-      config: m.config,
-      logProbs: (ids: number[][]) => m.logProbs(ids),
-      namedParameters: () => m.namedParameters(),
-    } as unknown as LlamaForCausalLM;
-    expect(typeof (m as unknown as { hiddenStates?: unknown }).hiddenStates).toBe("function");
-    const reqs = [
-      { context: "Question: Which organ makes insulin?\nAnswer:", continuation: " the pancreas" },
-      { context: "Abstract: a.\nQuestion: b?\nAnswer:", continuation: " no" },
-    ];
-    const fast = await loglikelihood(lm, reqs, { batchSize: 2 });
-    const full = await loglikelihood(new LlamaLM(publicOnly, tok, { id: "public" }), reqs, { batchSize: 2 });
-    for (const [i, r] of fast.entries()) {
-      expect(r[0]).toBeCloseTo(full[i][0], 3);
-      expect(r[1]).toBe(full[i][1]);
-    }
+    const ids = [tok.encode("Question: Which organ makes insulin?\nAnswer: the pancreas").slice(0, 12)];
+    const T = ids[0].length;
+    const pos = [0, 5, T - 2, T - 1];
+    const fast = m.logProbsAt(ids, pos);
+    const full = m.logProbs(ids);
+    const V = m.config.vocab_size;
+    const a = fast.dataSync();
+    const b = full.dataSync();
+    for (const [r, p] of pos.entries())
+      for (const v of [0, 1, 319, 4874, V - 1]) expect(a[r * V + v]).toBeCloseTo(b[p * V + v], 4);
+    fast.dispose();
+    full.dispose();
+    expect(() => m.logProbsAt(ids, [T])).toThrow(/outside/);
   });
 
   test("rolling perplexity windows equal a per-window naive computation", { timeout: 60_000 }, async () => {

@@ -143,6 +143,26 @@ export class LlamaForCausalLM {
   }
 
   /**
+   * log_softmax of the logits at flat positions `b·T + t` only, [positions.length, vocab]. Scoring a
+   * few continuation tokens after a long prompt then never builds the [B, T, vocab] logits, which
+   * dominate time and memory for small models with LLaMA's 32k vocabulary.
+   */
+  logProbsAt(inputIds: tf.Tensor2D | ArrayLike<number>[], positions: ArrayLike<number>): tf.Tensor2D {
+    return tf.tidy(() => {
+      const ids = inputIds instanceof tf.Tensor ? inputIds : toIdMatrix(inputIds, "inputIds");
+      this.checkIds(ids);
+      const [B, T] = ids.shape;
+      for (const p of Array.from(positions))
+        if (!Number.isInteger(p) || p < 0 || p >= B * T)
+          throw new BatchShapeError(`positions: ${p} is outside the ${B}×${T} batch`);
+      const h = this.hiddenStates(ids);
+      const H = h.shape[2];
+      const rows = tf.gather(tf.reshape(h, [B * T, H]), tf.tensor1d(Array.from(positions), "int32"));
+      return tf.logSoftmax(linear(rows, this.lmHeadWeight()), -1) as tf.Tensor2D;
+    });
+  }
+
+  /**
    * out[b][t] = log p(ids[b][t+1] | ids[b][0..t]) for t < T−1: what log-likelihood scoring needs,
    * without handing a [B, T, vocab] tensor to the caller.
    */
