@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  # zstd: test shards (the reader itself uses zstd-napi); chromium: the report page test.
+  # zstd: test shards (the reader itself uses zstd-napi); chromium: the report page test;
+  # Open MPI: the optional --transport mpi (packages/mpi-addon is built against it when present).
   need=()
-  for p in zstd chromium; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  for p in zstd chromium openmpi-bin libopenmpi-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   fi
