@@ -25,6 +25,16 @@ export {
   writeShardManifest,
 } from "./sharded-state-files.js";
 export { SoloGroup } from "./solo-group.js";
+export {
+  type InitMpiProcessGroupOptions,
+  initMpiProcessGroup,
+  loadMpiAddon,
+  MPI_RANKS_PER_NODE_VAR,
+  MpiCollectiveError,
+  MpiProcessGroup,
+  MpiTransportUnavailableError,
+  TRANSPORT_VAR,
+} from "./transport-mpi.js";
 export type {
   ParamSpec,
   ProcessGroup,

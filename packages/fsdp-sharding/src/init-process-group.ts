@@ -6,6 +6,7 @@ import { DEFAULT_PIECE_ELEMS } from "./ring-collectives.js";
 import { SoloGroup } from "./solo-group.js";
 import { JobContext, TcpProcessGroup } from "./tcp-process-group.js";
 import { TcpStoreClient, TcpStoreServer } from "./tcp-store.js";
+import { initMpiProcessGroup, TRANSPORT_VAR } from "./transport-mpi.js";
 import type { ProcessGroup, RankInfo } from "./types.js";
 
 export interface InitProcessGroupOptions {
@@ -15,6 +16,8 @@ export interface InitProcessGroupOptions {
   timeoutMs?: number;
   /** Elements per frame in the pipelined ring (default 2^18 = 1 MiB); smaller overlaps more, costs more frames. */
   pieceElems?: number;
+  /** "tcp" (our ring, the default) or "mpi" (Open MPI via @biomed-llama/mpi-addon); default BIOMED_LLAMA_TRANSPORT. */
+  transport?: "tcp" | "mpi";
 }
 
 export const SECRET_VAR = "BIOMED_LLAMA_SECRET";
@@ -36,6 +39,9 @@ function ringOf(members: number[], rank: number): { next: number; prev: number }
  */
 export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Promise<ProcessGroup> {
   const env = opts.env ?? process.env;
+  const transport = opts.transport ?? (env[TRANSPORT_VAR] || "tcp");
+  if (transport === "mpi") return initMpiProcessGroup({ env, timeoutMs: opts.timeoutMs });
+  if (transport !== "tcp") throw new DistributedError(`${TRANSPORT_VAR}=${transport} is not "tcp" or "mpi"`);
   const info: RankInfo = rankInfoFromEnv(env);
   if (info.worldSize === 1) return new SoloGroup(0, 0, 1, 0);
   const timeoutMs =

@@ -158,7 +158,8 @@ export function rankInfoFromEnv(env: Env = process.env): RankInfo {
     check("OMPI_COMM_WORLD_LOCAL_RANK", localRank, "OMPI_COMM_WORLD_LOCAL_SIZE", localWorldSize);
     const nodeVar = "OMPI_COMM_WORLD_NODE_RANK";
     const nodeRank = int(env, nodeVar) ?? Math.floor(rank / localWorldSize);
-    if (worldSize > localWorldSize && !env.MASTER_ADDR)
+    // The mpi transport needs no rendezvous address: MPI_Init wires the ranks up.
+    if (worldSize > localWorldSize && !env.MASTER_ADDR && env.BIOMED_LLAMA_TRANSPORT !== "mpi")
       throw new RankEnvError("MASTER_ADDR is not set (mpirun does not say which host runs rank 0)");
     return finish(
       {

@@ -157,7 +157,11 @@ describe.skipIf(!MPIRUN)(`Open MPI transport${SKIP_REASON}`, () => {
     });
     const mpiWorlds = worlds.map(async ([label, np, perNode]) => {
       const dir = tmp();
-      const env: Record<string, string> = perNode ? { BIOMED_LLAMA_MPI_RANKS_PER_NODE: String(perNode) } : {};
+      // The 4-rank job goes through initProcessGroup() + BIOMED_LLAMA_TRANSPORT, the 2-rank one calls
+      // initMpiProcessGroup directly: both entry points are covered.
+      const env: Record<string, string> = perNode
+        ? { BIOMED_LLAMA_MPI_RANKS_PER_NODE: String(perNode), BIOMED_LLAMA_TRANSPORT: "mpi" }
+        : {};
       runs.set(label, { dir, result: await mpirun(np, "mpi-rank-checks.ts", [dir], env, 45_000) });
     });
     [killed, stalled] = await Promise.all([

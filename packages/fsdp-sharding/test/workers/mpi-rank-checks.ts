@@ -3,6 +3,7 @@
 // worker uses). Results land in <outDir> for the test process to compare with naive computations.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { initProcessGroup } from "../../src/index.js";
 import { initMpiProcessGroup, loadMpiAddon } from "../../src/transport-mpi.js";
 import {
   ALL_GATHER_CHUNKS,
@@ -16,7 +17,11 @@ import { mpiAddonSpecifier } from "./mpi-addon-spec.js";
 
 const outDir = process.argv[2];
 const addon = await loadMpiAddon(mpiAddonSpecifier());
-const g = await initMpiProcessGroup({ timeoutMs: 30_000, addon });
+// With BIOMED_LLAMA_TRANSPORT=mpi the public entry point must pick MPI by itself (and find the addon).
+const g =
+  process.env.BIOMED_LLAMA_TRANSPORT === "mpi"
+    ? await initProcessGroup({ timeoutMs: 30_000 })
+    : await initMpiProcessGroup({ timeoutMs: 30_000, addon });
 const r = g.rank;
 const save = (name: string, a: Float32Array) =>
   writeFileSync(join(outDir, `r${r}-${name}.bin`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
