@@ -156,8 +156,11 @@ export function rankInfoFromEnv(env: Env = process.env): RankInfo {
     const localWorldSize = int(env, "OMPI_COMM_WORLD_LOCAL_SIZE", 1) ?? worldSize;
     const localRank = int(env, "OMPI_COMM_WORLD_LOCAL_RANK") ?? rank % localWorldSize;
     check("OMPI_COMM_WORLD_LOCAL_RANK", localRank, "OMPI_COMM_WORLD_LOCAL_SIZE", localWorldSize);
-    const nodeVar = "OMPI_COMM_WORLD_NODE_RANK";
-    const nodeRank = int(env, nodeVar) ?? Math.floor(rank / localWorldSize);
+    // Not OMPI_COMM_WORLD_NODE_RANK: despite its name it is the rank among processes on this node
+    // (mpirun -np 2 on one host sets 0 and 1), not the node's index. The node-major check in finish()
+    // refuses layouts where rank / local size would not be the node.
+    const nodeVar = "OMPI_COMM_WORLD_RANK / OMPI_COMM_WORLD_LOCAL_SIZE";
+    const nodeRank = Math.floor(rank / localWorldSize);
     // The mpi transport needs no rendezvous address: MPI_Init wires the ranks up.
     if (worldSize > localWorldSize && !env.MASTER_ADDR && env.BIOMED_LLAMA_TRANSPORT !== "mpi")
       throw new RankEnvError("MASTER_ADDR is not set (mpirun does not say which host runs rank 0)");

@@ -10,7 +10,7 @@ import {
   type TrainConfig,
   train,
 } from "@biomed-llama/trainer";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 
 type FlagKind = "int" | "num" | "str" | "pair";
 
@@ -58,7 +58,20 @@ export function addTrainFlags(cmd: Command): Command {
     .option("--config <file>", "JSON file of run keys (flags override it)")
     .option("--data <path>", "training data")
     .option("--out <dir>", "run directory (metrics.jsonl, checkpoints/)")
-    .option("--resume <runDir>", "continue RUN_DIR from its newest complete checkpoint");
+    .option("--resume <runDir>", "continue RUN_DIR from its newest complete checkpoint")
+    .addOption(
+      new Option(
+        "--transport <name>",
+        "how ranks talk: tcp ring, or mpi (Open MPI; start ranks with mpirun / srun)",
+      )
+        .choices(["tcp", "mpi"])
+        .env("BIOMED_LLAMA_TRANSPORT"),
+    )
+    // The trainer's initProcessGroup() (and the rank parsing above it) read the transport from the environment.
+    .hook("preAction", (self) => {
+      const t = self.opts().transport;
+      if (t !== undefined) process.env.BIOMED_LLAMA_TRANSPORT = String(t);
+    });
   for (const [key, kind, help] of FLAGS)
     cmd.option(`${flagOf(key)} <${kind === "pair" ? "a,b" : "value"}>`, help);
   return cmd;
