@@ -42,7 +42,8 @@ beforeAll(() => {
   project = join(work, "consumer");
   mkdirSync(tarballs);
   mkdirSync(project);
-  for (const name of packages) {
+  // mpi-addon is fsdp-sharding's optional dependency: packed too, so npm resolves it locally.
+  for (const name of [...packages, "mpi-addon"]) {
     execFileSync("pnpm", ["pack", "--pack-destination", tarballs], {
       cwd: join(repoRoot, "packages", name),
       stdio: "pipe",
