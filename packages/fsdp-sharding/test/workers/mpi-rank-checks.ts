@@ -5,13 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { initProcessGroup } from "../../src/index.js";
 import { initMpiProcessGroup, loadMpiAddon } from "../../src/transport-mpi.js";
-import {
-  ALL_GATHER_CHUNKS,
-  ALL_REDUCE_SIZES,
-  BROADCAST_SIZES,
-  intData,
-  REDUCE_SCATTER_CHUNKS,
-} from "../helpers/data.js";
+import { runCollectiveChecks } from "./collective-checks.js";
 import { runFsdpChecks } from "./fsdp-checks.js";
 import { mpiAddonSpecifier } from "./mpi-addon-spec.js";
 
@@ -36,35 +30,7 @@ writeFileSync(
     nodeRank: g.nodeRank,
   }),
 );
-for (const n of ALL_REDUCE_SIZES)
-  for (const op of ["sum", "avg", "max"] as const) {
-    const buf = intData(r, `ar-${n}`, n);
-    await g.allReduce(buf, op);
-    save(`ar-${op}-${n}`, buf);
-  }
-for (const k of REDUCE_SCATTER_CHUNKS)
-  save(`rs-${k}`, await g.reduceScatter(intData(r, `rs-${k}`, k * g.size)));
-for (const k of ALL_GATHER_CHUNKS) save(`ag-${k}`, await g.allGather(intData(r, `ag-${k}`, k)));
-for (const n of BROADCAST_SIZES)
-  for (let root = 0; root < g.size; root++) {
-    const buf = intData(r, `bc-${n}`, n);
-    await g.broadcast(buf, root);
-    save(`bc-${n}-${root}`, buf);
-  }
-await g.barrier();
-// Collectives issued without awaiting must still run in call order.
-const a = intData(r, "q1", 11);
-const b = intData(r, "q2", 13);
-await Promise.all([g.allReduce(a), g.allReduce(b)]);
-save("queued-1", a);
-save("queued-2", b);
-for (const kind of ["intra-node", "inter-node"] as const) {
-  const sg = g.subgroup(kind);
-  const buf = intData(r, kind, 1001);
-  await sg.allReduce(buf);
-  save(`sub-${kind}`, buf);
-  save(`sub-${kind}-members`, Float32Array.from(sg.members));
-}
+await runCollectiveChecks(g, save);
 // MPI_ERRORS_RETURN: an invalid root reaches MPI (the raw binding does not range-check it) and must come
 // back as a JS exception naming the call and the rank, leaving the communicator usable.
 const binding = (
