@@ -25,7 +25,9 @@ const here = dirname(self);
 const UNITS = 12;
 const SIDE = 1000; // one SIDE x SIDE weight per unit = 1M parameters
 const STEPS = 2;
-const STRATEGIES = ["none", "grad-op", "full"] as const;
+// "full-per-unit" is `full` with gradients reduced unit by unit (reduceUnitGradients) as backward would
+// produce them, so one unit's full gradients are alive at a time instead of the whole model's.
+const STRATEGIES = ["none", "grad-op", "full", "full-per-unit"] as const;
 const RANKS = [1, 2, 4];
 const MB = 1024 * 1024;
 
@@ -60,7 +62,8 @@ async function worker(strategy: (typeof STRATEGIES)[number]): Promise<void> {
     name: `layers.${u}`,
     params: [{ name: `layers.${u}.w`, shape: [SIDE, SIDE] }],
   }));
-  const sdp = new ShardedDataParallel({ units, strategy, group });
+  const perUnit = strategy === "full-per-unit";
+  const sdp = new ShardedDataParallel({ units, strategy: perUnit ? "full" : strategy, group });
   // Initial values exist in full only during init. Locals of a suspended async function stay reachable
   // (V8 keeps its register file), so transient buffers are dropped explicitly, not left to scope.
   let init: Map<string, Float32Array> | null = new Map();
@@ -84,12 +87,25 @@ async function worker(strategy: (typeof STRATEGIES)[number]): Promise<void> {
       one = null;
     }
     // Backward: full local gradients of every parameter (what reduceGradients takes).
-    let grads: Map<string, Float32Array> | null = new Map();
-    for (const u of units)
-      grads.set(u.params[0].name, new Float32Array(SIDE * SIDE).fill(1e-3 * (group.rank + 1)));
-    const fullGradBytes = bytesOf(grads.values());
-    const shards = await sdp.reduceGradients(grads);
-    grads = null;
+    const fakeGrad = () => new Float32Array(SIDE * SIDE).fill(1e-3 * (group.rank + 1));
+    let fullGradBytes = 0;
+    let shards: Awaited<ReturnType<typeof sdp.reduceGradients>> = [];
+    if (perUnit) {
+      let one: Map<string, Float32Array> | null = null;
+      for (const u of [...units].reverse()) {
+        one = null;
+        one = new Map([[u.params[0].name, fakeGrad()]]);
+        fullGradBytes = Math.max(fullGradBytes, bytesOf(one.values()));
+        shards.push(await sdp.reduceUnitGradients(u.name, one));
+      }
+      one = null;
+    } else {
+      let grads: Map<string, Float32Array> | null = new Map();
+      for (const u of units) grads.set(u.params[0].name, fakeGrad());
+      fullGradBytes = bytesOf(grads.values());
+      shards = await sdp.reduceGradients(grads);
+      grads = null;
+    }
     gradShardBytes = bytesOf(shards.map((s) => s.grad));
     opt.step(shards.map((s) => ({ key: s.key, param: s.param, grad: s.grad })));
     transientPeakBytes = Math.max(transientPeakBytes, gatheredPeak, fullGradBytes);
@@ -215,7 +231,7 @@ async function main(): Promise<void> {
     target:
       "(1/N + 0.1) x unshardedBytes, unshardedBytes = 4 float32 per parameter (param, grad, exp_avg, exp_avg_sq)",
     counted:
-      "between steps: ShardedDataParallel parameter chunks + reduced gradient shards (alive at the optimizer step) + AdamW moments + full parameters the loop keeps (none, grad-op). Peak in step adds the largest transient: the full local gradients handed to reduceGradients, or one gathered unit.",
+      "between steps: ShardedDataParallel parameter chunks + reduced gradient shards (alive at the optimizer step) + AdamW moments + full parameters the loop keeps (none, grad-op). Peak in step adds the largest transient: the full local gradients handed to reduceGradients (one unit's for full-per-unit), or one gathered unit. Not counted: per-unit scratch inside the collectives (a flattened copy and a reduce-scatter buffer, one unit each); maxRss is the cross-check.",
     configs,
   };
   const dir = join(here, "results");

@@ -172,15 +172,36 @@ export class ShardedDataParallel {
       throw new ShardingError("reduceGradients() without gradients: call accumulateGradients first");
     // Flatten one unit at a time so the transient full-size copy is one unit, not the whole model.
     const flatOf = (u: FlatParamUnit) => accumulated?.get(u.name) ?? u.flatten(fullGrads!, "gradient");
-    const scale = this.gradReduction === "avg" ? 1 / this.group.size : 1;
     const out: UnitShard[] = [];
-    for (const u of this.units) {
-      const grad = await this.shardGroup.reduceScatter(flatOf(u), "sum");
-      await this.replicaGroup.allReduce(grad, "sum");
-      if (scale !== 1) scaleInPlace(grad, scale);
-      out.push({ unit: u.name, key: this.key(u.name), param: this.paramChunks.get(u.name)!, grad });
-    }
+    for (const u of this.units) out.push(await this.reduceFlat(u, flatOf(u)));
     return out;
+  }
+
+  /**
+   * `reduceGradients` for one unit: takes the full local gradients of that unit's parameters only and
+   * returns this rank's reduced shard. Calling it per unit as backward produces each unit's gradients
+   * (every rank in the same unit order) keeps one unit's full gradients alive at a time instead of the
+   * whole model's — ZeRO-3's per-unit reduce-scatter. Not combinable with pending `accumulateGradients`.
+   */
+  async reduceUnitGradients(
+    unitName: string,
+    unitGrads: ReadonlyMap<string, Float32Array>,
+  ): Promise<UnitShard> {
+    const u = this.unit(unitName);
+    u.check(unitGrads, "gradient");
+    if (this.accumulated)
+      throw new ShardingError(
+        `reduceUnitGradients(${unitName}) with accumulated micro-steps pending: call reduceGradients`,
+      );
+    return this.reduceFlat(u, u.flatten(unitGrads, "gradient"));
+  }
+
+  private async reduceFlat(u: FlatParamUnit, flat: Float32Array): Promise<UnitShard> {
+    const grad = await this.shardGroup.reduceScatter(flat, "sum");
+    await this.replicaGroup.allReduce(grad, "sum");
+    const scale = this.gradReduction === "avg" ? 1 / this.group.size : 1;
+    if (scale !== 1) scaleInPlace(grad, scale);
+    return { unit: u.name, key: this.key(u.name), param: this.paramChunks.get(u.name)!, grad };
   }
 
   /** This rank's live parameter chunks (no communication), e.g. to feed an optimizer state loader. */

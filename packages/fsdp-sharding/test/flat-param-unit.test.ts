@@ -86,3 +86,30 @@ test("ShardedDataParallel validates every gradient before communicating", async 
   ]);
   expect(shards.map((s) => s.key)).toEqual(["a/shard0of1", "b/shard0of1"]);
 });
+
+test("reduceUnitGradients needs only its unit's gradients and refuses pending micro-steps", async () => {
+  const { ShardedDataParallel, SoloGroup } = await import("../src/index.js");
+  const sdp = new ShardedDataParallel({
+    units: [
+      { name: "a", params: [{ name: "x", shape: [2] }] },
+      { name: "b", params: [{ name: "y", shape: [3] }] },
+    ],
+    strategy: "full",
+    group: new SoloGroup(),
+  });
+  const b = await sdp.reduceUnitGradients("b", new Map([["y", Float32Array.from([3, 4, 5])]]));
+  expect([b.unit, b.key, Array.from(b.grad)]).toEqual(["b", "b/shard0of1", [3, 4, 5]]);
+  await expect(sdp.reduceUnitGradients("a", new Map([["y", new Float32Array(3)]]))).rejects.toThrow(
+    /unit a: gradient for parameter x is missing/,
+  );
+  await expect(sdp.reduceUnitGradients("c", new Map())).rejects.toThrow(/unknown unit c/);
+  sdp.accumulateGradients(
+    new Map([
+      ["x", new Float32Array(2)],
+      ["y", new Float32Array(3)],
+    ]),
+  );
+  await expect(sdp.reduceUnitGradients("a", new Map([["x", new Float32Array(2)]]))).rejects.toThrow(
+    /accumulated micro-steps pending/,
+  );
+});

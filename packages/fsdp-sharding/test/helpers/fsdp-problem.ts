@@ -37,6 +37,7 @@ export const STRATEGIES = [
   "none",
   "full-sum",
   "grad-op-accum",
+  "full-per-unit",
 ] as const;
 
 export function initialTheta(): Float64Array {

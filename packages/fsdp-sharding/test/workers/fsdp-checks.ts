@@ -23,7 +23,13 @@ import {
 export async function runFsdpChecks(g: ProcessGroup, outDir: string): Promise<void> {
   const m = GLOBAL_BATCH / g.size;
   for (const variant of STRATEGIES) {
-    const strategy = variant === "full-sum" ? "full" : variant === "grad-op-accum" ? "grad-op" : variant;
+    const strategy =
+      variant === "full-sum" || variant === "full-per-unit"
+        ? "full"
+        : variant === "grad-op-accum"
+          ? "grad-op"
+          : variant;
+    const perUnit = variant === "full-per-unit";
     const sum = variant === "full-sum";
     const sdp = new ShardedDataParallel({
       units: UNITS,
@@ -34,7 +40,11 @@ export async function runFsdpChecks(g: ProcessGroup, outDir: string): Promise<vo
     sdp.initParameters(toParamMap(initialTheta()));
     const norms: number[] = [];
     for (let s = 0; s < STEPS; s++) {
-      const theta = fromParamMap(await sdp.gatherParameters());
+      // ZeRO-3 style: one unit gathered at a time (the fake model needs them all, so they are collected).
+      let gathered = new Map<string, Float32Array>();
+      if (perUnit) for (const u of UNITS) gathered = await sdp.gatherUnit(u.name, gathered);
+      else gathered = await sdp.gatherParameters();
+      const theta = fromParamMap(gathered);
       const local = new Float64Array(THETA);
       for (let i = g.rank * m; i < (g.rank + 1) * m; i++) {
         const gi = sampleGrad(s, i, theta);
@@ -44,10 +54,16 @@ export async function runFsdpChecks(g: ProcessGroup, outDir: string): Promise<vo
           sdp.accumulateGradients(toParamMap(one));
         } else for (let j = 0; j < THETA; j++) local[j] += sum ? gi[j] : gi[j] / m;
       }
-      const shards =
-        variant === "grad-op-accum"
-          ? await sdp.reduceGradients()
-          : await sdp.reduceGradients(toParamMap(local));
+      const shards = [];
+      if (variant === "grad-op-accum") shards.push(...(await sdp.reduceGradients()));
+      else if (perUnit) {
+        // Backward order: last unit first, each reduced with only its own gradients in the map.
+        const all = toParamMap(local);
+        for (const u of [...UNITS].reverse())
+          shards.push(
+            await sdp.reduceUnitGradients(u.name, new Map(u.params.map((p) => [p.name, all.get(p.name)!]))),
+          );
+      } else shards.push(...(await sdp.reduceGradients(toParamMap(local))));
       const scale = sum ? 1 / GLOBAL_BATCH : 1;
       const sq = new Float32Array(1);
       for (const { grad } of shards) for (let i = 0; i < grad.length; i++) sq[0] += (grad[i] * scale) ** 2;
