@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
+  // wasm-threads.ts resolves tfjs-backend-wasm's files from import.meta.url, in the CJS build too.
+  shims: true,
 });

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { registerSegmentSum } from "./segment-sum.js";
 import { registerWasmKernels } from "./wasm-kernels.js";
+import { initThreadedWasm, requestedWasmThreads } from "./wasm-threads.js";
 
 export type BackendName = "auto" | "tensorflow" | "wasm" | "cpu";
 
@@ -29,13 +30,29 @@ async function useTensorflow(): Promise<boolean> {
 }
 
 async function useWasm(): Promise<boolean> {
+  let wasm: typeof import("@tensorflow/tfjs-backend-wasm");
   try {
-    await import("@tensorflow/tfjs-backend-wasm");
+    wasm = await import("@tensorflow/tfjs-backend-wasm");
     registerWasmKernels();
+  } catch {
+    return false;
+  }
+  // Already initialised (threaded or not): tfjs keeps the instance, so just switch to it.
+  if (tf.engine().registry.wasm) return tf.setBackend("wasm");
+  if (await initThreadedWasm(requestedWasmThreads(), wasm.setThreadsCount, () => tf.setBackend("wasm")))
+    return true;
+  try {
     return await tf.setBackend("wasm");
   } catch {
     return false;
   }
+}
+
+/** Threads XNNPACK uses on the wasm backend (1 for the single-threaded build), or null before init. */
+export async function wasmThreadCount(): Promise<number | null> {
+  if (!tf.engine().registry.wasm) return null;
+  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  return wasm.getThreadsCount();
 }
 
 /**

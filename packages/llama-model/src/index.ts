@@ -1,5 +1,5 @@
 export const PACKAGE_NAME = "@biomed-llama/llama-model";
-export { type BackendName, BackendUnavailableError, setBackend } from "./backend.js";
+export { type BackendName, BackendUnavailableError, setBackend, wasmThreadCount } from "./backend.js";
 export { BatchShapeError, IGNORE_INDEX } from "./causal-lm-loss.js";
 export {
   CheckpointError,
@@ -56,3 +56,4 @@ export {
   writeSafetensorsCheckpoint,
 } from "./safetensors-index.js";
 export { registerWasmKernels } from "./wasm-kernels.js";
+export { WASM_THREADS_ENV } from "./wasm-threads.js";
