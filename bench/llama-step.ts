@@ -19,6 +19,7 @@ import {
   resolveConfig,
   setBackend,
   trainingFlopsPerToken,
+  wasmThreadCount,
 } from "../packages/llama-model/dist/index.js";
 import { AdamW } from "../packages/optimizer/dist/index.js";
 
@@ -257,7 +258,10 @@ for (const backend of backends) {
     };
     process.stderr.write(`  ${JSON.stringify(runs[name])}\n`);
   }
-  (results.tfjs as Record<string, unknown>)[used] = { matmulGflops: gf, runs };
+  // wasm: the threaded SIMD build's XNNPACK pool size (1 = single-threaded build, e.g. with
+  // BIOMED_LLAMA_WASM_THREADS=1); null for other backends.
+  const threads = used === "wasm" ? await wasmThreadCount() : null;
+  (results.tfjs as Record<string, unknown>)[used] = { threads, matmulGflops: gf, runs };
 }
 
 const outDir = join(here, "results");

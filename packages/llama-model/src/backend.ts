@@ -39,8 +39,9 @@ async function useWasm(): Promise<boolean> {
   }
   // Already initialised (threaded or not): tfjs keeps the instance, so just switch to it.
   if (tf.engine().registry.wasm) return tf.setBackend("wasm");
-  if (await initThreadedWasm(requestedWasmThreads(), wasm.setThreadsCount, () => tf.setBackend("wasm")))
-    return true;
+  // Read before anything else: a malformed value is the caller's error, not "wasm unavailable".
+  const threads = requestedWasmThreads();
+  if (await initThreadedWasm(threads, wasm.setThreadsCount, () => tf.setBackend("wasm"))) return true;
   try {
     return await tf.setBackend("wasm");
   } catch {

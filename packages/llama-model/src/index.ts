@@ -56,4 +56,4 @@ export {
   writeSafetensorsCheckpoint,
 } from "./safetensors-index.js";
 export { registerWasmKernels } from "./wasm-kernels.js";
-export { WASM_THREADS_ENV } from "./wasm-threads.js";
+export { WASM_THREADS_ENV, WasmThreadsEnvError } from "./wasm-threads.js";

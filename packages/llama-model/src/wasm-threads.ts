@@ -28,14 +28,19 @@ import * as tf from "@tensorflow/tfjs";
 
 export const WASM_THREADS_ENV = "BIOMED_LLAMA_WASM_THREADS";
 
+/** A malformed BIOMED_LLAMA_WASM_THREADS value. */
+export class WasmThreadsEnvError extends Error {
+  override name = "WasmThreadsEnvError";
+}
+
 /** Threads requested: BIOMED_LLAMA_WASM_THREADS if set (1 forces the single-threaded build), else the cores. */
 export function requestedWasmThreads(): number {
   const raw = process.env[WASM_THREADS_ENV];
-  if (raw !== undefined && raw !== "") {
-    const n = Number(raw);
-    if (Number.isInteger(n) && n >= 1) return n;
-  }
-  return Math.max(1, os.availableParallelism());
+  if (raw === undefined || raw === "") return Math.max(1, os.availableParallelism());
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new WasmThreadsEnvError(`${WASM_THREADS_ENV}="${raw}": expected a whole number of threads ≥ 1`);
+  return n;
 }
 
 interface WasmOutFiles {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, test } from "vitest";
 import { LlamaForCausalLM, setBackend, WASM_THREADS_ENV, wasmThreadCount } from "../src/index";
-import { initThreadedWasm } from "../src/wasm-threads";
+import { initThreadedWasm, requestedWasmThreads, WasmThreadsEnvError } from "../src/wasm-threads";
 import { expectAllClose, tmpDir } from "./helpers";
 
 // Wide enough that XNNPACK splits the matmuls across its pool (tiny ones stay on one thread).
@@ -89,6 +89,22 @@ describe("threaded wasm backend", () => {
 });
 
 describe("initThreadedWasm", () => {
+  test("a malformed BIOMED_LLAMA_WASM_THREADS is a WasmThreadsEnvError naming the variable", () => {
+    const saved = process.env[WASM_THREADS_ENV];
+    try {
+      for (const bad of ["0", "two", "1.5", "-2"]) {
+        process.env[WASM_THREADS_ENV] = bad;
+        expect(() => requestedWasmThreads()).toThrow(WasmThreadsEnvError);
+        expect(() => requestedWasmThreads()).toThrow(`${WASM_THREADS_ENV}="${bad}"`);
+      }
+      process.env[WASM_THREADS_ENV] = "3";
+      expect(requestedWasmThreads()).toBe(3);
+    } finally {
+      if (saved === undefined) delete process.env[WASM_THREADS_ENV];
+      else process.env[WASM_THREADS_ENV] = saved;
+    }
+  });
+
   test("a failing init leaves the flag off, the thread count at 1 and os.cpus untouched", async () => {
     const os = await import("node:os");
     const cpusBefore = os.default.cpus;
