@@ -110,11 +110,15 @@ export async function launchJob(opts: LaunchOptions): Promise<LaunchResult> {
   const exits: Promise<void>[] = [];
   let result: LaunchResult | null = null;
   let killTimer: NodeJS.Timeout | null = null;
+  // Only a child that started has a pid. One whose spawn failed keeps an open handle until its 'error'
+  // event, and ChildProcess.kill() on it signals pid 0 (our whole process group) or the failed fork's
+  // recycled pid: never signal such a child.
+  const running = (c: ChildProcess) => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
   const stopOthers = (signal: NodeJS.Signals) => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+    for (const c of children) if (running(c)) c.kill(signal);
     if (!killTimer) {
       killTimer = setTimeout(() => {
-        for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+        for (const c of children) if (running(c)) c.kill("SIGKILL");
       }, graceMs);
       killTimer.unref();
     }
@@ -167,9 +171,7 @@ export async function launchJob(opts: LaunchOptions): Promise<LaunchResult> {
                 failedRank: rank,
                 reason,
               };
-              const others = children.filter(
-                (c) => c !== child && c.exitCode === null && c.signalCode === null,
-              ).length;
+              const others = children.filter((c) => c !== child && running(c)).length;
               err.write(
                 `biomed-llama launch: rank ${rank} failed (${reason}); stopping ${others} other rank(s)\n`,
               );

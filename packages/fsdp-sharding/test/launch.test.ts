@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { expect, test } from "vitest";
+import { expect, test, vi } from "vitest";
 import { LaunchError, launchJob } from "../src/launch.js";
 import { PKG_DIR } from "./helpers/world.js";
 
@@ -102,17 +102,33 @@ test("bad options and a multi-node job without a secret are LaunchErrors", async
   );
 });
 
-test("a missing program fails with 127 naming the rank", async () => {
-  const err = sink();
-  const res = await launchJob({
-    nprocPerNode: 2,
-    command: ["/nonexistent/program"],
-    stderr: err.stream,
-    env: {},
+test("a missing program fails with 127 naming the rank, and signals no process it did not start", async () => {
+  // A child whose spawn failed has no pid, but until its 'error' event its handle is still open, and
+  // ChildProcess.kill() then signals pid 0 (the launcher's whole process group, this test runner
+  // included) or the failed fork's recycled pid. The launcher must never signal such a child.
+  const signalled: (number | undefined)[] = [];
+  const realKill = ChildProcess.prototype.kill;
+  const spy = vi.spyOn(ChildProcess.prototype, "kill").mockImplementation(function (this: ChildProcess, sig) {
+    signalled.push(this.pid);
+    return this.pid === undefined ? false : realKill.call(this, sig);
   });
-  expect(res.code).toBe(127);
-  expect(res.reason).toMatch(/could not start \/nonexistent\/program/);
-  expect(err.text()).toMatch(/rank \d failed \(could not start/);
+  try {
+    const err = sink();
+    const res = await launchJob({
+      nprocPerNode: 3,
+      command: ["/nonexistent/program"],
+      stderr: err.stream,
+      env: {},
+      killGraceMs: 50,
+    });
+    expect(res.code).toBe(127);
+    expect(res.reason).toMatch(/could not start \/nonexistent\/program/);
+    expect(err.text()).toMatch(/rank \d failed \(could not start/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(signalled).not.toContain(undefined);
+  } finally {
+    spy.mockRestore();
+  }
 });
 
 test("SIGTERM to the launcher is forwarded to every rank", { timeout: 30_000 }, async () => {
