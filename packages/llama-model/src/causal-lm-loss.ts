@@ -19,6 +19,30 @@ export function toIdMatrix(rows: ArrayLike<number>[], what: string): tf.Tensor2D
 }
 
 /**
+ * Checks a causal-LM batch (same-length rows, ≥ 2 tokens, ids inside the vocabulary) and builds the id
+ * matrix plus HF's shifted targets. The caller disposes `ids`.
+ */
+export function prepareCausalBatch(
+  inputIds: ArrayLike<number>[],
+  labels: ArrayLike<number>[],
+  vocabSize: number,
+): { ids: tf.Tensor2D; targets: Int32Array; weights: Float32Array; tokens: number } {
+  if (labels.length !== inputIds.length)
+    throw new BatchShapeError(`labels has ${labels.length} rows, inputIds has ${inputIds.length}`);
+  if ((inputIds[0]?.length ?? 0) < 2)
+    throw new BatchShapeError("sequences need at least 2 tokens for a causal-LM loss");
+  inputIds.forEach((row, b) => {
+    for (let t = 0; t < row.length; t++)
+      if (!(row[t] >= 0 && row[t] < vocabSize) || !Number.isInteger(row[t]))
+        throw new BatchShapeError(
+          `inputIds[${b}][${t}] = ${row[t]} is outside the vocabulary [0, ${vocabSize})`,
+        );
+  });
+  const shifted = shiftLabels(labels, vocabSize);
+  return { ids: toIdMatrix(inputIds, "inputIds"), ...shifted };
+}
+
+/**
  * HF's shift inside LlamaForCausalLM: position t predicts labels[t + 1]; -100 is ignored.
  * Returns flat targets for the B·(T−1) predicting positions, a 0/1 weight per position, and the count.
  */

@@ -149,6 +149,30 @@ export async function saveHFCheckpoint(
 }
 
 /**
+ * Save parameters held outside a model (e.g. gathered from shards) as a Hugging Face checkpoint, in
+ * the same layout as `saveHFCheckpoint`. Every parameter of `config` must be present.
+ */
+export async function saveHFStateDict(
+  config: LlamaConfig,
+  state: ReadonlyMap<string, Float32Array>,
+  dir: string,
+  opts: SaveOptions = {},
+): Promise<void> {
+  const cfg = resolveConfig(config as unknown as Record<string, unknown>);
+  const shapes = parameterShapes(cfg);
+  for (const [name, shape] of shapes) {
+    const data = state.get(name);
+    const numel = shape.reduce((a, b) => a * b, 1);
+    if (!data || data.length !== numel)
+      throw new CheckpointError(`${dir}: tensor "${name}" is missing or does not have ${numel} values`);
+  }
+  const entries = [...shapes].map(([name, shape]) => ({ name, shape }));
+  writeAtomically(dir, (tmp) =>
+    writeCheckpointDir(tmp, cfg, { entries, data: (name) => state.get(name) as Float32Array }, opts),
+  );
+}
+
+/**
  * Write a freshly initialised checkpoint (HF's init: normal(0, initializer_range), norms 1) without
  * building a model: each tensor is generated, written and dropped, so llama-7b needs ~1 GB, not 27.
  * The weights equal `new LlamaForCausalLM(config, { seed })`.

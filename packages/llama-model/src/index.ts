@@ -8,6 +8,7 @@ export {
   readHFConfig,
   type SaveOptions,
   saveHFCheckpoint,
+  saveHFStateDict,
 } from "./checkpoint-hf.js";
 export {
   headDim,
@@ -23,6 +24,14 @@ export {
 } from "./config.js";
 export { GenerateError, type GenerateOptions, generate, pickToken } from "./generate.js";
 export { initialParameter, initialParameters, Xoshiro128 } from "./hf-init.js";
+export {
+  type LayerwiseOptions,
+  type LlamaUnit,
+  layerwiseLoss,
+  layerwiseLossAndGrads,
+  llamaUnits,
+  type UnitHooks,
+} from "./layerwise.js";
 export {
   disposeCache,
   type KVCache,

@@ -1,17 +1,21 @@
 import * as tf from "@tensorflow/tfjs";
-import { BatchShapeError, shiftLabels, toIdMatrix, weightedCrossEntropySum } from "./causal-lm-loss.js";
-import { headDim, type LlamaConfig, numKeyValueHeads, parameterShapes, resolveConfig } from "./config.js";
+import {
+  BatchShapeError,
+  prepareCausalBatch,
+  toIdMatrix,
+  weightedCrossEntropySum,
+} from "./causal-lm-loss.js";
+import { type LlamaConfig, parameterShapes, resolveConfig } from "./config.js";
 import {
   decoderLayer,
   LAYER_PARAM_SUFFIXES,
   type LayerCache,
-  type LayerContext,
   recomputedDecoderLayer,
 } from "./decoder-layer.js";
 import { initialParameter } from "./hf-init.js";
+import { layerContext } from "./layer-context.js";
 import { linear } from "./mlp.js";
 import { rmsNorm } from "./rmsnorm.js";
-import { ropeTables } from "./rope.js";
 import { registerSegmentSum } from "./segment-sum.js";
 
 export interface LlamaOptions {
@@ -87,26 +91,12 @@ export class LlamaForCausalLM {
       : this.param("lm_head.weight");
   }
 
-  private layerContext(start: number, length: number): LayerContext {
-    const d = headDim(this.config);
-    const { cos, sin } = ropeTables(d, this.config.rope_theta ?? 10000, start, length);
-    return {
-      numHeads: this.config.num_attention_heads,
-      numKeyValueHeads: numKeyValueHeads(this.config),
-      headDim: d,
-      eps: this.config.rms_norm_eps,
-      cos: tf.tensor2d(cos, [length, d]),
-      sin: tf.tensor2d(sin, [length, d]),
-      blockSize: this.options.blockwiseAttention ? (this.options.attentionBlockSize ?? 64) : undefined,
-    };
-  }
-
   /** Final hidden states [B, T, H] (after model.norm). With `cache`, positions continue after it. */
   private hiddenStates(ids: tf.Tensor2D, cache?: { past?: KVCache; next: KVCache }): tf.Tensor3D {
     return tf.tidy(() => {
       const [, T] = ids.shape;
       const past = cache?.past?.[0]?.k.shape[2] ?? 0;
-      const ctx = this.layerContext(past, T);
+      const ctx = layerContext(this.config, this.options, past, T);
       let h: tf.Tensor = tf.gather(this.param("model.embed_tokens.weight"), ids);
       for (let i = 0; i < this.layerParams.length; i++) {
         const w = this.layerParams[i];
@@ -201,18 +191,7 @@ export class LlamaForCausalLM {
   }
 
   private prepare(inputIds: ArrayLike<number>[], labels: ArrayLike<number>[]) {
-    if (labels.length !== inputIds.length)
-      throw new BatchShapeError(`labels has ${labels.length} rows, inputIds has ${inputIds.length}`);
-    if ((inputIds[0]?.length ?? 0) < 2)
-      throw new BatchShapeError("sequences need at least 2 tokens for a causal-LM loss");
-    const V = this.config.vocab_size;
-    inputIds.forEach((row, b) => {
-      for (let t = 0; t < row.length; t++)
-        if (!(row[t] >= 0 && row[t] < V) || !Number.isInteger(row[t]))
-          throw new BatchShapeError(`inputIds[${b}][${t}] = ${row[t]} is outside the vocabulary [0, ${V})`);
-    });
-    const ids = toIdMatrix(inputIds, "inputIds");
-    return { ids, ...shiftLabels(labels, this.config.vocab_size) };
+    return prepareCausalBatch(inputIds, labels, this.config.vocab_size);
   }
 
   /** Forward-only causal-LM loss (mean over tokens whose label ≠ -100, or their sum). */

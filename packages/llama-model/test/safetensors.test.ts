@@ -14,6 +14,7 @@ import {
   readSafetensors,
   SafetensorsError,
   saveHFCheckpoint,
+  saveHFStateDict,
   setBackend,
   writeSafetensors,
 } from "../src/index";
@@ -187,6 +188,24 @@ describe("Hugging Face checkpoints", () => {
     await saveHFCheckpoint(back, dir);
     expect(fs.readdirSync(dir)).not.toContain(INDEX_FILE);
     expect(fs.readdirSync(path.dirname(dir))).toEqual(["ckpt"]);
+    model.dispose();
+    back.dispose();
+  });
+
+  test("saveHFStateDict writes parameters held outside a model; a missing tensor is refused", async () => {
+    const model = new LlamaForCausalLM(TINY, { seed: 4 });
+    const state = model.stateDict();
+    const dir = path.join(tmpDir("state"), "ckpt");
+    await saveHFStateDict(model.config, state, dir);
+    const back = await loadHFCheckpoint(dir);
+    for (const [name, data] of state)
+      expect(Array.from(back.namedParameters().get(name)!.dataSync())).toEqual(Array.from(data));
+    state.delete("model.norm.weight");
+    const other = path.join(tmpDir("state"), "ckpt");
+    await expect(saveHFStateDict(model.config, state, other)).rejects.toThrow(
+      /tensor "model\.norm\.weight" is missing/,
+    );
+    expect(fs.existsSync(other)).toBe(false);
     model.dispose();
     back.dispose();
   });
