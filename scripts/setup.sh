@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   # zstd: test shards (the reader itself uses zstd-napi); chromium: the report page test;
-  # Open MPI: the optional --transport mpi (packages/mpi-addon is built against it when present).
+  # Open MPI: the optional --transport mpi (packages/mpi-addon is built against it when present);
+  # OpenBLAS: the wasm backend's matmul (packages/blas-addon is built against it when present).
   need=()
-  for p in zstd chromium openmpi-bin libopenmpi-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  for p in zstd chromium openmpi-bin libopenmpi-dev libopenblas-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   fi
