@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { registerSegmentSum } from "./segment-sum.js";
+import { blasMatMulStatus, installBlasMatMul } from "./wasm-blas.js";
 import { registerWasmKernels } from "./wasm-kernels.js";
 import { initThreadedWasm, requestedWasmThreads } from "./wasm-threads.js";
 
@@ -37,6 +38,8 @@ async function useWasm(): Promise<boolean> {
   } catch {
     return false;
   }
+  // Optional OpenBLAS matmul on the wasm heap (never throws; XNNPACK when the addon is absent).
+  await installBlasMatMul();
   // Already initialised (threaded or not): tfjs keeps the instance, so just switch to it.
   if (tf.engine().registry.wasm) return tf.setBackend("wasm");
   // Read before anything else: a malformed value is the caller's error, not "wasm unavailable".
@@ -54,6 +57,21 @@ export async function wasmThreadCount(): Promise<number | null> {
   if (!tf.engine().registry.wasm) return null;
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   return wasm.getThreadsCount();
+}
+
+/**
+ * The backend in use, for logs: e.g. "wasm (2 threads) + OpenBLAS 0.3.21 (Zen, pthread), 2 threads",
+ * "wasm (1 thread)", "cpu", "tensorflow".
+ */
+export async function describeBackend(): Promise<string> {
+  const name = tf.getBackend();
+  if (name !== "wasm") return name;
+  const threads = await wasmThreadCount();
+  const blas = blasMatMulStatus();
+  const base = `wasm (${threads} thread${threads === 1 ? "" : "s"})`;
+  return blas.active
+    ? `${base} + ${blas.library}, ${blas.threads} thread${blas.threads === 1 ? "" : "s"}`
+    : base;
 }
 
 /**

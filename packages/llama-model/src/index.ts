@@ -1,5 +1,11 @@
 export const PACKAGE_NAME = "@biomed-llama/llama-model";
-export { type BackendName, BackendUnavailableError, setBackend, wasmThreadCount } from "./backend.js";
+export {
+  type BackendName,
+  BackendUnavailableError,
+  describeBackend,
+  setBackend,
+  wasmThreadCount,
+} from "./backend.js";
 export { BatchShapeError, IGNORE_INDEX } from "./causal-lm-loss.js";
 export {
   CheckpointError,
@@ -64,5 +70,11 @@ export {
   SINGLE_FILE,
   writeSafetensorsCheckpoint,
 } from "./safetensors-index.js";
+export {
+  BLAS_ENV,
+  type BlasMatMulStatus,
+  blasMatMulStatus,
+  enableBlasMatMul,
+} from "./wasm-blas.js";
 export { registerWasmKernels } from "./wasm-kernels.js";
 export { WASM_THREADS_ENV, WasmThreadsEnvError } from "./wasm-threads.js";

@@ -1,8 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { isBlasAddonBuilt } from "@biomed-llama/blas-addon";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
+  blasMatMulStatus,
+  enableBlasMatMul,
   generate,
   type LlamaForCausalLM,
   loadHFCheckpoint,
@@ -21,13 +24,20 @@ const [B, T] = (golden.get("input_ids") as { shape: number[] }).shape;
 const ids = rows(g("input_ids"), B, T);
 const labels = rows(g("labels"), B, T);
 
-describe.each(["cpu", "wasm"] as const)("against PyTorch on %s", (backend) => {
+// "wasm" runs its matmuls on OpenBLAS where @biomed-llama/blas-addon is built (asserted), "wasm-xnnpack"
+// with BLAS switched off: both must match torch.
+describe.each(["cpu", "wasm", "wasm-xnnpack"] as const)("against PyTorch on %s", (variant) => {
   let model: LlamaForCausalLM;
   beforeAll(async () => {
-    await setBackend(backend);
+    await setBackend(variant === "cpu" ? "cpu" : "wasm");
+    if (variant === "wasm-xnnpack") enableBlasMatMul(false);
+    if (variant === "wasm") expect(blasMatMulStatus().active).toBe(isBlasAddonBuilt());
     model = await loadHFCheckpoint(GOLDEN_DIR);
   });
-  afterAll(() => model.dispose());
+  afterAll(() => {
+    model.dispose();
+    enableBlasMatMul(true);
+  });
 
   test("logits", () => {
     const logits = model.logits(ids);
