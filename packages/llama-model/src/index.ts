@@ -31,6 +31,8 @@ export {
 export { GenerateError, type GenerateOptions, generate, pickToken } from "./generate.js";
 export { initialParameter, initialParameters, Xoshiro128 } from "./hf-init.js";
 export {
+  type Float32UnitSource,
+  float32UnitHooks,
   type LayerwiseOptions,
   type LlamaUnit,
   layerwiseLoss,
@@ -75,6 +77,7 @@ export {
   type BlasMatMulStatus,
   blasMatMulStatus,
   enableBlasMatMul,
+  matMulKernelSeconds,
 } from "./wasm-blas.js";
 export { registerWasmKernels } from "./wasm-kernels.js";
 export { WASM_THREADS_ENV, WasmThreadsEnvError } from "./wasm-threads.js";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { prepareCausalBatch, weightedCrossEntropySum } from "./causal-lm-loss.js";
-import { type LlamaConfig, resolveConfig } from "./config.js";
+import { type LlamaConfig, parameterShapes, resolveConfig } from "./config.js";
 import { decoderLayer, LAYER_PARAM_SUFFIXES, type LayerContext } from "./decoder-layer.js";
 import { layerContext } from "./layer-context.js";
 import { linear } from "./mlp.js";
@@ -207,4 +207,47 @@ export function layerwiseLossAndGrads(
   opts: LayerwiseOptions = {},
 ): Promise<{ loss: number; tokens: number }> {
   return layerwisePass(config, inputIds, labels, hooks, opts, true);
+}
+
+/** Where a unit's parameters come from and its gradients go, as float32 arrays keyed by HF name. */
+export interface Float32UnitSource {
+  acquire(unit: string): Promise<Map<string, Float32Array>> | Map<string, Float32Array>;
+  gradients?(unit: string, grads: Map<string, Float32Array>): Promise<void> | void;
+}
+
+/**
+ * UnitHooks over float32 arrays (what a sharding package holds): acquired arrays become tensors of the
+ * parameters' shapes for the unit's stage and are disposed on release; gradients come back as arrays.
+ */
+export function float32UnitHooks(config: LlamaConfig, source: Float32UnitSource): UnitHooks {
+  const shapes = parameterShapes(resolveConfig(config as unknown as Record<string, unknown>));
+  return {
+    async acquire(unit) {
+      const arrays = await source.acquire(unit);
+      const out = new Map<string, tf.Tensor>();
+      for (const [name, data] of arrays) {
+        const shape = shapes.get(name);
+        const numel = shape?.reduce((a, b) => a * b, 1);
+        if (!shape || data.length !== numel) {
+          tf.dispose([...out.values()]);
+          throw new Error(
+            `acquire("${unit}"): "${name}" ${shape ? `has ${data.length} values, expected [${shape}]` : "is not a parameter"}`,
+          );
+        }
+        out.set(name, tf.tensor(data, shape, "float32"));
+      }
+      return out;
+    },
+    release(_unit, params) {
+      tf.dispose([...params.values()]);
+    },
+    async gradients(unit, grads) {
+      const out = new Map<string, Float32Array>();
+      for (const [name, t] of grads) {
+        out.set(name, (await t.data()) as Float32Array);
+        t.dispose();
+      }
+      await source.gradients?.(unit, out);
+    },
+  };
 }

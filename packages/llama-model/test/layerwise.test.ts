@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, test } from "vitest";
 import {
+  float32UnitHooks,
   LlamaForCausalLM,
   layerwiseLoss,
   layerwiseLossAndGrads,
@@ -151,5 +152,42 @@ test("an acquire that lacks a parameter fails naming the unit and the tensor", a
   await expect(layerwiseLoss(model.config, ids, labels, hooks)).rejects.toThrow(
     'acquire("embed") returned no tensor "model.embed_tokens.weight"',
   );
+  model.dispose();
+});
+
+test("float32UnitHooks: arrays in, arrays out, no tensors left; a wrong length names unit and tensor", async () => {
+  await setBackend("cpu");
+  const model = new LlamaForCausalLM(CONFIGS.untied, { seed: 5 });
+  const ref = model.lossAndGrads(ids, labels);
+  const state = model.stateDict();
+  const units = new Map(llamaUnits(model.config).map((u) => [u.name, u.params]));
+  const grads = new Map<string, Float32Array>();
+  const before = tf.memory().numTensors;
+  const got = await layerwiseLossAndGrads(
+    model.config,
+    ids,
+    labels,
+    float32UnitHooks(model.config, {
+      acquire: async (unit) => new Map(units.get(unit)!.map((n) => [n, state.get(n)!])),
+      gradients: (_unit, g) => {
+        for (const [n, a] of g) grads.set(n, a);
+      },
+    }),
+  );
+  expect(tf.memory().numTensors).toBe(before);
+  expect(got.loss).toBeCloseTo(ref.loss, 5);
+  for (const [name, g] of ref.grads) {
+    expectAllClose(grads.get(name)!, g.dataSync() as Float32Array, 1e-4, 1e-7);
+    g.dispose();
+  }
+  const beforeFailure = tf.memory().numTensors;
+  const short = float32UnitHooks(model.config, {
+    acquire: (unit) =>
+      new Map(units.get(unit)!.map((n) => [n, unit === "layers.1" ? new Float32Array(3) : state.get(n)!])),
+  });
+  await expect(layerwiseLoss(model.config, ids, labels, short)).rejects.toThrow(
+    /acquire\("layers\.1"\): "model\.layers\.1\.input_layernorm\.weight" has 3 values, expected \[32\]/,
+  );
+  expect(tf.memory().numTensors).toBe(beforeFailure);
   model.dispose();
 });

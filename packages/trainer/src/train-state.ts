@@ -1,13 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ProcessGroup, ShardedDataParallel, ShardedState } from "@biomed-llama/fsdp-sharding";
-import {
-  type LlamaConfig,
-  type LlamaForCausalLM,
-  openSafetensors,
-  saveHFCheckpoint,
-  writeSafetensors,
-} from "@biomed-llama/llama-model";
+import { type LlamaConfig, openSafetensors, writeSafetensors } from "@biomed-llama/llama-model";
 import type { AdamW, LrScheduleStateDict } from "@biomed-llama/optimizer";
 import type { DataCursor } from "./batch-plan.js";
 import {
@@ -67,7 +61,9 @@ export async function saveTrainCheckpoint(args: {
   group: ProcessGroup;
   sdp: ShardedDataParallel;
   optimizer: AdamW;
-  model: LlamaForCausalLM;
+  modelConfig: LlamaConfig;
+  /** Rank 0: writes the HF weights into a directory (null on other ranks). */
+  hfWeights: ((dir: string) => Promise<void>) | null;
   config: TrainConfig;
   kind: string;
   loop: LoopState;
@@ -79,8 +75,7 @@ export async function saveTrainCheckpoint(args: {
   if (group.rank === 0) {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(join(runDir, "checkpoints"), { recursive: true });
-    // The model's variables hold the gathered parameters of this step on every rank.
-    await saveHFCheckpoint(args.model, tmp);
+    await args.hfWeights!(tmp);
     mkdirSync(join(tmp, "train_state"), { recursive: true });
   }
   await group.barrier();
@@ -110,7 +105,7 @@ export async function saveTrainCheckpoint(args: {
       strategy: sdp.strategy,
       shardSize: sdp.shardGroup.size,
       rankFiles: Array.from({ length: group.size }, (_, r) => `train_state/${RANK_FILE(r, group.size)}`),
-      model: args.model.config,
+      model: args.modelConfig,
       config: args.config,
       loop,
       hfWeights: ".",

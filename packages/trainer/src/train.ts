@@ -8,9 +8,14 @@ import {
   type UnitSpec,
 } from "@biomed-llama/fsdp-sharding";
 import {
+  type LlamaConfig,
   LlamaForCausalLM,
   loadHFCheckpoint,
+  llamaUnits as modelUnits,
+  parameterShapes,
   presetConfig,
+  saveHFCheckpoint,
+  saveHFStateDict,
   setBackend,
   trainingFlopsPerToken,
 } from "@biomed-llama/llama-model";
@@ -32,6 +37,7 @@ import { CheckpointError, ConfigError, NonFiniteLossError } from "./errors.js";
 import { formatStepLine, MetricsWriter, type StepMetrics } from "./metrics-log.js";
 import { type SequenceSource, trimToLastLabel } from "./supervised-sequences.js";
 import { type LoopState, readShardedStates, saveTrainCheckpoint } from "./train-state.js";
+import { UnitShardedModel } from "./unit-sharded-model.js";
 
 export interface TrainOptions {
   /** A validated config (validateConfig / loadConfig); `out` must be set. */
@@ -72,23 +78,17 @@ export interface TrainResult {
   parameters: Map<string, Float32Array>;
 }
 
-/** FSDP wrapping as the seed: embeddings, one unit per decoder layer, final norm + head. */
-export function llamaUnits(model: LlamaForCausalLM): UnitSpec[] {
-  const named = [...model.namedParameters()].map(([name, v]) => ({ name, shape: [...v.shape] }));
-  const units: UnitSpec[] = [
-    { name: "embed", params: named.filter((p) => p.name === "model.embed_tokens.weight") },
-  ];
-  for (let i = 0; i < model.config.num_hidden_layers; i++)
-    units.push({ name: `layers.${i}`, params: named.filter((p) => p.name.startsWith(`model.layers.${i}.`)) });
-  units.push({
-    name: "head",
-    params: named.filter((p) => p.name === "model.norm.weight" || p.name === "lm_head.weight"),
-  });
-  const covered = new Set(units.flatMap((u) => u.params.map((p) => p.name)));
-  const missing = named.filter((p) => !covered.has(p.name)).map((p) => p.name);
-  if (missing.length) throw new Error(`llamaUnits: parameters in no unit: ${missing.join(", ")}`);
-  return units;
+/** FSDP wrapping as the seed: embeddings, one unit per decoder layer, final norm + head (the model's units). */
+export function llamaUnits(config: LlamaConfig): UnitSpec[] {
+  const shapes = parameterShapes(config);
+  return modelUnits(config).map((u) => ({
+    name: u.name,
+    params: u.params.map((name) => ({ name, shape: shapes.get(name)! })),
+  }));
 }
+
+/** Strategies that shard parameters between steps (ZeRO-3): the model then exists only as shards. */
+export const PARAMETER_SHARDING_STRATEGIES: readonly string[] = ["full", "hybrid"];
 
 export function makeSchedule(cfg: TrainConfig, totalSteps: number): LrSchedule {
   const warmupSteps = warmupStepsFrom(cfg.warmup_steps ?? cfg.warmup_ratio ?? 0, totalSteps);
@@ -167,17 +167,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   try {
     // ── shard: one flat unit per decoder layer + embed + head ────────────────────────────
-    const units = llamaUnits(model);
+    const units = llamaUnits(model.config);
     const sdp = new ShardedDataParallel({ units, strategy: cfg.sharding, group, gradReduction: "sum" });
+    // ZeRO-3: after sharding, parameters live only as shards and the model runs unit by unit.
+    const sharded = PARAMETER_SHARDING_STRATEGIES.includes(cfg.sharding)
+      ? new UnitShardedModel(model.config, sdp)
+      : null;
     let extras: Map<string, Map<string, Float32Array>> | null = null;
     if (saved) {
       extras = sdp.loadShardedStateDict(saved.states);
-      model.loadStateDict(await sdp.gatherParameters(), { source: resumeFrom!.dir });
+      if (!sharded) model.loadStateDict(await sdp.gatherParameters(), { source: resumeFrom!.dir });
     } else {
       const full = model.stateDict();
       await sdp.broadcastParameters(full);
-      if (!rank0) model.loadStateDict(full);
+      if (!rank0 && !sharded) model.loadStateDict(full);
     }
+    if (sharded) model.dispose();
 
     // ── optimizer on this rank's shards, and the schedule ─────────────────────────────────
     const optimizer = new AdamW({
@@ -252,17 +257,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const batch = trimToLastLabel(
           plan.microBatchIndices(step, group.rank, k).map((i) => opts.data.get(i)),
         );
-        const out = model.lossAndGrads(
-          batch.map((s) => s.inputIds),
-          batch.map((s) => s.labels),
-          { reduction: "sum" },
-        );
-        const grads = toFloat32Grads(out.grads);
-        if (poison.has(step) && rank0 && k === 0) {
-          out.loss = Number.NaN;
-          grads.values().next().value![0] = Number.NaN;
+        const inputs = batch.map((s) => s.inputIds);
+        const labels = batch.map((s) => s.labels);
+        const poisoned = poison.has(step) && rank0 && k === 0;
+        let out: { loss: number; tokens: number };
+        if (sharded) out = await sharded.lossAndGrads(inputs, labels, poisoned);
+        else {
+          const r = model.lossAndGrads(inputs, labels, { reduction: "sum" });
+          const grads = toFloat32Grads(r.grads);
+          if (poisoned) grads.values().next().value![0] = Number.NaN;
+          sdp.accumulateGradients(grads);
+          out = r;
         }
-        sdp.accumulateGradients(grads);
+        if (poisoned) out.loss = Number.NaN;
         lossSum += out.loss;
         labelTokens += out.tokens;
         inputTokens += batch.length * batch[0].inputIds.length;
@@ -270,7 +277,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
       // token-weighted mean over the GLOBAL batch: reduce sums, then divide by the global count
       const [gLossSum, gTokens, gInput] = await allReduceSums(group, [lossSum, labelTokens, inputTokens]);
-      const shards: UnitShard[] = await sdp.reduceGradients();
+      const shards: UnitShard[] = sharded ? sharded.takeGradientShards() : await sdp.reduceGradients();
       const inv = gTokens > 0 ? 1 / gTokens : Number.NaN;
       for (const s of shards) for (let i = 0; i < s.grad.length; i++) s.grad[i] *= inv;
       const loss = gLossSum / gTokens;
@@ -304,9 +311,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           lr,
         );
         loop.optimizerSteps++;
-        // gather the updated shards back into the model's full parameters
-        const full = await sdp.gatherParameters();
-        for (const [name, data] of full) model.setParameter(name, data);
+        // ZeRO-1/2 and DDP: gather the updated shards back into the model's full parameters
+        if (!sharded) {
+          const full = await sdp.gatherParameters();
+          for (const [name, data] of full) model.setParameter(name, data);
+        }
       }
 
       loop.step = step + 1;
@@ -341,7 +350,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
 
       if (cfg.eval_interval > 0 && opts.evalData && (step + 1) % cfg.eval_interval === 0) {
-        const ev = await evaluate(model, opts.evalData, cfg, group);
+        const ev = await evaluate(sharded ?? model, opts.evalData, cfg, group);
         if (rank0) {
           metrics!.write({ step: step + 1, eval_loss: ev.loss, eval_tokens: ev.tokens });
           log(`step ${step + 1}: eval_loss ${ev.loss.toFixed(4)} over ${ev.tokens} tokens`);
@@ -349,12 +358,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       const isLast = step + 1 === totalSteps;
       if ((cfg.save_interval > 0 && (step + 1) % cfg.save_interval === 0) || isLast) {
+        // rank 0 writes the HF weights; under ZeRO-3 they are gathered unit by unit (every rank takes part)
+        let hfWeights: ((dir: string) => Promise<void>) | null = null;
+        if (sharded) {
+          const full = await sharded.gatherFull(rank0);
+          if (full) hfWeights = (dir) => saveHFStateDict(model.config, full, dir);
+        } else if (rank0) hfWeights = (dir) => saveHFCheckpoint(model, dir);
         const ref = await saveTrainCheckpoint({
           runDir,
           group,
           sdp,
           optimizer,
-          model,
+          modelConfig: model.config,
+          hfWeights,
           config: cfg,
           kind: opts.kind ?? "pretrain",
           loop,
@@ -373,7 +389,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       stepsRun: lastStep - startStep,
       losses,
       lastCheckpoint,
-      parameters: model.stateDict(),
+      parameters: sharded ? (await sharded.gatherFull(true))! : model.stateDict(),
     };
   } finally {
     model.dispose();
@@ -383,7 +399,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
 /** Token-weighted held-out loss; rank r takes eval sequences r, r+W, r+2W, ... */
 async function evaluate(
-  model: LlamaForCausalLM,
+  model: LlamaForCausalLM | UnitShardedModel,
   data: SequenceSource,
   cfg: TrainConfig,
   group: ProcessGroup,
@@ -395,11 +411,12 @@ async function evaluate(
   let tokens = 0;
   for (let k = 0; k < mine.length; k += cfg.micro_batch) {
     const batch = trimToLastLabel(mine.slice(k, k + cfg.micro_batch).map((i) => data.get(i)));
-    const r = model.loss(
-      batch.map((s) => s.inputIds),
-      batch.map((s) => s.labels),
-      { reduction: "sum" },
-    );
+    const inputs = batch.map((s) => s.inputIds);
+    const labels = batch.map((s) => s.labels);
+    const r =
+      model instanceof UnitShardedModel
+        ? await model.loss(inputs, labels)
+        : model.loss(inputs, labels, { reduction: "sum" });
     sum += r.loss;
     tokens += r.tokens;
   }

@@ -92,6 +92,39 @@ describe("pretrain on a generated indexed dataset", () => {
     }
   }, 60_000);
 
+  test("ZeRO-3 (`full`, unit by unit from shards) gives the `none` run: losses, weights, eval, HF checkpoint, resume", async () => {
+    const base = { global_batch: 4, micro_batch: 2, max_steps: 4, eval_interval: 2, save_interval: 2 };
+    const evalData = data();
+    const ref = await run({ ...base, sharding: "none" }, { evalData });
+    const out = join(tmp("zero3"), "run");
+    const z3 = await run({ ...base, sharding: "full", out }, { evalData });
+    trace(z3.losses).forEach((v, i) => {
+      expect(v).toBeCloseTo(trace(ref.losses)[i], 5);
+    });
+    for (const [name, p] of ref.parameters) {
+      const q = z3.parameters.get(name)!;
+      let maxDiff = 0;
+      for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - q[i]));
+      expect(maxDiff, name).toBeLessThan(1e-4);
+    }
+    const evals = (dir: string) =>
+      readMetrics(join(dir, "metrics.jsonl")).evals.map((e) => e.eval_loss as number);
+    const refEvals = evals(ref.runDir);
+    expect(refEvals).toHaveLength(2);
+    evals(z3.runDir).forEach((v, i) => {
+      expect(v).toBeCloseTo(refEvals[i], 5);
+    });
+    // the HF weights written from gathered shards are the run's final parameters
+    const reloaded = await loadHFCheckpoint(z3.lastCheckpoint!.dir);
+    for (const [name, v] of reloaded.namedParameters()) expect(v.dataSync()).toEqual(z3.parameters.get(name));
+    reloaded.dispose();
+    // stopped after step 2 and resumed: the same trace
+    const cut = join(tmp("zero3-cut"), "run");
+    await run({ ...base, sharding: "full", out: cut }, { evalData, stopAfterStep: 3 });
+    const resumed = await run({ ...base, sharding: "full", out: cut }, { evalData, resume: true });
+    for (const [step, loss] of resumed.losses) expect(loss).toBe(z3.losses.get(step));
+  }, 90_000);
+
   test("two steps equal a naive full-batch loop (mean loss, clip, AdamW with ≥2-D decay) written here", async () => {
     const cfg = { max_steps: 2, warmup_steps: 1, micro_batch: 2, lr: 1e-2, schedule: "constant" };
     const r = await run(cfg);

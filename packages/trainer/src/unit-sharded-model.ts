@@ -1,0 +1,82 @@
+import type { ShardedDataParallel, UnitShard } from "@biomed-llama/fsdp-sharding";
+import {
+  float32UnitHooks,
+  type LlamaConfig,
+  layerwiseLoss,
+  layerwiseLossAndGrads,
+} from "@biomed-llama/llama-model";
+
+type Rows = ArrayLike<number>[];
+
+/**
+ * The model under ZeRO-3 (`full`, and `hybrid` inside a node), as FSDP's FULL_SHARD runs it: its
+ * parameters exist only as this rank's shards. Each unit is all-gathered right before its forward, and
+ * again before its backward (the layerwise pass recomputes a layer's forward there), and freed right
+ * after; its gradients are reduce-scattered as soon as backward has produced them. Between steps a rank
+ * holds its parameter shards and optimizer moments only; during a step, one unit's full parameters and
+ * gradients at a time plus each layer's input activations.
+ */
+export class UnitShardedModel {
+  private readonly accumulated = new Map<string, UnitShard>();
+
+  constructor(
+    readonly config: LlamaConfig,
+    private readonly sdp: ShardedDataParallel,
+  ) {}
+
+  /**
+   * One micro-batch (loss summed over its label tokens). Its gradients are reduce-scattered unit by unit
+   * and added to this step's gradient shards. `poison` makes the first gradient NaN (fault injection).
+   */
+  async lossAndGrads(
+    inputIds: Rows,
+    labels: Rows,
+    poison = false,
+  ): Promise<{ loss: number; tokens: number }> {
+    let poisonNext = poison;
+    const hooks = float32UnitHooks(this.config, {
+      acquire: (unit) => this.sdp.gatherUnit(unit),
+      gradients: async (unit, grads) => {
+        if (poisonNext) {
+          grads.values().next().value![0] = Number.NaN;
+          poisonNext = false;
+        }
+        const shard = await this.sdp.reduceUnitGradients(unit, grads);
+        const sum = this.accumulated.get(unit);
+        if (!sum) this.accumulated.set(unit, shard);
+        else for (let i = 0; i < sum.grad.length; i++) sum.grad[i] += shard.grad[i];
+      },
+    });
+    return layerwiseLossAndGrads(this.config, inputIds, labels, hooks, { reduction: "sum" });
+  }
+
+  /** The step's reduced gradient shards in unit order (summed over micro-batches); starts the next step. */
+  takeGradientShards(): UnitShard[] {
+    const out = this.sdp.units.map((u) => {
+      const s = this.accumulated.get(u.name);
+      if (!s) throw new Error(`unit ${u.name}: no gradients this step (call lossAndGrads first)`);
+      return s;
+    });
+    this.accumulated.clear();
+    return out;
+  }
+
+  /** Forward-only summed loss over label tokens. */
+  loss(inputIds: Rows, labels: Rows): Promise<{ loss: number; tokens: number }> {
+    const hooks = float32UnitHooks(this.config, { acquire: (unit) => this.sdp.gatherUnit(unit) });
+    return layerwiseLoss(this.config, inputIds, labels, hooks, { reduction: "sum" });
+  }
+
+  /**
+   * Full parameters, gathered unit by unit (a collective: every rank calls it). Only ranks with `keep`
+   * assemble them; the others drop each unit as soon as it is gathered, so they never hold more than one.
+   */
+  async gatherFull(keep: boolean): Promise<Map<string, Float32Array> | null> {
+    const out = new Map<string, Float32Array>();
+    for (const u of this.sdp.units) {
+      const unit = await this.sdp.gatherUnit(u.name);
+      if (keep) for (const [name, data] of unit) out.set(name, data);
+    }
+    return keep ? out : null;
+  }
+}
