@@ -42,8 +42,9 @@ beforeAll(() => {
   project = join(work, "consumer");
   mkdirSync(tarballs);
   mkdirSync(project);
-  // mpi-addon is fsdp-sharding's optional dependency: packed too, so npm resolves it locally.
-  for (const name of [...packages, "mpi-addon"]) {
+  // mpi-addon is fsdp-sharding's optional dependency, blas-addon llama-model's: packed too, so npm
+  // resolves them locally.
+  for (const name of [...packages, "mpi-addon", "blas-addon"]) {
     execFileSync("pnpm", ["pack", "--pack-destination", tarballs], {
       cwd: join(repoRoot, "packages", name),
       stdio: "pipe",

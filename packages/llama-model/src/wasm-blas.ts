@@ -80,6 +80,7 @@ let status: BlasMatMulStatus = {
 };
 let enabled = true;
 let calls = 0;
+let kernelSeconds = 0;
 
 /** BLAS matmul state of the wasm backend (see `setBackend("wasm")`). */
 export function blasMatMulStatus(): BlasMatMulStatus {
@@ -89,6 +90,15 @@ export function blasMatMulStatus(): BlasMatMulStatus {
 /** Products run through BLAS so far in this process (tests check the kernel really ran). */
 export function blasMatMulCalls(): number {
   return calls;
+}
+
+/**
+ * Wall seconds spent inside the wasm BatchMatMul kernel so far (BLAS or XNNPACK alike, once this
+ * kernel is installed): the bench splits a training step into matmul and everything else with it.
+ * The kernels are synchronous, so this is their whole cost.
+ */
+export function matMulKernelSeconds(): number {
+  return kernelSeconds;
 }
 
 /**
@@ -121,6 +131,18 @@ function broadcastIndex(i: number, outer: number[], from: number[]): number {
 
 /** A BatchMatMul kernel that runs cblas_sgemm on the wasm heap, falling back to `fallback`. */
 export function blasBatchMatMul(sgemm: Sgemm, fallback: Kernel): Kernel {
+  const kernel = blasOrFallback(sgemm, fallback);
+  return (args) => {
+    const t0 = performance.now();
+    try {
+      return kernel(args);
+    } finally {
+      kernelSeconds += (performance.now() - t0) / 1000;
+    }
+  };
+}
+
+function blasOrFallback(sgemm: Sgemm, fallback: Kernel): Kernel {
   return (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
