@@ -1,6 +1,8 @@
 // Bus bandwidth of the TCP ring collectives (all-reduce, reduce-scatter, all-gather) for 1–64 MB float32
 // buffers on 2 and 4 local ranks, against raw loopback TCP throughput between two processes measured in
-// the same run, one way (the issue's target: >= 0.8x of it) and both ways at once (what a ring rank does).
+// the same run: one way, both ways at once between two processes, and in the ring's own pattern (n
+// processes, each sending to the next while receiving from the previous: the like-for-like ceiling for a
+// ring of n on this machine, where the ranks share 2 cores with the kernel's copies).
 // Bus bandwidth follows nccl-tests: all-reduce algbw·2(n-1)/n, reduce-scatter / all-gather algbw·(n-1)/n,
 // algbw = full buffer bytes / time.
 // Run: pnpm --filter @biomed-llama/fsdp-sharding build && pnpm tsx bench/fsdp-allreduce.ts [--max-mb 64] [--iters 5]
@@ -156,6 +158,97 @@ function sendAll(sock: import("node:net").Socket, total: number, then?: () => vo
   pump();
 }
 
+/**
+ * Raw loopback TCP in the ring's own pattern: `n` processes, each with one socket to the next and one from
+ * the previous, all sending `mb` MiB to the next while receiving as much from the previous. Returns the
+ * slowest member's per-link rate: what TCP between these processes on this machine allows a ring of n
+ * (with n > cores they share CPUs exactly as the ring's ranks do), with no framing or arithmetic.
+ */
+async function rawRing(n: number, mb: number): Promise<number> {
+  const total = mb * 1024 * 1024;
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++)
+    ports.push(
+      await new Promise<number>((resolve) => {
+        const s = createServer();
+        s.listen(0, "127.0.0.1", () => {
+          const port = (s.address() as { port: number }).port;
+          s.close(() => resolve(port));
+        });
+      }),
+    );
+  const rates = await Promise.all(
+    ports.map(
+      (_, i) =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            ["--import", "tsx", self, "--raw-ring-member", String(i), ports.join(","), String(total)],
+            { stdio: ["ignore", "pipe", "inherit"] },
+          );
+          let out = "";
+          child.stdout!.on("data", (d) => {
+            out += d;
+          });
+          child.on("error", reject);
+          child.on("close", (code) =>
+            code === 0
+              ? resolve(Number(out.trim()))
+              : reject(new Error(`raw ring member ${i} exited ${code}`)),
+          );
+        }),
+    ),
+  );
+  return Math.min(...rates);
+}
+
+function rawRingMember(i: number, ports: number[], total: number): void {
+  const n = ports.length;
+  let t0 = 0n;
+  let received = 0;
+  let sentAll = false;
+  let links = 0;
+  let recvSock: import("node:net").Socket | null = null;
+  const finish = () => {
+    if (received < total || !sentAll) return;
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    process.stdout.write(`${total / s / 1e9}\n`);
+    // give the next member time to drain our last bytes before the process (and its sockets) goes
+    setTimeout(() => process.exit(0), 500);
+  };
+  let sendSock: import("node:net").Socket | null = null;
+  const start = () => {
+    if (++links < 2) return;
+    t0 = process.hrtime.bigint();
+    sendAll(sendSock!, total, () => {
+      sentAll = true;
+      finish();
+    });
+  };
+  const server = createServer((sock) => {
+    recvSock = sock;
+    sock.setNoDelay(true);
+    sock.on("error", () => {});
+    sock.on("data", (d) => {
+      received += d.length;
+      if (received >= total) finish();
+    });
+    start();
+  });
+  server.listen(ports[i], "127.0.0.1", () => {
+    const tryConnect = () => {
+      const sock = connect({ port: ports[(i + 1) % n], host: "127.0.0.1" }, () => {
+        sock.setNoDelay(true);
+        sendSock = sock;
+        start();
+      });
+      sock.on("error", () => setTimeout(tryConnect, 20));
+    };
+    tryConnect();
+  });
+  void recvSock;
+}
+
 function rawSender(port: number, total: number): void {
   const duplex = process.argv.includes("duplex");
   const sock = connect({ port, host: "127.0.0.1" }, () => {
@@ -173,11 +266,20 @@ async function main(): Promise<void> {
   // Baselines before and after the ring runs: on a shared machine the load drifts during the run.
   const raw: number[] = [];
   const duplex: number[] = [];
+  const ring = new Map<number, number[]>([
+    [2, []],
+    [4, []],
+  ]);
   const measureBaselines = async () => {
     for (let k = 0; k < 2; k++) raw.push(await rawTcp(Math.max(64, maxMb)));
     for (let k = 0; k < 2; k++) duplex.push(await rawDuplex(Math.max(64, maxMb)));
+    for (const [n, xs] of ring) for (let k = 0; k < 2; k++) xs.push(await rawRing(n, Math.max(64, maxMb)));
   };
   await measureBaselines();
+  if (process.argv.includes("--baselines-only")) {
+    process.stderr.write(`${JSON.stringify({ raw, duplex, ring: Object.fromEntries(ring) })}\n`);
+    return;
+  }
   const rows: Row[] = [];
   for (const ranks of [2, 4]) {
     let out = "";
@@ -209,6 +311,7 @@ async function main(): Promise<void> {
   await measureBaselines();
   const rawGBps = median(raw);
   const duplexGBps = median(duplex);
+  const ringGBps = new Map([...ring].map(([n, xs]) => [n, median(xs)]));
   process.stderr.write(
     `raw loopback TCP (before+after): ${rawGBps.toFixed(3)} GB/s one way, ${duplexGBps.toFixed(3)} GB/s per direction duplex\n`,
   );
@@ -225,8 +328,15 @@ async function main(): Promise<void> {
       samples: raw,
       rawDuplexPerDirectionGBps: duplexGBps,
       duplexSamples: duplex,
+      rawRingPerLinkGBps: Object.fromEntries(ringGBps),
+      ringSamples: Object.fromEntries(ring),
     },
-    rows: rows.map((r) => ({ ...r, busOverRaw: r.busGBps / rawGBps, busOverDuplex: r.busGBps / duplexGBps })),
+    rows: rows.map((r) => ({
+      ...r,
+      busOverRaw: r.busGBps / rawGBps,
+      busOverDuplex: r.busGBps / duplexGBps,
+      busOverRawRing: r.busGBps / ringGBps.get(r.ranks)!,
+    })),
     note: "All ranks share this machine's cores; on a loaded 2-core box the numbers measure CPU contention as much as the protocol.",
   };
   const dir = join(here, "results");
@@ -238,7 +348,14 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes("--worker")) await worker();
-else if (process.argv.includes("--raw-sender"))
+else if (process.argv.includes("--raw-ring-member")) {
+  const at = process.argv.indexOf("--raw-ring-member");
+  rawRingMember(
+    Number(process.argv[at + 1]),
+    process.argv[at + 2].split(",").map(Number),
+    Number(process.argv[at + 3]),
+  );
+} else if (process.argv.includes("--raw-sender"))
   rawSender(
     Number(process.argv[process.argv.indexOf("--raw-sender") + 1]),
     Number(process.argv[process.argv.indexOf("--raw-sender") + 2]),

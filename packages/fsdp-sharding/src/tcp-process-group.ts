@@ -1,6 +1,6 @@
 import { CollectiveTimeoutError, PeerFailureError, ShardingError } from "./errors.js";
 import { OP_NAMES, type OpCode, type RingChannel } from "./ring-channel.js";
-import { type RingLink, ringBroadcast, ringPass, segmentBounds } from "./ring-collectives.js";
+import { type RingLink, ringBroadcast, ringPass, scratchFloats, segmentBounds } from "./ring-collectives.js";
 import { SoloGroup } from "./solo-group.js";
 import type { AbortNotice, TcpStoreClient } from "./tcp-store.js";
 import type { ProcessGroup, RankInfo, ReduceOp, SubgroupKind } from "./types.js";
@@ -149,7 +149,7 @@ export class TcpProcessGroup implements ProcessGroup {
     const len = input.length / p;
     if (p === 1) return input.slice();
     // Partial sums go to a fresh buffer; the input is only read, never copied or changed.
-    const work = new Float32Array(input.length);
+    const work = scratchFloats(input.length);
     await this.run(2, (link) =>
       ringPass(link, work, (s) => [s * len, (s + 1) * len], 0, p - 2, op, this.job.pieceElems, input),
     );
@@ -161,7 +161,7 @@ export class TcpProcessGroup implements ProcessGroup {
   async allGather(chunk: Float32Array): Promise<Float32Array> {
     const p = this.size;
     const len = chunk.length;
-    const out = new Float32Array(len * p);
+    const out = scratchFloats(len * p);
     out.set(chunk, this.rank * len);
     if (p === 1) return out;
     await this.run(3, (link) =>
