@@ -1,9 +1,11 @@
 // Forward and full training step (forward + backward + AdamW) throughput of @biomed-llama/llama-model
-// on tfjs's wasm and cpu backends, against Debian's PyTorch (python3-torch, 2 threads) running the
+// on tfjs's wasm backend — with its matmuls on OpenBLAS ("wasm", when @biomed-llama/blas-addon is
+// built) and on XNNPACK ("wasm-xnnpack", BLAS switched off in the same process) — and the cpu backend, against Debian's PyTorch (python3-torch, 2 threads) running the
 // same LLaMA configs in the same run, plus each backend's own matmul GFLOP/s and the resulting MFU
 // (achieved training FLOP/s ÷ that backend's 1024³ matmul FLOP/s; FLOPs = 6N + 12·L·H·Q·T per token).
 // Run: pnpm --filter @biomed-llama/optimizer build && pnpm --filter @biomed-llama/llama-model build \
-//        && pnpm tsx bench/llama-step.ts [--iters 3] [--cpu-iters 1] [--configs A,B] [--backends wasm,cpu] [--no-torch]
+//        && pnpm tsx bench/llama-step.ts [--iters 3] [--cpu-iters 1] [--configs A,B] [--backends wasm,wasm-xnnpack,cpu] [--no-torch]
+// Each wasm run also records the time spent inside the BatchMatMul kernel (matmul vs the rest of a step).
 // Writes bench/results/llama-step.json. The machine is shared: load average is recorded with each result.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -13,8 +15,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the packages, so it loads the built entries by path.
 import {
+  blasMatMulStatus,
+  describeBackend,
+  enableBlasMatMul,
   type LlamaConfig,
   LlamaForCausalLM,
+  matMulKernelSeconds,
   parameterCount,
   resolveConfig,
   setBackend,
@@ -37,7 +43,7 @@ const arg = (name: string, def: string) => {
 const iters = Number(arg("iters", "3"));
 const cpuIters = Number(arg("cpu-iters", "1"));
 const configNames = arg("configs", "A,B").split(",");
-const backends = arg("backends", "wasm,cpu").split(",");
+const backends = arg("backends", "wasm,wasm-xnnpack,cpu").split(",");
 // The cpu backend runs config B at well under 1 GFLOP/s (minutes per step): only A by default.
 const cpuConfigs = arg("cpu-configs", "A").split(",");
 const withTorch = !argv.includes("--no-torch");
@@ -117,21 +123,29 @@ async function runTs(name: string, n: number) {
     for (const [key, p] of master) model.setParameter(key, p);
     return loss;
   };
+  // Seconds per call, and of those the seconds inside the wasm BatchMatMul kernel (0 on cpu, whose
+  // kernel is not wrapped).
   const timeIt = (f: () => unknown, reps: number) => {
     f(); // warm-up: kernel setup, XNNPACK packing, allocator growth
+    const m0 = matMulKernelSeconds();
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) f();
-    return (performance.now() - t0) / 1000 / reps;
+    return { sec: (performance.now() - t0) / 1000 / reps, matmulSec: (matMulKernelSeconds() - m0) / reps };
   };
-  const fwdS = timeIt(() => model.loss(ids, ids), n);
-  const stepS = timeIt(trainStep, n);
+  const fwd = timeIt(() => model.loss(ids, ids), n);
+  const step = timeIt(trainStep, n);
   model.dispose();
   return {
     tokens,
-    forwardSec: fwdS,
-    stepSec: stepS,
-    forwardTokPerSec: tokens / fwdS,
-    stepTokPerSec: tokens / stepS,
+    forwardSec: fwd.sec,
+    stepSec: step.sec,
+    forwardTokPerSec: tokens / fwd.sec,
+    stepTokPerSec: tokens / step.sec,
+    // Split of a training step: the BatchMatMul kernel vs everything else (other kernels, autodiff
+    // bookkeeping, AdamW in JS, parameter upload).
+    stepMatmulSec: step.matmulSec,
+    stepOtherSec: step.sec - step.matmulSec,
+    forwardMatmulSec: fwd.matmulSec,
   };
 }
 
@@ -180,6 +194,8 @@ class Llama(torch.nn.Module):
         logits = rms(h, s.norm, eps) @ s.head.T
         return torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
 out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas, "matmulGflops": gflops(), "runs": {}}
+# Which BLAS shared objects torch actually has mapped after a matmul (Debian's torch links the generic libblas.so.3).
+out["blasMapped"] = sorted({l.split()[-1] for l in open("/proc/self/maps") if re.search(r"blas|lapack", l.split()[-1] if len(l.split()) > 5 else "")})
 for name, spec in req["configs"].items():
     model = Llama(spec["config"]); opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     ids = torch.randint(0, spec["config"]["vocab_size"], (spec["batch"], spec["seq"]))
@@ -222,46 +238,86 @@ const results: Record<string, unknown> = {
   tfjs: {} as Record<string, unknown>,
 };
 
-let torch: Record<string, unknown> | undefined;
+// The machine is shared and its load changes by the minute, so each config runs torch first and then
+// every tfjs backend right after it (not all of torch up front): each ratio compares runs that saw
+// about the same load. Each run records the load average at its end.
+type TorchRun = { stepTokPerSec: number; forwardTokPerSec: number };
+const torchRuns: Record<string, unknown> = {};
 if (withTorch) {
-  process.stderr.write("torch baseline...\n");
-  torch = runTorch(configNames);
   // Debian's torch uses the generic BLAS interface; which library answers is the alternatives' choice.
   const lib = spawnSync("readlink", ["-f", "/usr/lib/x86_64-linux-gnu/libblas.so.3"], { encoding: "utf8" });
-  results.torch = { ...torch, blasLibrary: lib.stdout.trim() || null, loadavgAfter: loadavg() };
+  results.torch = { blasLibrary: lib.stdout.trim() || null, runs: torchRuns };
 }
 
-for (const backend of backends) {
-  const used = await setBackend(backend as "wasm" | "cpu");
-  const gf = matmulGflops();
-  const runs: Record<string, unknown> = {};
-  for (const name of configNames) {
+interface BackendEntry {
+  backend: string;
+  threads: number | null;
+  blas: ReturnType<typeof blasMatMulStatus> | null;
+  matmulGflops: number;
+  runs: Record<string, unknown>;
+}
+const tfjsResults = results.tfjs as Record<string, BackendEntry>;
+
+/** Switch to a bench backend name ("wasm" = wasm + BLAS when built, "wasm-xnnpack", "cpu"). */
+async function use(backend: string) {
+  const used = await setBackend(backend === "wasm-xnnpack" ? "wasm" : (backend as "wasm" | "cpu"));
+  if (used === "wasm") enableBlasMatMul(backend !== "wasm-xnnpack");
+  const label = used === "wasm" && backend === "wasm-xnnpack" ? "wasm-xnnpack" : used;
+  if (!tfjsResults[label]) {
+    const described = await describeBackend();
+    process.stderr.write(`${described}\n`);
+    tfjsResults[label] = {
+      backend: described,
+      // wasm: the threaded SIMD build's XNNPACK pool size (1 = single-threaded build); null otherwise.
+      threads: used === "wasm" ? await wasmThreadCount() : null,
+      // BLAS matmul state: active (library, its threads) or why not.
+      blas: used === "wasm" ? blasMatMulStatus() : null,
+      matmulGflops: matmulGflops(),
+      runs: {},
+    };
+  }
+  return { used, label, entry: tfjsResults[label] };
+}
+
+for (const name of configNames) {
+  let base: TorchRun | undefined;
+  if (withTorch) {
+    process.stderr.write(`torch config ${name}...\n`);
+    const t = runTorch([name]);
+    if (t.error) torchRuns[name] = { error: t.error };
+    else {
+      const { runs, ...meta } = t as { runs: Record<string, TorchRun> } & Record<string, unknown>;
+      Object.assign(results.torch as Record<string, unknown>, meta);
+      base = runs[name];
+      torchRuns[name] = { ...base, matmulGflops: meta.matmulGflops, loadavg: loadavg() };
+    }
+    process.stderr.write(`  ${JSON.stringify(torchRuns[name])}\n`);
+  }
+  for (const backend of backends) {
+    const { used, label, entry } = await use(backend);
     if (used === "cpu" && !cpuConfigs.includes(name)) {
-      runs[name] = { skipped: "cpu backend: too slow for this config on this machine (see --cpu-configs)" };
+      entry.runs[name] = {
+        skipped: "cpu backend: too slow for this config on this machine (see --cpu-configs)",
+      };
       continue;
     }
-    process.stderr.write(`${used} config ${name}...\n`);
+    process.stderr.write(`${label} config ${name}...\n`);
     const r = await runTs(name, used === "cpu" ? cpuIters : iters);
     const flopsPerSec =
       r.stepTokPerSec *
       (results.configs as Record<string, { trainingFlopsPerToken: number }>)[name].trainingFlopsPerToken;
-    const base = (
-      torch?.runs as Record<string, { stepTokPerSec: number; forwardTokPerSec: number }> | undefined
-    )?.[name];
-    runs[name] = {
+    entry.runs[name] = {
       ...r,
       trainGflopsPerSec: flopsPerSec / 1e9,
-      mfuVsOwnMatmul: flopsPerSec / 1e9 / gf,
+      mfuVsOwnMatmul: flopsPerSec / 1e9 / entry.matmulGflops,
+      // Training FLOPs are (almost all) matmul FLOPs: their rate over the time inside the kernel.
+      stepMatmulGflopsPerSec: r.stepMatmulSec > 0 ? (r.stepSec * flopsPerSec) / r.stepMatmulSec / 1e9 : null,
       stepVsTorch: base ? r.stepTokPerSec / base.stepTokPerSec : null,
       forwardVsTorch: base ? r.forwardTokPerSec / base.forwardTokPerSec : null,
       loadavg: loadavg(),
     };
-    process.stderr.write(`  ${JSON.stringify(runs[name])}\n`);
+    process.stderr.write(`  ${JSON.stringify(entry.runs[name])}\n`);
   }
-  // wasm: the threaded SIMD build's XNNPACK pool size (1 = single-threaded build, e.g. with
-  // BIOMED_LLAMA_WASM_THREADS=1); null for other backends.
-  const threads = used === "wasm" ? await wasmThreadCount() : null;
-  (results.tfjs as Record<string, unknown>)[used] = { threads, matmulGflops: gf, runs };
 }
 
 const outDir = join(here, "results");

@@ -281,13 +281,21 @@ async function install(specifier: string): Promise<BlasMatMulStatus> {
   if (env === "0" || env === "false" || env === "off") return off(`disabled by ${BLAS_ENV}=${env}`);
   let mod: BlasAddonModule;
   let sgemm: Sgemm;
+  const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split("\n")[0];
   try {
     // A variable specifier keeps bundlers from resolving the optional package at build time.
     mod = (await import(/* @vite-ignore */ specifier)) as BlasAddonModule;
+  } catch (e) {
+    return off(
+      `${specifier} is not installed (${firstLine(e)}); for OpenBLAS matmul: apt-get install libopenblas-dev, then install ${specifier}`,
+    );
+  }
+  try {
+    // Not built / libopenblas missing: the addon's own one-line message says how to build it.
     const binding = mod.loadBlasBinding();
     sgemm = binding.sgemm.bind(binding);
   } catch (e) {
-    return off(String((e as Error).message).split("\n")[0]);
+    return off(firstLine(e));
   }
   const mm = tf.getKernel("BatchMatMul", "wasm");
   if (!mm) return off("the wasm backend has no BatchMatMul kernel registered");

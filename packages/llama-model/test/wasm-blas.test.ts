@@ -219,6 +219,20 @@ console.log(JSON.stringify({ d: await describeBackend(), s: blasMatMulStatus(), 
     expect(out.y).toEqual([3, 3, 3, 3, 3, 3, 3, 3]);
   });
 
+  test("an installed but unbuilt addon leaves XNNPACK; the reason says how to build it", () => {
+    const fixture = new URL("./fixtures/unbuilt-blas-addon.mjs", import.meta.url).href;
+    const r = script(
+      `await installBlasMatMul(${JSON.stringify(fixture)});\nawait setBackend("wasm");\n${report}`,
+    )({});
+    const out = JSON.parse(r.stdout.trim().split("\n").pop() as string);
+    expect(out.d).toBe("wasm (1 thread)");
+    expect(out.s.active).toBe(false);
+    expect(out.s.reason).toBe(
+      "OpenBLAS addon unavailable (native addon not built: /nonexistent/build/Release/blas_addon.node does not exist): apt-get install libopenblas-dev, then rebuild: pnpm --filter @biomed-llama/blas-addon build:native",
+    );
+    expect(out.y).toEqual([3, 3, 3, 3, 3, 3, 3, 3]);
+  });
+
   test("a missing addon package leaves XNNPACK; the reason is the one-line load error", () => {
     const r = script(
       `await installBlasMatMul("@biomed-llama/no-such-blas-addon");\nawait setBackend("wasm");\n${report}`,
@@ -226,7 +240,9 @@ console.log(JSON.stringify({ d: await describeBackend(), s: blasMatMulStatus(), 
     const out = JSON.parse(r.stdout.trim().split("\n").pop() as string);
     expect(out.d).toBe("wasm (1 thread)");
     expect(out.s.active).toBe(false);
-    expect(out.s.reason).toMatch(/no-such-blas-addon/);
+    expect(out.s.reason).toMatch(
+      /^@biomed-llama\/no-such-blas-addon is not installed \(.*\); for OpenBLAS matmul: apt-get install libopenblas-dev, then install @biomed-llama\/no-such-blas-addon$/,
+    );
     expect(out.s.reason).not.toContain("\n");
     expect(out.y).toEqual([3, 3, 3, 3, 3, 3, 3, 3]);
   });
