@@ -25,6 +25,7 @@ const arg = (name: string, def: number) => {
 };
 const maxMb = arg("max-mb", 64);
 const iters = arg("iters", 5);
+const pieceElems = arg("piece-elems", 0) || undefined;
 const sizesMb = [1, 4, 16, 64, 256].filter((m) => m <= maxMb);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -38,7 +39,7 @@ interface Row {
 }
 
 async function worker(): Promise<void> {
-  const g = await initProcessGroup({ timeoutMs: 600_000 });
+  const g = await initProcessGroup({ timeoutMs: 600_000, pieceElems });
   const n = g.size;
   const rows: Row[] = [];
   for (const mb of sizesMb) {
@@ -301,6 +302,7 @@ async function main(): Promise<void> {
         String(maxMb),
         "--iters",
         String(iters),
+        ...(pieceElems ? ["--piece-elems", String(pieceElems)] : []),
       ],
       stdout: sink,
     });

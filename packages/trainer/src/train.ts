@@ -63,6 +63,8 @@ export interface TrainOptions {
   /** Test hook: runs on every rank once its shard file of a checkpoint is written, before the commit
    * (throwing here is a crash in the middle of a save). */
   beforeCheckpointCommit?: (step: number) => void | Promise<void>;
+  /** Runs on every rank at the end of each step (after the update and any save), e.g. to sample memory. */
+  afterStep?: (step: number) => void | Promise<void>;
 }
 
 export interface TrainResult {
@@ -376,11 +378,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           loop,
           beforeCommit: opts.beforeCheckpointCommit && (() => opts.beforeCheckpointCommit!(loop.step)),
         });
+        hfWeights = null; // under ZeRO-3 it holds the gathered full parameters: let them go now
         if (rank0 && ref) {
           lastCheckpoint = ref;
           log(`step ${step + 1}: checkpoint ${ref.dir}`);
         }
       }
+      await opts.afterStep?.(step + 1);
     }
     return {
       runDir,
