@@ -61,6 +61,25 @@ describe("kernels registered for wasm", () => {
     expect(Array.from(t.dataSync())).toEqual([0, 0, 1, 1, 0, 0]);
     expect(Array.from(tf.oneHot(tf.tensor1d([1], "int32"), 2).dataSync())).toEqual([0, 1]);
   });
+
+  test("Identity shares the buffer (no copy) and keeps it alive until the last holder is disposed", () => {
+    const buffers = () => (tf.memory() as { numDataBuffers: number }).numDataBuffers;
+    const before = buffers();
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const y = tf.clone(x); // the Identity kernel
+    // one buffer for both (the stock kernel allocated and copied a second one)
+    expect((y as unknown as { dataId: unknown }).dataId).toBe((x as unknown as { dataId: unknown }).dataId);
+    expect(buffers() - before).toBe(1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    const z = tf.add(y, 1); // a kernel reading the shared buffer after its first owner is gone
+    expect(Array.from(z.dataSync())).toEqual([2, 3, 4, 5, 6, 7]);
+    tf.dispose([y, z]);
+    expect(buffers()).toBe(before);
+    // strings are not on the wasm heap: the stock kernel still handles them
+    const s = tf.clone(tf.tensor1d(["a", "bc"], "string"));
+    expect(s.dataSync()).toEqual(["a", "bc"]);
+  });
 });
 
 describe("backend selection", () => {
