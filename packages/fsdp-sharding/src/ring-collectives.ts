@@ -98,6 +98,59 @@ export async function ringPass(
   await Promise.all(sends);
 }
 
+/**
+ * Reduce-scatter of `input` (p segments of `len`) around the ring, the schedule of `ringPass` steps
+ * 0..p−2, returning this rank's reduced segment. Unlike `ringPass` on a full-size scratch buffer it keeps
+ * only what is in flight: the result segment, and for p > 2 two alternating segment slots for the
+ * partial sums being forwarded (a slot's piece is rewritten only after the send that read it is done).
+ * With 2 ranks the one received segment is this rank's own, reduced straight into the result.
+ */
+export async function ringReduceScatter(
+  link: RingLink,
+  input: Float32Array,
+  len: number,
+  op: ReduceOp,
+  pieceElems = DEFAULT_PIECE_ELEMS,
+): Promise<Float32Array> {
+  const p = link.size;
+  const r = link.index;
+  const out = scratchFloats(len);
+  if (p === 1) {
+    out.set(input.subarray(0, len));
+    return out;
+  }
+  const slots = p > 2 ? [scratchFloats(len), scratchFloats(len)] : [];
+  const slotSends: Promise<unknown>[][] = [[], []];
+  const sends: Promise<void>[] = [];
+  const segmentPieces = pieces(0, len, pieceElems);
+  const s0 = mod(r - 1, p) * len;
+  for (const [a, b] of segmentPieces) sends.push(link.send(0, bytesOf(input.subarray(s0 + a, s0 + b))));
+  try {
+    for (let t = 0; t <= p - 2; t++) {
+      const seg = mod(r - t - 2, p) * len;
+      const last = t === p - 2;
+      const dst = last ? out : slots[t % 2];
+      for (let k = 0; k < segmentPieces.length; k++) {
+        const [a, b] = segmentPieces[k];
+        const incoming = floatsOf(await link.recv(t, (b - a) * 4));
+        if (!last) await slotSends[t % 2][k];
+        const d = dst.subarray(a, b);
+        if (op === "max") maxInto(d, input.subarray(seg + a, seg + b), incoming);
+        else addInto(d, input.subarray(seg + a, seg + b), incoming);
+        if (!last) {
+          const sent = link.send(t + 1, bytesOf(d));
+          sends.push(sent);
+          slotSends[t % 2][k] = sent.catch(() => {});
+        }
+      }
+    }
+  } finally {
+    await Promise.allSettled(sends);
+  }
+  await Promise.all(sends);
+  return out;
+}
+
 /** Pipelined chain broadcast from ring index `root` around the ring. */
 export async function ringBroadcast(
   link: RingLink,

@@ -1,6 +1,13 @@
 import { CollectiveTimeoutError, PeerFailureError, ShardingError } from "./errors.js";
 import { OP_NAMES, type OpCode, type RingChannel } from "./ring-channel.js";
-import { type RingLink, ringBroadcast, ringPass, scratchFloats, segmentBounds } from "./ring-collectives.js";
+import {
+  type RingLink,
+  ringBroadcast,
+  ringPass,
+  ringReduceScatter,
+  scratchFloats,
+  segmentBounds,
+} from "./ring-collectives.js";
 import { SoloGroup } from "./solo-group.js";
 import type { AbortNotice, TcpStoreClient } from "./tcp-store.js";
 import type { ProcessGroup, RankInfo, ReduceOp, SubgroupKind } from "./types.js";
@@ -105,7 +112,7 @@ export class TcpProcessGroup implements ProcessGroup {
   }
 
   /** Serialises collectives, tags them with a sequence number, and arms the timeout. */
-  private run(op: OpCode, body: (link: RingLink) => Promise<void>): Promise<void> {
+  private run<T>(op: OpCode, body: (link: RingLink) => Promise<T>): Promise<T> {
     const seq = ++this.seq;
     const task = this.tail.then(async () => {
       const ch = this.channel!;
@@ -121,7 +128,7 @@ export class TcpProcessGroup implements ProcessGroup {
         recv: (step, bytes) => ch.recv(op, seq, step, bytes),
       };
       try {
-        await body(link);
+        return await body(link);
       } finally {
         clearTimeout(timer);
       }
@@ -148,12 +155,9 @@ export class TcpProcessGroup implements ProcessGroup {
       );
     const len = input.length / p;
     if (p === 1) return input.slice();
-    // Partial sums go to a fresh buffer; the input is only read, never copied or changed.
-    const work = scratchFloats(input.length);
-    await this.run(2, (link) =>
-      ringPass(link, work, (s) => [s * len, (s + 1) * len], 0, p - 2, op, this.job.pieceElems, input),
+    const mine = await this.run(2, (link) =>
+      ringReduceScatter(link, input, len, op === "max" ? "max" : "sum", this.job.pieceElems),
     );
-    const mine = work.slice(this.rank * len, (this.rank + 1) * len);
     if (op === "avg") divideInPlace(mine, p);
     return mine;
   }
