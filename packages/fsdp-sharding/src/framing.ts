@@ -31,7 +31,13 @@ export interface Frame {
  * their buffer afterwards (we never copy payloads).
  */
 export class FramedSocket {
-  onFrame: (f: Frame) => void = () => {};
+  /**
+   * Frames that arrive while nobody listens (`onFrame` null: between a handshake and the ring or store
+   * taking the socket over) are held, in order, and handed to the next handler set. A peer that finishes
+   * its own set-up first may already be sending; dropping those frames would desynchronise the ring.
+   */
+  private handler: ((f: Frame) => void) | null = null;
+  private held: Frame[] = [];
   onClose: (err: Error | null) => void = () => {};
   /** Raised by the owner once the handshake succeeded. */
   maxPayloadBytes = HANDSHAKE_PAYLOAD_BYTES;
@@ -46,6 +52,15 @@ export class FramedSocket {
     socket.on("error", (e) => this.finish(e));
     socket.on("close", () => this.finish(null));
     socket.on("end", () => this.finish(null));
+  }
+
+  get onFrame(): ((f: Frame) => void) | null {
+    return this.handler;
+  }
+
+  set onFrame(h: ((f: Frame) => void) | null) {
+    this.handler = h;
+    while (h && this.handler === h && this.held.length > 0) h(this.held.shift()!);
   }
 
   get isClosed(): boolean {
@@ -80,7 +95,8 @@ export class FramedSocket {
         payload: all.subarray(HEADER_BYTES),
       };
       if (this.closed) return;
-      this.onFrame(frame);
+      if (this.handler) this.handler(frame);
+      else this.held.push(frame);
     }
   }
 

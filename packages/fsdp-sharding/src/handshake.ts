@@ -27,7 +27,7 @@ function nextJson(fs: FramedSocket, timeoutMs: number, what: string): Promise<an
     }, timeoutMs);
     fs.onFrame = (f) => {
       clearTimeout(timer);
-      fs.onFrame = () => {};
+      fs.onFrame = null; // hold what follows for whoever takes the socket next
       try {
         resolve(parseJsonFrame(f));
       } catch (e) {

@@ -99,8 +99,8 @@ export async function ringPass(
 }
 
 /**
- * Reduce-scatter of `input` (p segments of `len`) around the ring, the schedule of `ringPass` steps
- * 0..p−2, returning this rank's reduced segment. Unlike `ringPass` on a full-size scratch buffer it keeps
+ * Reduce-scatter of `input` (p segments of `out.length`) around the ring, the schedule of `ringPass`
+ * steps 0..p−2, writing this rank's reduced segment into `out` (returned). Unlike `ringPass` on a full-size scratch buffer it keeps
  * only what is in flight: the result segment, and for p > 2 two alternating segment slots for the
  * partial sums being forwarded (a slot's piece is rewritten only after the send that read it is done).
  * With 2 ranks the one received segment is this rank's own, reduced straight into the result.
@@ -108,13 +108,13 @@ export async function ringPass(
 export async function ringReduceScatter(
   link: RingLink,
   input: Float32Array,
-  len: number,
+  out: Float32Array,
   op: ReduceOp,
   pieceElems = DEFAULT_PIECE_ELEMS,
 ): Promise<Float32Array> {
   const p = link.size;
   const r = link.index;
-  const out = scratchFloats(len);
+  const len = out.length;
   if (p === 1) {
     out.set(input.subarray(0, len));
     return out;

@@ -1,11 +1,11 @@
 import { CollectiveTimeoutError, PeerFailureError, ShardingError } from "./errors.js";
+import { outputBuffer } from "./output-buffer.js";
 import { OP_NAMES, type OpCode, type RingChannel } from "./ring-channel.js";
 import {
   type RingLink,
   ringBroadcast,
   ringPass,
   ringReduceScatter,
-  scratchFloats,
   segmentBounds,
 } from "./ring-collectives.js";
 import { SoloGroup } from "./solo-group.js";
@@ -147,31 +147,35 @@ export class TcpProcessGroup implements ProcessGroup {
     if (op === "avg") divideInPlace(buf, p);
   }
 
-  async reduceScatter(input: Float32Array, op: ReduceOp = "sum"): Promise<Float32Array> {
+  async reduceScatter(input: Float32Array, op: ReduceOp = "sum", out?: Float32Array): Promise<Float32Array> {
     const p = this.size;
     if (input.length % p !== 0)
       throw new ShardingError(
         `reduceScatter: input length ${input.length} is not divisible by group size ${p}`,
       );
     const len = input.length / p;
-    if (p === 1) return input.slice();
+    const result = outputBuffer(out, len, "reduceScatter");
+    if (p === 1) {
+      result.set(input);
+      return result;
+    }
     const mine = await this.run(2, (link) =>
-      ringReduceScatter(link, input, len, op === "max" ? "max" : "sum", this.job.pieceElems),
+      ringReduceScatter(link, input, result, op === "max" ? "max" : "sum", this.job.pieceElems),
     );
     if (op === "avg") divideInPlace(mine, p);
     return mine;
   }
 
-  async allGather(chunk: Float32Array): Promise<Float32Array> {
+  async allGather(chunk: Float32Array, out?: Float32Array): Promise<Float32Array> {
     const p = this.size;
     const len = chunk.length;
-    const out = scratchFloats(len * p);
-    out.set(chunk, this.rank * len);
-    if (p === 1) return out;
+    const result = outputBuffer(out, len * p, "allGather");
+    result.set(chunk, this.rank * len);
+    if (p === 1) return result;
     await this.run(3, (link) =>
-      ringPass(link, out, (s) => [s * len, (s + 1) * len], p - 1, 2 * p - 3, "sum", this.job.pieceElems),
+      ringPass(link, result, (s) => [s * len, (s + 1) * len], p - 1, 2 * p - 3, "sum", this.job.pieceElems),
     );
-    return out;
+    return result;
   }
 
   async broadcast(buf: Float32Array, root: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { CollectiveTimeoutError, DistributedError, ShardingError } from "./errors.js";
+import { outputBuffer } from "./output-buffer.js";
 import { SoloGroup } from "./solo-group.js";
 import type { ProcessGroup, ReduceOp, SubgroupKind } from "./types.js";
 
@@ -195,23 +196,30 @@ export class MpiProcessGroup implements ProcessGroup {
     if (op === "avg") divideInPlace(buf, this.size);
   }
 
-  async reduceScatter(input: Float32Array, op: ReduceOp = "sum"): Promise<Float32Array> {
+  // The addon returns arrays it allocated; a caller's `out` gets a copy (one memcpy of the result).
+  async reduceScatter(input: Float32Array, op: ReduceOp = "sum", out?: Float32Array): Promise<Float32Array> {
     const p = this.size;
     if (input.length % p !== 0)
       throw new ShardingError(
         `reduceScatter: input length ${input.length} is not divisible by group size ${p}`,
       );
-    if (p === 1) return input.slice();
-    const mine = await this.run("MPI_Reduce_scatter_block", () =>
-      this.comm.reduceScatterBlock(input, op === "max" ? "max" : "sum"),
-    );
-    if (op === "avg") divideInPlace(mine, p);
+    if (out) outputBuffer(out, input.length / p, "reduceScatter");
+    let mine =
+      p === 1
+        ? input.slice()
+        : await this.run("MPI_Reduce_scatter_block", () =>
+            this.comm.reduceScatterBlock(input, op === "max" ? "max" : "sum"),
+          );
+    if (out) mine = intoOut(out, mine);
+    if (op === "avg" && p > 1) divideInPlace(mine, p);
     return mine;
   }
 
-  async allGather(chunk: Float32Array): Promise<Float32Array> {
-    if (this.size === 1) return chunk.slice();
-    return this.run("MPI_Allgather", () => this.comm.allGather(chunk));
+  async allGather(chunk: Float32Array, out?: Float32Array): Promise<Float32Array> {
+    if (out) outputBuffer(out, chunk.length * this.size, "allGather");
+    const all =
+      this.size === 1 ? chunk.slice() : await this.run("MPI_Allgather", () => this.comm.allGather(chunk));
+    return out ? intoOut(out, all) : all;
   }
 
   async broadcast(buf: Float32Array, root: number): Promise<void> {
@@ -332,4 +340,9 @@ export async function initMpiProcessGroup(opts: InitMpiProcessGroupOptions = {})
   worldGroup.subgroups.set("inter-node", inter.size > 1 ? make("inter-node", inter, interMembers) : solo());
   await worldGroup.barrier();
   return worldGroup;
+}
+
+function intoOut(out: Float32Array, result: Float32Array): Float32Array {
+  out.set(result);
+  return out;
 }

@@ -35,10 +35,16 @@ export interface ProcessGroup {
   readonly nodeRank: number;
   /** In place. */
   allReduce(buf: Float32Array, op?: ReduceOp): Promise<void>;
-  /** `input.length` must be divisible by `size`; returns this rank's chunk of the element-wise sum. */
-  reduceScatter(input: Float32Array, op?: ReduceOp): Promise<Float32Array>;
-  /** Every member passes a chunk of the same length; returns the concatenation in group-rank order. */
-  allGather(chunk: Float32Array): Promise<Float32Array>;
+  /**
+   * `input.length` must be divisible by `size`; returns this rank's chunk of the element-wise reduction,
+   * written into `out` (length `input.length / size`) when given, else into a new array.
+   */
+  reduceScatter(input: Float32Array, op?: ReduceOp, out?: Float32Array): Promise<Float32Array>;
+  /**
+   * Every member passes a chunk of the same length; returns the concatenation in group-rank order, written
+   * into `out` (length `chunk.length × size`; `chunk` may be this rank's own slot of it) when given.
+   */
+  allGather(chunk: Float32Array, out?: Float32Array): Promise<Float32Array>;
   /** In place: after the call every member holds `root`'s buffer (root is a group rank). */
   broadcast(buf: Float32Array, root: number): Promise<void>;
   barrier(): Promise<void>;

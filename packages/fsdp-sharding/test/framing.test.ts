@@ -43,3 +43,27 @@ test("frames of every size arrive intact, in order, with their tags, and float-v
   rx.close();
   close();
 });
+
+test("frames that arrive before anyone listens are held and handed over in order (none dropped)", async () => {
+  const [a, b, close] = await socketPair();
+  const tx = new FramedSocket(a);
+  const rx = new FramedSocket(b);
+  // A peer done with its set-up sends at once, e.g. the first ring step right after the handshake.
+  for (let step = 0; step < 3; step++) await tx.send(FrameKind.Data, 5, 1, step, Uint8Array.of(step));
+  await new Promise((r) => setTimeout(r, 100)); // all three are in rx's hands, nobody listening yet
+  const got: number[] = [];
+  // The first handler takes one frame and lets go (as the handshake does); the next gets the rest.
+  rx.onFrame = (f) => {
+    got.push(f.step);
+    rx.onFrame = null;
+  };
+  expect(got).toEqual([0]);
+  rx.onFrame = (f) => got.push(f.step);
+  expect(got).toEqual([0, 1, 2]);
+  await tx.send(FrameKind.Data, 5, 1, 3, Uint8Array.of(3));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(got).toEqual([0, 1, 2, 3]);
+  tx.close();
+  rx.close();
+  close();
+});

@@ -44,11 +44,17 @@ export function expectCollectiveResults(
     for (const k of REDUCE_SCATTER_CHUNKS) {
       const full = naive(ranks, `rs-${k}`, k * size, "sum");
       expectSame(load(r, `rs-${k}`), full.slice(r * k, (r + 1) * k), `rank ${r} reduceScatter k=${k}`);
+      expectSame(
+        load(r, `rs-out-${k}`),
+        full.slice(r * k, (r + 1) * k),
+        `rank ${r} reduceScatter into out k=${k}`,
+      );
     }
     for (const k of ALL_GATHER_CHUNKS) {
       const cat = new Float32Array(k * size);
       for (const q of ranks) cat.set(intData(q, `ag-${k}`, k), q * k);
       expectSame(load(r, `ag-${k}`), cat, `rank ${r} allGather k=${k}`);
+      expectSame(load(r, `ag-out-${k}`), cat, `rank ${r} allGather into out k=${k}`);
     }
     for (const n of BROADCAST_SIZES)
       for (const root of ranks)

@@ -23,6 +23,23 @@ export async function runCollectiveChecks(
   for (const k of REDUCE_SCATTER_CHUNKS)
     save(`rs-${k}`, await g.reduceScatter(intData(r, `rs-${k}`, k * g.size)));
   for (const k of ALL_GATHER_CHUNKS) save(`ag-${k}`, await g.allGather(intData(r, `ag-${k}`, k)));
+  // Into caller buffers (torch's *_into_tensor): the same results, in the very arrays passed, reused
+  // across calls; all-gather's input may be this rank's own slot of the output. Pre-filled with NaN so an
+  // element left unwritten shows.
+  for (const k of REDUCE_SCATTER_CHUNKS) {
+    const out = new Float32Array(k).fill(Number.NaN);
+    const got = await g.reduceScatter(intData(r, `rs-${k}`, k * g.size), "sum", out);
+    if (got !== out) throw new Error("reduceScatter did not return the out buffer");
+    save(`rs-out-${k}`, out);
+  }
+  for (const k of ALL_GATHER_CHUNKS) {
+    const out = new Float32Array(k * g.size).fill(Number.NaN);
+    const mine = out.subarray(r * k, (r + 1) * k);
+    mine.set(intData(r, `ag-${k}`, k));
+    const got = await g.allGather(mine, out);
+    if (got !== out) throw new Error("allGather did not return the out buffer");
+    save(`ag-out-${k}`, out);
+  }
   for (const n of BROADCAST_SIZES)
     for (let root = 0; root < g.size; root++) {
       const buf = intData(r, `bc-${n}`, n);
