@@ -47,10 +47,14 @@ async function worker(): Promise<void> {
     const bytes = elems * 4;
     const buf = new Float32Array(elems).fill(1);
     const chunk = new Float32Array(elems / n).fill(1);
+    // Output buffers allocated once, as nccl-tests do (reduce_scatter_tensor / all_gather_into_tensor):
+    // a fresh result array per call would time the kernel's page faults, not the collective.
+    const rsOut = new Float32Array(elems / n);
+    const agOut = new Float32Array(elems);
     const ops: [string, number, () => Promise<unknown>][] = [
       ["allReduce", (2 * (n - 1)) / n, () => g.allReduce(buf)],
-      ["reduceScatter", (n - 1) / n, () => g.reduceScatter(buf)],
-      ["allGather", (n - 1) / n, () => g.allGather(chunk)],
+      ["reduceScatter", (n - 1) / n, () => g.reduceScatter(buf, "sum", rsOut)],
+      ["allGather", (n - 1) / n, () => g.allGather(chunk, agOut)],
     ];
     for (const [op, factor, run] of ops) {
       await run(); // warm-up: JIT, socket buffers
