@@ -4,7 +4,7 @@
 // same LLaMA configs in the same run, plus each backend's own matmul GFLOP/s and the resulting MFU
 // (achieved training FLOP/s ÷ that backend's 1024³ matmul FLOP/s; FLOPs = 6N + 12·L·H·Q·T per token).
 // Run: pnpm --filter @biomed-llama/optimizer build && pnpm --filter @biomed-llama/llama-model build \
-//        && pnpm tsx bench/llama-step.ts [--iters 3] [--cpu-iters 1] [--configs A,B] [--backends wasm,wasm-xnnpack,cpu] [--no-torch]
+//        && pnpm tsx bench/llama-step.ts [--iters 3] [--rounds 1] [--cpu-iters 1] [--configs A,B] [--backends wasm,wasm-xnnpack,cpu] [--no-torch]
 // Each wasm run also records the time spent inside the BatchMatMul kernel (matmul vs the rest of a step).
 // Writes bench/results/llama-step.json. The machine is shared: load average is recorded with each result.
 import { spawnSync } from "node:child_process";
@@ -47,6 +47,7 @@ const backends = arg("backends", "wasm,wasm-xnnpack,cpu").split(",");
 // The cpu backend runs config B at well under 1 GFLOP/s (minutes per step): only A by default.
 const cpuConfigs = arg("cpu-configs", "A").split(",");
 const withTorch = !argv.includes("--no-torch");
+const rounds = Number(arg("rounds", "1"));
 
 // The two shapes from the issue.
 const CONFIGS: Record<string, { config: LlamaConfig; seq: number; batch: number }> = {
@@ -241,7 +242,6 @@ const results: Record<string, unknown> = {
 // The machine is shared and its load changes by the minute, so each config runs torch first and then
 // every tfjs backend right after it (not all of torch up front): each ratio compares runs that saw
 // about the same load. Each run records the load average at its end.
-type TorchRun = { stepTokPerSec: number; forwardTokPerSec: number };
 const torchRuns: Record<string, unknown> = {};
 if (withTorch) {
   // Debian's torch uses the generic BLAS interface; which library answers is the alternatives' choice.
@@ -279,46 +279,75 @@ async function use(backend: string) {
   return { used, label, entry: tfjsResults[label] };
 }
 
-for (const name of configNames) {
-  let base: TorchRun | undefined;
-  if (withTorch) {
-    process.stderr.write(`torch config ${name}...\n`);
-    const t = runTorch([name]);
-    if (t.error) torchRuns[name] = { error: t.error };
-    else {
-      const { runs, ...meta } = t as { runs: Record<string, TorchRun> } & Record<string, unknown>;
-      Object.assign(results.torch as Record<string, unknown>, meta);
-      base = runs[name];
-      torchRuns[name] = { ...base, matmulGflops: meta.matmulGflops, loadavg: loadavg() };
+// Each round runs torch then every backend for each config; with --rounds N > 1 every number kept is
+// the best of its N rounds (the run least disturbed by other jobs), for torch and tfjs alike, and
+// `rounds` lists each round's step rate and load so the spread is visible.
+type Run = Record<string, unknown> & { stepTokPerSec: number; forwardTokPerSec: number };
+const better = (a: Run | undefined, b: Run) => (!a || b.stepTokPerSec > a.stepTokPerSec ? b : a);
+const roundLog = (r: Run) => ({
+  stepTokPerSec: r.stepTokPerSec,
+  forwardTokPerSec: r.forwardTokPerSec,
+  loadavg: r.loadavg,
+});
+for (let round = 0; round < rounds; round++) {
+  for (const name of configNames) {
+    if (withTorch) {
+      process.stderr.write(`round ${round + 1}/${rounds}: torch config ${name}...\n`);
+      const t = runTorch([name]);
+      const prev = torchRuns[name] as (Run & { rounds: unknown[] }) | undefined;
+      if (t.error) torchRuns[name] = prev ?? { error: t.error };
+      else {
+        const { runs, ...meta } = t as { runs: Record<string, Run> } & Record<string, unknown>;
+        Object.assign(results.torch as Record<string, unknown>, meta);
+        const run: Run = { ...runs[name], matmulGflops: meta.matmulGflops, loadavg: loadavg() };
+        torchRuns[name] = { ...better(prev, run), rounds: [...(prev?.rounds ?? []), roundLog(run)] };
+      }
+      process.stderr.write(`  ${JSON.stringify(torchRuns[name])}\n`);
     }
-    process.stderr.write(`  ${JSON.stringify(torchRuns[name])}\n`);
-  }
-  for (const backend of backends) {
-    const { used, label, entry } = await use(backend);
-    if (used === "cpu" && !cpuConfigs.includes(name)) {
-      entry.runs[name] = {
-        skipped: "cpu backend: too slow for this config on this machine (see --cpu-configs)",
+    for (const backend of backends) {
+      const { used, label, entry } = await use(backend);
+      if (used === "cpu" && !cpuConfigs.includes(name)) {
+        entry.runs[name] = {
+          skipped: "cpu backend: too slow for this config on this machine (see --cpu-configs)",
+        };
+        continue;
+      }
+      if (used === "cpu" && round > 0) continue; // minutes per step: one round
+      process.stderr.write(`round ${round + 1}/${rounds}: ${label} config ${name}...\n`);
+      const r = await runTs(name, used === "cpu" ? cpuIters : iters);
+      const flopsPerSec =
+        r.stepTokPerSec *
+        (results.configs as Record<string, { trainingFlopsPerToken: number }>)[name].trainingFlopsPerToken;
+      const run: Run = {
+        ...r,
+        trainGflopsPerSec: flopsPerSec / 1e9,
+        mfuVsOwnMatmul: flopsPerSec / 1e9 / entry.matmulGflops,
+        // Training FLOPs are (almost all) matmul FLOPs: their rate over the time inside the kernel.
+        stepMatmulGflopsPerSec:
+          r.stepMatmulSec > 0 ? (r.stepSec * flopsPerSec) / r.stepMatmulSec / 1e9 : null,
+        loadavg: loadavg(),
       };
-      continue;
+      const prev = entry.runs[name] as (Run & { rounds: unknown[] }) | undefined;
+      const best = better(prev, run);
+      const base = torchRuns[name] as Run | undefined;
+      entry.runs[name] = {
+        ...best,
+        stepVsTorch: base?.stepTokPerSec ? best.stepTokPerSec / base.stepTokPerSec : null,
+        forwardVsTorch: base?.forwardTokPerSec ? best.forwardTokPerSec / base.forwardTokPerSec : null,
+        rounds: [...(prev?.rounds ?? []), roundLog(run)],
+      };
+      process.stderr.write(`  ${JSON.stringify(run)}\n`);
     }
-    process.stderr.write(`${label} config ${name}...\n`);
-    const r = await runTs(name, used === "cpu" ? cpuIters : iters);
-    const flopsPerSec =
-      r.stepTokPerSec *
-      (results.configs as Record<string, { trainingFlopsPerToken: number }>)[name].trainingFlopsPerToken;
-    entry.runs[name] = {
-      ...r,
-      trainGflopsPerSec: flopsPerSec / 1e9,
-      mfuVsOwnMatmul: flopsPerSec / 1e9 / entry.matmulGflops,
-      // Training FLOPs are (almost all) matmul FLOPs: their rate over the time inside the kernel.
-      stepMatmulGflopsPerSec: r.stepMatmulSec > 0 ? (r.stepSec * flopsPerSec) / r.stepMatmulSec / 1e9 : null,
-      stepVsTorch: base ? r.stepTokPerSec / base.stepTokPerSec : null,
-      forwardVsTorch: base ? r.forwardTokPerSec / base.forwardTokPerSec : null,
-      loadavg: loadavg(),
-    };
-    process.stderr.write(`  ${JSON.stringify(entry.runs[name])}\n`);
   }
 }
+// Ratios against torch's best, recomputed now that every round is in.
+for (const entry of Object.values(tfjsResults))
+  for (const [name, r] of Object.entries(entry.runs) as [string, Run][]) {
+    const base = torchRuns[name] as Run | undefined;
+    if (!r.stepTokPerSec || !base?.stepTokPerSec) continue;
+    r.stepVsTorch = r.stepTokPerSec / base.stepTokPerSec;
+    r.forwardVsTorch = r.forwardTokPerSec / base.forwardTokPerSec;
+  }
 
 const outDir = join(here, "results");
 mkdirSync(outDir, { recursive: true });
