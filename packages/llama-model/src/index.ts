@@ -31,6 +31,8 @@ export {
 export { GenerateError, type GenerateOptions, generate, pickToken } from "./generate.js";
 export { initialParameter, initialParameters, Xoshiro128 } from "./hf-init.js";
 export {
+  type Float32UnitSource,
+  float32UnitHooks,
   type LayerwiseOptions,
   type LlamaUnit,
   layerwiseLoss,
