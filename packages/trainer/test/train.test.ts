@@ -33,6 +33,21 @@ async function run(overrides: Record<string, unknown>, extra: Partial<Parameters
 
 const trace = (m: Map<number, number>) => [...m.values()];
 
+type Run = Awaited<ReturnType<typeof train>>;
+
+/** Same loss trace (5 decimals) and final parameters (max |diff| < 1e-4 per tensor). */
+function expectSameRun(got: Run, want: Run): void {
+  trace(got.losses).forEach((v, i) => {
+    expect(v).toBeCloseTo(trace(want.losses)[i], 5);
+  });
+  for (const [name, p] of want.parameters) {
+    const q = got.parameters.get(name)!;
+    let maxDiff = 0;
+    for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - q[i]));
+    expect(maxDiff, name).toBeLessThan(1e-4);
+  }
+}
+
 describe("pretrain on a generated indexed dataset", () => {
   test("loss falls, metrics.jsonl has every step, final checkpoint loads as HF", async () => {
     const r = await run({ max_steps: 24, lr: 2e-2, warmup_steps: 3 });
@@ -79,17 +94,7 @@ describe("pretrain on a generated indexed dataset", () => {
     for (const micro of [4, 2, 1])
       runs.push(await run({ global_batch: 4, micro_batch: micro, max_steps: 3 }));
     const [a, b, c] = runs;
-    for (const other of [b, c]) {
-      trace(other.losses).forEach((v, i) => {
-        expect(v).toBeCloseTo(trace(a.losses)[i], 5);
-      });
-      for (const [name, p] of a.parameters) {
-        const q = other.parameters.get(name)!;
-        let maxDiff = 0;
-        for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - q[i]));
-        expect(maxDiff, name).toBeLessThan(1e-4);
-      }
-    }
+    for (const other of [b, c]) expectSameRun(other, a);
   }, 60_000);
 
   test("ZeRO-3 (`full`, unit by unit from shards) gives the `none` run: losses, weights, eval, HF checkpoint, resume", async () => {
@@ -98,15 +103,7 @@ describe("pretrain on a generated indexed dataset", () => {
     const ref = await run({ ...base, sharding: "none" }, { evalData });
     const out = join(tmp("zero3"), "run");
     const z3 = await run({ ...base, sharding: "full", out }, { evalData });
-    trace(z3.losses).forEach((v, i) => {
-      expect(v).toBeCloseTo(trace(ref.losses)[i], 5);
-    });
-    for (const [name, p] of ref.parameters) {
-      const q = z3.parameters.get(name)!;
-      let maxDiff = 0;
-      for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - q[i]));
-      expect(maxDiff, name).toBeLessThan(1e-4);
-    }
+    expectSameRun(z3, ref);
     const evals = (dir: string) =>
       readMetrics(join(dir, "metrics.jsonl")).evals.map((e) => e.eval_loss as number);
     const refEvals = evals(ref.runDir);
