@@ -95,12 +95,16 @@ export async function ringPass(
   await Promise.all(sends);
 }
 
+/** Piece buffers a reduce-scatter keeps in flight for the partial sums it forwards (p > 2). */
+export const FORWARD_BUFFERS = 8;
+
 /**
  * Reduce-scatter of `input` (p segments of `out.length`) around the ring, the schedule of `ringPass`
- * steps 0..p−2, writing this rank's reduced segment into `out` (returned). Unlike `ringPass` on a full-size scratch buffer it keeps
- * only what is in flight: the result segment, and for p > 2 two alternating segment slots for the
- * partial sums being forwarded (a slot's piece is rewritten only after the send that read it is done).
- * With 2 ranks the one received segment is this rank's own, reduced straight into the result.
+ * steps 0..p−2, writing this rank's reduced segment into `out` (returned). Unlike `ringPass` on a
+ * full-size scratch buffer it keeps only what is in flight: the result segment, and for p > 2 a pool of
+ * `FORWARD_BUFFERS` piece-sized buffers for the partial sums being forwarded, used round-robin (a buffer
+ * is rewritten only after the send that read it is done). With 2 ranks the one received segment is this
+ * rank's own, reduced straight into the result.
  */
 export async function ringReduceScatter(
   link: RingLink,
@@ -116,8 +120,9 @@ export async function ringReduceScatter(
     out.set(input.subarray(0, len));
     return out;
   }
-  const slots = p > 2 ? [scratchFloats(len), scratchFloats(len)] : [];
-  const slotSends: Promise<unknown>[][] = [[], []];
+  const pool: Float32Array[] = [];
+  const poolSends: Promise<unknown>[] = [];
+  let turn = 0;
   const sends: Promise<void>[] = [];
   const segmentPieces = pieces(0, len, pieceElems);
   const s0 = mod(r - 1, p) * len;
@@ -126,18 +131,23 @@ export async function ringReduceScatter(
     for (let t = 0; t <= p - 2; t++) {
       const seg = mod(r - t - 2, p) * len;
       const last = t === p - 2;
-      const dst = last ? out : slots[t % 2];
-      for (let k = 0; k < segmentPieces.length; k++) {
-        const [a, b] = segmentPieces[k];
+      for (const [a, b] of segmentPieces) {
         const incoming = floatsOf(await link.recv(t, (b - a) * 4));
-        if (!last) await slotSends[t % 2][k];
-        const d = dst.subarray(a, b);
+        let d: Float32Array;
+        let slot = -1;
+        if (last) d = out.subarray(a, b);
+        else {
+          slot = turn++ % FORWARD_BUFFERS;
+          if (pool[slot] === undefined) pool[slot] = scratchFloats(Math.min(pieceElems, len));
+          else await poolSends[slot];
+          d = pool[slot].subarray(0, b - a);
+        }
         if (op === "max") maxInto(d, input.subarray(seg + a, seg + b), incoming);
         else addInto(d, input.subarray(seg + a, seg + b), incoming);
         if (!last) {
           const sent = link.send(t + 1, bytesOf(d));
           sends.push(sent);
-          slotSends[t % 2][k] = sent.catch(() => {});
+          poolSends[slot] = sent.catch(() => {});
         }
       }
     }

@@ -17,7 +17,8 @@ const worlds: [string, number, number][] = [
   ["2 ranks", 2, 1],
   ["3 ranks", 3, 1],
   ["4 ranks", 4, 1],
-  // 5+ ranks: reduce-scatter reuses its two in-flight segment slots (steps t and t+2). Collectives only:
+  // 5 ranks: reduce-scatter forwards 3 steps × 4 pieces of its 3001-float segments, more than its pool
+  // of FORWARD_BUFFERS (8), so forwarding buffers are reused after their sends completed. Collectives only:
   // the FSDP problem's global batch of 12 does not split over 5 ranks.
   ["5 ranks", 5, 1],
   ["2 nodes x 2 ranks", 2, 2],
