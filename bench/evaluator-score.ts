@@ -11,7 +11,7 @@
 // Run: pnpm --filter @biomed-llama/evaluator build && pnpm tsx bench/evaluator-score.ts [--docs 8] [--batch-size 4] [--backend wasm]
 // Writes bench/results/evaluator.json.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,7 @@ import {
   LLAMA_PRESETS,
   type LlamaForCausalLM,
 } from "../packages/llama-model/dist/index.js";
+import { writeResult } from "./write-result.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, def: string) => {
@@ -155,12 +156,11 @@ for (const preset of presets) {
   lm.dispose();
 }
 
-const file = join(here, "results", "evaluator.json");
-mkdirSync(dirname(file), { recursive: true });
-const tmp = `${file}.tmp`;
-writeFileSync(
-  tmp,
-  `${JSON.stringify({ bench: "evaluator-score", date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), results: out }, null, 2)}\n`,
-);
-renameSync(tmp, file);
+const file = writeResult("evaluator", {
+  bench: "evaluator-score",
+  date: new Date().toISOString(),
+  cpus: cpus().length,
+  loadavg: loadavg(),
+  results: out,
+});
 console.log(`wrote ${file}`);

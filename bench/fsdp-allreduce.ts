@@ -8,17 +8,15 @@
 // Run: pnpm --filter @biomed-llama/fsdp-sharding build && pnpm tsx bench/fsdp-allreduce.ts [--max-mb 64] [--iters 5]
 // Writes bench/results/fsdp.json.
 import { spawn } from "node:child_process";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
-import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
 import { initProcessGroup, launchJob } from "../packages/fsdp-sharding/dist/index.js";
+import { writeResult } from "./write-result.js";
 
 const self = fileURLToPath(import.meta.url);
-const here = dirname(self);
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
@@ -345,11 +343,7 @@ async function main(): Promise<void> {
     })),
     note: "All ranks share this machine's cores; on a loaded 2-core box the numbers measure CPU contention as much as the protocol.",
   };
-  const dir = join(here, "results");
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, "fsdp.json");
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  const path = writeResult("fsdp", result);
   process.stderr.write(`wrote ${path}\n`);
 }
 

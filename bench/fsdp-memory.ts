@@ -11,17 +11,15 @@
 // their byteLength. Cross-check: process.memoryUsage() after a forced GC (arrayBuffers, heap, RSS).
 // Run: pnpm --filter @biomed-llama/fsdp-sharding build && pnpm --filter @biomed-llama/optimizer build &&
 //      pnpm tsx bench/fsdp-memory.ts   -> bench/results/fsdp-memory.json
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the packages, so it loads the built entries by path.
 import { initProcessGroup, launchJob, ShardedDataParallel } from "../packages/fsdp-sharding/dist/index.js";
 import { AdamW } from "../packages/optimizer/dist/index.js";
+import { writeResult } from "./write-result.js";
 
 const self = fileURLToPath(import.meta.url);
-const here = dirname(self);
 const UNITS = 12;
 const SIDE = 1000; // one SIDE x SIDE weight per unit = 1M parameters
 const STEPS = 2;
@@ -234,11 +232,7 @@ async function main(): Promise<void> {
       "between steps: ShardedDataParallel parameter chunks + reduced gradient shards (alive at the optimizer step) + AdamW moments + full parameters the loop keeps (none, grad-op). Peak in step adds the largest transient: the full local gradients handed to reduceGradients (one unit's for full-per-unit), or one gathered unit. Not counted: per-unit scratch inside the collectives (a flattened copy and a reduce-scatter buffer, one unit each); maxRss is the cross-check.",
     configs,
   };
-  const dir = join(here, "results");
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, "fsdp-memory.json");
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  const path = writeResult("fsdp-memory", result);
   process.stderr.write(`wrote ${path}\n`);
 }
 

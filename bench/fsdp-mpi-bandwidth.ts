@@ -6,10 +6,10 @@
 //        && pnpm tsx bench/fsdp-mpi-bandwidth.ts [--max-mb 64] [--iters 5]
 // Needs mpirun (apt-get install openmpi-bin libopenmpi-dev). Writes bench/results/fsdp-mpi.json.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
 import {
@@ -17,9 +17,9 @@ import {
   initProcessGroup,
   type ProcessGroup,
 } from "../packages/fsdp-sharding/dist/index.js";
+import { writeResult } from "./write-result.js";
 
 const self = fileURLToPath(import.meta.url);
-const here = dirname(self);
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
@@ -176,11 +176,7 @@ async function main(): Promise<void> {
     rows: rows.map((r) => (r.transport === "mpi" ? { ...r, mpiOverTcp: r.busGBps / tcpBus(r) } : r)),
     note: "One machine: MPI moves data through shared memory (vader BTL), the TCP ring through loopback sockets. All ranks share this machine's cores, so on a loaded 2-core box the numbers measure CPU contention as much as the transports.",
   };
-  const dir = join(here, "results");
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, "fsdp-mpi.json");
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  const path = writeResult("fsdp-mpi", result);
   process.stderr.write(`wrote ${path}\n`);
 }
 

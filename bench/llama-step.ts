@@ -8,7 +8,6 @@
 // Each wasm run also records the time spent inside the BatchMatMul kernel (matmul vs the rest of a step).
 // Writes bench/results/llama-step.json. The machine is shared: load average is recorded with each result.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -213,6 +212,8 @@ for name, spec in req["configs"].items():
 print(json.dumps(out))
 `;
 
+import { writeResult } from "./write-result.js";
+
 function runTorch(names: string[]) {
   const req = { iters, configs: Object.fromEntries(names.map((n) => [n, CONFIGS[n]])) };
   const r = spawnSync("/usr/bin/python3", ["-c", TORCH, JSON.stringify(req)], {
@@ -349,9 +350,5 @@ for (const entry of Object.values(tfjsResults))
     r.forwardVsTorch = r.forwardTokPerSec / base.forwardTokPerSec;
   }
 
-const outDir = join(here, "results");
-mkdirSync(outDir, { recursive: true });
-const file = join(outDir, "llama-step.json");
-writeFileSync(`${file}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
-renameSync(`${file}.tmp`, file);
+const file = writeResult("llama-step", results);
 process.stderr.write(`wrote ${file}\n`);

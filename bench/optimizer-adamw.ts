@@ -3,14 +3,10 @@
 // Run: pnpm --filter @biomed-llama/optimizer build && pnpm tsx bench/optimizer-adamw.ts [--n 16777216] [--iters 5]
 // Writes bench/results/optimizer.json.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
 import { AdamW } from "../packages/optimizer/dist/index.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
@@ -62,6 +58,8 @@ for threads in sorted({1, default_threads}):
 print(json.dumps(out))
 `;
 
+import { writeResult } from "./write-result.js";
+
 function measureTorch(): unknown {
   try {
     const stdout = execFileSync("/usr/bin/python3", ["-c", torchScript, String(n), String(iters)], {
@@ -96,8 +94,5 @@ const result = {
   ours,
   torch,
 };
-const outPath = join(here, "results", "optimizer.json");
-mkdirSync(dirname(outPath), { recursive: true });
-writeFileSync(`${outPath}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-renameSync(`${outPath}.tmp`, outPath);
+writeResult("optimizer", result);
 console.log(JSON.stringify({ oursElementsPerSecond: ours.elementsPerSecond, torch }, null, 2));

@@ -4,12 +4,13 @@
 // Writes bench/results/pile-reader.json. The input file is generated (from the bundled sample's
 // real abstracts' words, in The Pile's subset mix and JSON style) into a temp dir and deleted.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
 import { PileReader, type PileReaderOptions } from "../packages/pile-reader/dist/index.js";
+import { writeResult } from "./write-result.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, def: number) => {
@@ -274,10 +275,7 @@ try {
     },
     target: { ratioToBaseline: 0.8 },
   };
-  mkdirSync(join(here, "results"), { recursive: true });
-  const out = join(here, "results", "pile-reader.json");
-  writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${out}.tmp`, out);
+  writeResult("pile-reader", result);
   console.log(JSON.stringify(result, null, 2));
 } finally {
   // PILE_BENCH_KEEP=1 keeps the generated file for profiling.

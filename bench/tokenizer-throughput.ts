@@ -4,18 +4,17 @@
 // Text: one document per line (--text FILE), or distinct PubMedQA/MedMCQA/MedQA documents up to --mb.
 // Writes bench/results/tokenizer.json.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
 import {
   defaultTokenizerModelPath,
   LlamaTokenizer,
   tokenizeDocuments,
 } from "../packages/tokenizer/dist/index.js";
+import { writeResult } from "./write-result.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const argv = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -181,9 +180,6 @@ const report = {
   documentsWithDifferentIds: base ? mismatches : null,
   note: "tokenizeDocuments uses the default engine (TypeScript BPE with a chunk cache for LLaMA). Worker runs include thread start and per-worker model load; this machine's 2 cores are shared with other jobs, so multi-worker numbers are noisy.",
 };
-const out = join(here, "results", "tokenizer.json");
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(`${out}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-renameSync(`${out}.tmp`, out);
+const out = writeResult("tokenizer", report);
 console.log(JSON.stringify(report, null, 2));
 if (!existsSync(out)) process.exit(1);

@@ -8,7 +8,7 @@
 // group up, no model yet) is subtracted; what remains after each step is what the run keeps.
 // Parameters dominate by construction (short sequences), so activations barely register.
 // Run: pnpm build && pnpm tsx bench/trainer-memory.ts   -> bench/results/trainer-memory.json
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
@@ -23,9 +23,9 @@ import {
 } from "../packages/llama-model/dist/index.js";
 import { IndexedDatasetWriter } from "../packages/tokenizer/dist/index.js";
 import { openPretrainSequences, train, validateConfig } from "../packages/trainer/dist/index.js";
+import { writeResult } from "./write-result.js";
 
 const self = fileURLToPath(import.meta.url);
-const here = dirname(self);
 const MB = 1024 * 1024;
 const STEPS = 4;
 const SEQ = 16;
@@ -179,10 +179,7 @@ async function main(): Promise<void> {
     steps: STEPS,
     rows,
   };
-  const file = join(here, "results", "trainer-memory.json");
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 1)}\n`);
-  renameSync(`${file}.tmp`, file);
+  const file = writeResult("trainer-memory", result);
   console.log(`wrote ${file}`);
 }
 

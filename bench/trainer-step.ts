@@ -4,10 +4,9 @@
 // AdamW on full parameters + setParameter), and how the step time changes with the micro-batch split.
 // Run: pnpm --filter @biomed-llama/trainer build && pnpm tsx bench/trainer-step.ts [--steps 6] [--backend wasm]
 // Writes bench/results/trainer-step.json. The machine is shared: load average is recorded.
-import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 // bench/ is not a workspace dependent of the packages, so it loads the built entries by path.
 import {
   initHFCheckpoint,
@@ -18,8 +17,8 @@ import {
 import { AdamW } from "../packages/optimizer/dist/index.js";
 import { IndexedDatasetWriter } from "../packages/tokenizer/dist/index.js";
 import { openPretrainSequences, train, validateConfig } from "../packages/trainer/dist/index.js";
+import { writeResult } from "./write-result.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string) => {
   const i = argv.indexOf(`--${name}`);
@@ -132,9 +131,6 @@ const out = {
   steps,
   results,
 };
-const file = join(here, "results", "trainer-step.json");
-mkdirSync(dirname(file), { recursive: true });
-writeFileSync(`${file}.tmp`, `${JSON.stringify(out, null, 2)}\n`);
-renameSync(`${file}.tmp`, file);
+writeResult("trainer-step", out);
 console.log(JSON.stringify(results, null, 2));
 data.close();
