@@ -89,9 +89,6 @@ export function llamaUnits(config: LlamaConfig): UnitSpec[] {
   }));
 }
 
-/** Strategies that shard parameters between steps (ZeRO-3): the model then exists only as shards. */
-export const PARAMETER_SHARDING_STRATEGIES: readonly string[] = ["full", "hybrid"];
-
 export function makeSchedule(cfg: TrainConfig, totalSteps: number): LrSchedule {
   const warmupSteps = warmupStepsFrom(cfg.warmup_steps ?? cfg.warmup_ratio ?? 0, totalSteps);
   const o = { peakLr: cfg.lr, warmupSteps, totalSteps, minLrRatio: cfg.min_lr_ratio };
@@ -171,10 +168,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     // ── shard: one flat unit per decoder layer + embed + head ────────────────────────────
     const units = llamaUnits(model.config);
     const sdp = new ShardedDataParallel({ units, strategy: cfg.sharding, group, gradReduction: "sum" });
-    // ZeRO-3: after sharding, parameters live only as shards and the model runs unit by unit.
-    const sharded = PARAMETER_SHARDING_STRATEGIES.includes(cfg.sharding)
-      ? new UnitShardedModel(model.config, sdp)
-      : null;
+    // ZeRO-3 (`full`, `hybrid`): after sharding, parameters live only as shards and the model runs
+    // unit by unit.
+    const sharded = sdp.reshardAfterForward ? new UnitShardedModel(model.config, sdp) : null;
     let extras: Map<string, Map<string, Float32Array>> | null = null;
     if (saved) {
       extras = sdp.loadShardedStateDict(saved.states);
@@ -393,7 +389,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       stepsRun: lastStep - startStep,
       losses,
       lastCheckpoint,
-      parameters: sharded ? (await sharded.gatherFull(true))! : model.stateDict(),
+      parameters: sharded ? await sdp.gatherParameters() : model.stateDict(),
     };
   } finally {
     model.dispose();

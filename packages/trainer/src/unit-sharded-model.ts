@@ -72,11 +72,8 @@ export class UnitShardedModel {
    * assemble them; the others drop each unit as soon as it is gathered, so they never hold more than one.
    */
   async gatherFull(keep: boolean): Promise<Map<string, Float32Array> | null> {
-    const out = new Map<string, Float32Array>();
-    for (const u of this.sdp.units) {
-      const unit = await this.sdp.gatherUnit(u.name);
-      if (keep) for (const [name, data] of unit) out.set(name, data);
-    }
-    return keep ? out : null;
+    if (keep) return this.sdp.gatherParameters();
+    for (const u of this.sdp.units) await this.sdp.gatherUnit(u.name);
+    return null;
   }
 }
