@@ -47,7 +47,8 @@ function maxInto(dst: Float32Array, a: Float32Array, b: Float32Array): void {
 }
 
 /**
- * The ring schedule behind reduce-scatter, all-gather and all-reduce. At step t rank r sends segment
+ * The ring schedule behind all-reduce and all-gather (in place in `buf`; reduce-scatter has its own,
+ * `ringReduceScatter`, which keeps only what is in flight). At step t rank r sends segment
  * (r-t-1) and receives segment (r-t-2) from its predecessor; for t < P-1 it adds what it receives (after
  * which it owns the fully reduced segment r), later it overwrites (all-gather). The segment received at
  * step t is the one sent at t+1, so each piece is forwarded as soon as it has been reduced: steps overlap
@@ -61,21 +62,14 @@ export async function ringPass(
   toStep: number,
   op: ReduceOp,
   pieceElems = DEFAULT_PIECE_ELEMS,
-  /**
-   * Where this rank's own contribution is read from (default `buf`, i.e. in place). reduce-scatter passes
-   * the caller's input here and a fresh `buf`, which saves copying the input first.
-   */
-  src: Float32Array = buf,
 ): Promise<void> {
   const p = link.size;
   const r = link.index;
   if (p === 1 || fromStep > toStep) return;
   const sends: Promise<void>[] = [];
   const [s0, e0] = bounds(mod(r - fromStep - 1, p));
-  // Until the reduction phase has written a segment, its current value is the rank's own contribution.
-  const first = fromStep < p - 1 ? src : buf;
   for (const [a, b] of pieces(s0, e0, pieceElems))
-    sends.push(link.send(fromStep, bytesOf(first.subarray(a, b))));
+    sends.push(link.send(fromStep, bytesOf(buf.subarray(a, b))));
   try {
     for (let t = fromStep; t <= toStep; t++) {
       const [s, e] = bounds(mod(r - t - 2, p));
@@ -83,8 +77,8 @@ export async function ringPass(
         const incoming = floatsOf(await link.recv(t, (b - a) * 4));
         const dst = buf.subarray(a, b);
         if (t >= p - 1) dst.set(incoming);
-        else if (op === "max") maxInto(dst, src.subarray(a, b), incoming);
-        else addInto(dst, src.subarray(a, b), incoming);
+        else if (op === "max") maxInto(dst, dst, incoming);
+        else addInto(dst, dst, incoming);
         if (t < toStep) sends.push(link.send(t + 1, bytesOf(dst)));
       }
     }
