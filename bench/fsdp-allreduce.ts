@@ -1,5 +1,7 @@
-// Bus bandwidth of the TCP ring collectives (all-reduce, reduce-scatter, all-gather) for 1–64 MB float32
-// buffers on 2 and 4 local ranks, against raw loopback TCP throughput between two processes measured in
+// Bus bandwidth of the collectives (all-reduce, reduce-scatter, all-gather) for 1–256 MB float32 buffers on
+// 2 and 4 local ranks, on both data paths — shared memory (the default between ranks of one machine; the
+// ring carries only barriers) and the TCP ring (BIOMED_LLAMA_SHM=0, the path between machines) — against
+// raw loopback TCP throughput between two processes measured in
 // the same run: one way, both ways at once between two processes, and in the ring's own pattern (n
 // processes, each sending to the next while receiving from the previous: the like-for-like ceiling for a
 // ring of n on this machine, where the ranks share 2 cores with the kernel's copies).
@@ -13,7 +15,7 @@ import { cpus, loadavg } from "node:os";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
-import { initProcessGroup, launchJob } from "../packages/fsdp-sharding/dist/index.js";
+import { initProcessGroup, launchJob, TcpProcessGroup } from "../packages/fsdp-sharding/dist/index.js";
 import { writeResult } from "./write-result.js";
 
 const self = fileURLToPath(import.meta.url);
@@ -28,6 +30,8 @@ const sizesMb = [1, 4, 16, 64, 256].filter((m) => m <= maxMb);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Row {
+  /** Where the data moved: "shm" or "tcp" (as the group reported it). */
+  path: string;
   op: string;
   ranks: number;
   mb: number;
@@ -36,9 +40,17 @@ interface Row {
   busGBps: number;
 }
 
+interface Latency {
+  path: string;
+  ranks: number;
+  barrierMicros: number;
+  allReduce4KiBMicros: number;
+}
+
 async function worker(): Promise<void> {
   const g = await initProcessGroup({ timeoutMs: 600_000, pieceElems });
   const n = g.size;
+  const path = g instanceof TcpProcessGroup ? g.dataPath : "solo";
   const rows: Row[] = [];
   for (const mb of sizesMb) {
     const elems = Math.floor((mb * 1024 * 1024) / 4 / n) * n;
@@ -67,12 +79,26 @@ async function worker(): Promise<void> {
       const t = new Float32Array([median(times)]);
       await g.allReduce(t, "max");
       const alg = bytes / t[0] / 1e9;
-      rows.push({ op, ranks: n, mb, medianSeconds: t[0], algGBps: alg, busGBps: alg * factor });
+      rows.push({ path, op, ranks: n, mb, medianSeconds: t[0], algGBps: alg, busGBps: alg * factor });
       if (g.rank === 0)
-        process.stderr.write(`${op} n=${n} ${mb} MB: bus ${(alg * factor).toFixed(3)} GB/s\n`);
+        process.stderr.write(`${path} ${op} n=${n} ${mb} MB: bus ${(alg * factor).toFixed(3)} GB/s\n`);
     }
   }
-  if (g.rank === 0) process.stdout.write(`RESULT ${JSON.stringify(rows)}\n`);
+  // Latency: what a small collective costs (synchronisation, not bandwidth), mean over 300 calls.
+  const meanMicros = async (run: () => Promise<unknown>) => {
+    for (let k = 0; k < 30; k++) await run();
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < 300; k++) await run();
+    return Number(process.hrtime.bigint() - t0) / 1e3 / 300;
+  };
+  const small = new Float32Array(1024);
+  const latency: Latency = {
+    path,
+    ranks: n,
+    barrierMicros: await meanMicros(() => g.barrier()),
+    allReduce4KiBMicros: await meanMicros(() => g.allReduce(small)),
+  };
+  if (g.rank === 0) process.stdout.write(`RESULT ${JSON.stringify({ rows, latency })}\n`);
   await g.destroy();
 }
 
@@ -284,34 +310,40 @@ async function main(): Promise<void> {
     return;
   }
   const rows: Row[] = [];
-  for (const ranks of [2, 4]) {
-    let out = "";
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        out += chunk;
-        cb();
-      },
-    });
-    const res = await launchJob({
-      nprocPerNode: ranks,
-      command: [
-        process.execPath,
-        "--import",
-        "tsx",
-        self,
-        "--worker",
-        "--max-mb",
-        String(maxMb),
-        "--iters",
-        String(iters),
-        ...(pieceElems ? ["--piece-elems", String(pieceElems)] : []),
-      ],
-      stdout: sink,
-    });
-    if (res.code !== 0) throw new Error(`bench ranks=${ranks} failed: rank ${res.failedRank} ${res.reason}`);
-    const line = out.split("\n").find((l) => l.includes("RESULT "))!;
-    rows.push(...(JSON.parse(line.slice(line.indexOf("RESULT ") + 7)) as Row[]));
-  }
+  const latency: Latency[] = [];
+  for (const ranks of [2, 4])
+    for (const shm of ["1", "0"]) {
+      let out = "";
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          out += chunk;
+          cb();
+        },
+      });
+      const res = await launchJob({
+        nprocPerNode: ranks,
+        command: [
+          process.execPath,
+          "--import",
+          "tsx",
+          self,
+          "--worker",
+          "--max-mb",
+          String(maxMb),
+          "--iters",
+          String(iters),
+          ...(pieceElems ? ["--piece-elems", String(pieceElems)] : []),
+        ],
+        stdout: sink,
+        env: { ...process.env, BIOMED_LLAMA_SHM: shm },
+      });
+      if (res.code !== 0)
+        throw new Error(`bench ranks=${ranks} failed: rank ${res.failedRank} ${res.reason}`);
+      const line = out.split("\n").find((l) => l.includes("RESULT "))!;
+      const got = JSON.parse(line.slice(line.indexOf("RESULT ") + 7)) as { rows: Row[]; latency: Latency };
+      rows.push(...got.rows);
+      latency.push(got.latency);
+    }
   await measureBaselines();
   const rawGBps = median(raw);
   const duplexGBps = median(duplex);
@@ -320,7 +352,7 @@ async function main(): Promise<void> {
     `raw loopback TCP (before+after): ${rawGBps.toFixed(3)} GB/s one way, ${duplexGBps.toFixed(3)} GB/s per direction duplex\n`,
   );
   const result = {
-    bench: "fsdp-sharding ring collectives over loopback TCP",
+    bench: "fsdp-sharding collectives on one machine: shared memory and the TCP ring, vs raw loopback TCP",
     date: new Date().toISOString(),
     node: process.version,
     cpus: cpus().length,
@@ -341,6 +373,7 @@ async function main(): Promise<void> {
       busOverDuplex: r.busGBps / duplexGBps,
       busOverRawRing: r.busGBps / ringGBps.get(r.ranks)!,
     })),
+    latency,
     note: "All ranks share this machine's cores; on a loaded 2-core box the numbers measure CPU contention as much as the protocol.",
   };
   const path = writeResult("fsdp", result);

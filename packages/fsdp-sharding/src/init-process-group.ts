@@ -3,6 +3,7 @@ import { DistributedError, PeerFailureError } from "./errors.js";
 import { rankInfoFromEnv } from "./rank-env.js";
 import { connectRing, PeerListener, RingChannel } from "./ring-channel.js";
 import { DEFAULT_PIECE_ELEMS } from "./ring-collectives.js";
+import { loadShmAddon, openSharedArena, SHM_VAR, sharedMemorySettings } from "./shared-arena.js";
 import { SoloGroup } from "./solo-group.js";
 import { JobContext, TcpProcessGroup } from "./tcp-process-group.js";
 import { TcpStoreClient, TcpStoreServer } from "./tcp-store.js";
@@ -18,6 +19,15 @@ export interface InitProcessGroupOptions {
   pieceElems?: number;
   /** "tcp" (our ring, the default) or "mpi" (Open MPI via @biomed-llama/mpi-addon); default BIOMED_LLAMA_TRANSPORT. */
   transport?: "tcp" | "mpi";
+  /**
+   * Collectives among ranks that share a machine move their data through shared memory
+   * (@biomed-llama/shm-addon, a file in /dev/shm) and use the ring only to synchronise: "auto" (where
+   * every member of a group can map it), "off", or "required" (fail unless the intra-node group can).
+   * Default BIOMED_LLAMA_SHM (auto | 0 | 1).
+   */
+  sharedMemory?: "auto" | "off" | "required";
+  /** Floats each rank stages at a time in shared memory; default BIOMED_LLAMA_SHM_MB (16 MiB). */
+  sharedMemoryRegionElems?: number;
 }
 
 export const SECRET_VAR = "BIOMED_LLAMA_SECRET";
@@ -107,6 +117,7 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
     },
   ];
   const groups: (TcpProcessGroup | SoloGroup)[] = [];
+  const ringGroups: { key: string; group: TcpProcessGroup }[] = [];
   try {
     for (const spec of specs) {
       if (spec.members.length === 1) {
@@ -136,8 +147,11 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
       const channel = new RingChannel(spec.name, next, prev, toNext, fromPrev);
       channel.onPeerLost = (rank, err) => job.peerLost(channel, rank, err);
       job.channels.push(channel);
-      groups.push(new TcpProcessGroup(job, spec.name.replace(/\d+$/, ""), spec.members, channel));
+      const group = new TcpProcessGroup(job, spec.name.replace(/\d+$/, ""), spec.members, channel);
+      groups.push(group);
+      ringGroups.push({ key: spec.name, group });
     }
+    await setUpSharedMemory(ringGroups, store, env, opts, rendezvousMs);
   } catch (e) {
     listener.close();
     await store.close();
@@ -179,6 +193,50 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
   };
   await world.barrier();
   return world;
+}
+
+/**
+ * Gives every ring group whose members can all map one shared file a `SharedArena` (see
+ * shared-arena.ts); the others keep moving data over TCP and record why in `sharedMemoryRefusal`.
+ * Groups are visited in the same order on every rank, so the store exchanges cannot deadlock.
+ */
+async function setUpSharedMemory(
+  ringGroups: { key: string; group: TcpProcessGroup }[],
+  store: TcpStoreClient,
+  env: Record<string, string | undefined>,
+  opts: InitProcessGroupOptions,
+  timeoutMs: number,
+): Promise<void> {
+  const settings = sharedMemorySettings(
+    opts.sharedMemory
+      ? { ...env, [SHM_VAR]: { auto: "auto", off: "0", required: "1" }[opts.sharedMemory] }
+      : env,
+    opts.sharedMemoryRegionElems,
+  );
+  if (settings.mode === "off") {
+    for (const { group } of ringGroups) group.sharedMemoryRefusal = `${SHM_VAR}=0`;
+    return;
+  }
+  const { addon, reason } = await loadShmAddon();
+  for (const { key, group } of ringGroups) {
+    const result = addon
+      ? await openSharedArena({
+          store,
+          group: key,
+          members: group.members,
+          index: group.rank,
+          addon,
+          settings,
+          timeoutMs,
+        })
+      : { arena: null, reason };
+    if (result.arena) group.useSharedMemory(result.arena);
+    else group.sharedMemoryRefusal = result.reason;
+    if (settings.mode === "required" && key.startsWith("intra-node") && !result.arena)
+      throw new DistributedError(
+        `${SHM_VAR}=1 but the ranks of this node cannot share memory: ${result.reason}`,
+      );
+  }
 }
 
 function splitHostPort(s: string): [string, number] {

@@ -12,6 +12,15 @@ export interface RingLink {
   readonly index: number;
   send(step: number, payload: Uint8Array): Promise<void>;
   recv(step: number, bytes: number): Promise<Buffer>;
+  /** The collective's op code and sequence number on its group (what frames are tagged with). */
+  readonly op: number;
+  readonly seq: number;
+  /** Names the collective in errors, e.g. "allReduce #3 on the world ring (previous: rank 1)". */
+  readonly label: string;
+  /** Stops the link for good: this and every later collective on it reject with `err`. */
+  fail(err: Error): void;
+  /** Why the link stopped (a peer failed, the job aborted, the collective timed out), else null. */
+  readonly failed: Error | null;
 }
 
 /**
@@ -42,7 +51,7 @@ const mod = (a: number, p: number) => ((a % p) + p) % p;
 
 // The element loops live in plain functions: inside a resumable async body V8 optimises them poorly
 // (measured ~40x slower), and they are the whole arithmetic cost of a collective.
-function maxInto(dst: Float32Array, a: Float32Array, b: Float32Array): void {
+export function maxInto(dst: Float32Array, a: Float32Array, b: Float32Array): void {
   for (let i = 0; i < dst.length; i++) dst[i] = Math.max(a[i], b[i]);
 }
 

@@ -81,6 +81,44 @@ export function addInto(dst: Float32Array, a: Float32Array, b: Float32Array): vo
   addLoop(dst, a, b, off);
 }
 
+/**
+ * dst[i] = ((s0[i] + s1[i]) + s2[i]) + … for i < dst.length: the sum in source order, rounded to float32
+ * after each addition (bit-identical to chaining `addInto`). Block by block, so each source is read from
+ * memory once and `dst` written once, however many sources there are. `dst` may alias a source at the
+ * same offsets (a block is read before it is written).
+ */
+export function sumInto(dst: Float32Array, sources: readonly Float32Array[]): void {
+  if (kernel === undefined) kernel = loadKernel();
+  const n = dst.length;
+  if (sources.length === 1) {
+    dst.set(sources[0].subarray(0, n));
+    return;
+  }
+  if (!kernel || n < MIN_SIMD) {
+    addLoop(dst, sources[0], sources[1], 0);
+    for (let q = 2; q < sources.length; q++) addLoop(dst, dst, sources[q], 0);
+    return;
+  }
+  const { heap, add } = kernel;
+  let off = 0;
+  while (n - off >= 16) {
+    const m = Math.min(BLOCK, (n - off) & ~15);
+    heap.set(sources[0].subarray(off, off + m), 0);
+    for (let q = 1; q < sources.length; q++) {
+      heap.set(sources[q].subarray(off, off + m), BLOCK);
+      add(0, 0, BLOCK * 4, m);
+    }
+    dst.set(heap.subarray(0, m), off);
+    off += m;
+  }
+  if (off < n) {
+    const tail = dst.subarray(off);
+    const part = (q: number) => sources[q].subarray(off, n);
+    addLoop(tail, part(0), part(1), 0);
+    for (let q = 2; q < sources.length; q++) addLoop(tail, tail, part(q), 0);
+  }
+}
+
 /** Whether the SIMD kernel is in use (false: the JS loop). */
 export function simdAddAvailable(): boolean {
   if (kernel === undefined) kernel = loadKernel();

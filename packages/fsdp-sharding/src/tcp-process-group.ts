@@ -8,6 +8,8 @@ import {
   ringReduceScatter,
   segmentBounds,
 } from "./ring-collectives.js";
+import type { SharedArena } from "./shared-arena.js";
+import { shmAllGather, shmAllReduce, shmBarrier, shmBroadcast, shmReduceScatter } from "./shm-collectives.js";
 import { SoloGroup } from "./solo-group.js";
 import type { AbortNotice, TcpStoreClient } from "./tcp-store.js";
 import type { ProcessGroup, RankInfo, ReduceOp, SubgroupKind } from "./types.js";
@@ -84,7 +86,11 @@ function divideInPlace(buf: Float32Array, d: number): void {
   for (let i = 0; i < buf.length; i++) buf[i] /= d;
 }
 
-/** A ring of ranks over TCP. Collectives on one group run one at a time in call order. */
+/**
+ * A ring of ranks over TCP. Collectives on one group run one at a time in call order. When every member
+ * maps the same shared memory (`useSharedMemory`, set up by `initProcessGroup` on one machine), the data
+ * moves through it and the ring carries only the barriers between chunks.
+ */
 export class TcpProcessGroup implements ProcessGroup {
   readonly rank: number;
   readonly size: number;
@@ -95,6 +101,9 @@ export class TcpProcessGroup implements ProcessGroup {
   private seq = 0;
   private tail: Promise<unknown> = Promise.resolve();
   readonly subgroups = new Map<SubgroupKind, ProcessGroup>();
+  private arena: SharedArena | null = null;
+  /** Why this group moves data over TCP although shared memory was allowed ("" when it uses it). */
+  sharedMemoryRefusal = "shared memory not set up";
 
   constructor(
     private readonly job: JobContext,
@@ -109,6 +118,17 @@ export class TcpProcessGroup implements ProcessGroup {
     this.localRank = info.localRank;
     this.localSize = info.localWorldSize;
     this.nodeRank = info.nodeRank;
+  }
+
+  /** Every member must call this (or not) alike: `initProcessGroup` decides for all of them at once. */
+  useSharedMemory(arena: SharedArena): void {
+    this.arena = arena;
+    this.sharedMemoryRefusal = "";
+  }
+
+  /** "shm" when the data of this group's collectives moves through shared memory, else "tcp". */
+  get dataPath(): "shm" | "tcp" {
+    return this.arena ? "shm" : "tcp";
   }
 
   /** Serialises collectives, tags them with a sequence number, and arms the timeout. */
@@ -126,6 +146,13 @@ export class TcpProcessGroup implements ProcessGroup {
         index: this.rank,
         send: (step, payload) => ch.send(op, seq, step, payload),
         recv: (step, bytes) => ch.recv(op, seq, step, bytes),
+        op,
+        seq,
+        label: `${OP_NAMES[op]} #${seq} on the ${ch.group} ring (previous: rank ${ch.prevRank})`,
+        fail: (err) => ch.fail(err),
+        get failed() {
+          return ch.failed;
+        },
       };
       try {
         return await body(link);
@@ -141,8 +168,12 @@ export class TcpProcessGroup implements ProcessGroup {
     if (this.size === 1) return;
     const n = buf.length;
     const p = this.size;
+    const arena = this.arena;
+    const reduce = op === "max" ? "max" : "sum";
     await this.run(1, (link) =>
-      ringPass(link, buf, (s) => segmentBounds(n, p, s), 0, 2 * p - 3, op, this.job.pieceElems),
+      arena
+        ? shmAllReduce(link, arena, buf, reduce)
+        : ringPass(link, buf, (s) => segmentBounds(n, p, s), 0, 2 * p - 3, op, this.job.pieceElems),
     );
     if (op === "avg") divideInPlace(buf, p);
   }
@@ -159,8 +190,12 @@ export class TcpProcessGroup implements ProcessGroup {
       result.set(input);
       return result;
     }
+    const arena = this.arena;
+    const reduce = op === "max" ? "max" : "sum";
     const mine = await this.run(2, (link) =>
-      ringReduceScatter(link, input, result, op === "max" ? "max" : "sum", this.job.pieceElems),
+      arena
+        ? shmReduceScatter(link, arena, input, result, reduce)
+        : ringReduceScatter(link, input, result, reduce, this.job.pieceElems),
     );
     if (op === "avg") divideInPlace(mine, p);
     return mine;
@@ -172,8 +207,19 @@ export class TcpProcessGroup implements ProcessGroup {
     const result = outputBuffer(out, len * p, "allGather");
     result.set(chunk, this.rank * len);
     if (p === 1) return result;
+    const arena = this.arena;
     await this.run(3, (link) =>
-      ringPass(link, result, (s) => [s * len, (s + 1) * len], p - 1, 2 * p - 3, "sum", this.job.pieceElems),
+      arena
+        ? shmAllGather(link, arena, chunk, result)
+        : ringPass(
+            link,
+            result,
+            (s) => [s * len, (s + 1) * len],
+            p - 1,
+            2 * p - 3,
+            "sum",
+            this.job.pieceElems,
+          ),
     );
     return result;
   }
@@ -184,12 +230,20 @@ export class TcpProcessGroup implements ProcessGroup {
         `broadcast: root ${root} is outside the ${this.name} group of size ${this.size}`,
       );
     if (this.size === 1) return;
-    await this.run(4, (link) => ringBroadcast(link, buf, root, this.job.pieceElems));
+    const arena = this.arena;
+    await this.run(4, (link) =>
+      arena ? shmBroadcast(link, arena, buf, root) : ringBroadcast(link, buf, root, this.job.pieceElems),
+    );
   }
 
   async barrier(): Promise<void> {
     if (this.size === 1) return;
     const p = this.size;
+    const arena = this.arena;
+    if (arena) {
+      await this.run(5, (link) => shmBarrier(link, arena));
+      return;
+    }
     const token = new Float32Array(p);
     await this.run(5, (link) => ringPass(link, token, (s) => [s, s + 1], 0, 2 * p - 3, "sum"));
   }

@@ -72,20 +72,46 @@ test("a peer with the wrong secret is refused", { timeout: 120_000 }, async () =
   expect(results[0].stderr).toMatch(/rank 1/);
 });
 
-test("ranks issuing different collectives fail with a mismatch error", { timeout: 120_000 }, async () => {
-  const world = await spawnWorld({ nproc: 2, worker: "failure.ts", args: ["mismatch", "20000"] });
-  const results = await world.done;
-  for (const r of results) expect(r.code, r.stderr).toBe(1);
-  expect(results.map((r) => r.stderr).join("")).toMatch(
-    /collective mismatch .* sent (allReduce|allGather) #\d+/,
-  );
-});
+test.each([
+  ["over TCP", "0"],
+  ["through shared memory", "1"],
+])(
+  "ranks issuing different collectives fail with a mismatch error (%s)",
+  { timeout: 120_000 },
+  async (_l, shm) => {
+    const world = await spawnWorld({
+      nproc: 2,
+      worker: "failure.ts",
+      args: ["mismatch", "20000"],
+      env: { BIOMED_LLAMA_SHM: shm },
+    });
+    const results = await world.done;
+    for (const r of results) expect(r.code, r.stderr).toBe(1);
+    expect(results.map((r) => r.stderr).join("")).toMatch(
+      /collective mismatch .* sent (allReduce|allGather) #\d+/,
+    );
+  },
+);
 
-test("ranks passing different buffer sizes fail with a mismatch error", async () => {
-  const world = await spawnWorld({ nproc: 2, worker: "failure.ts", args: ["size-mismatch", "20000"] });
+test.each([
+  [
+    "over TCP",
+    "0",
+    /collective mismatch .* allReduce #\d+ step \d+ \(\d+ bytes\) while this rank expected allReduce/,
+  ],
+  [
+    "through shared memory",
+    "1",
+    /collective mismatch in allReduce #\d+ on the world ring \(previous: rank [01]\): group rank [01] sent allReduce #\d+ with (12|10) elements while this rank has (10|12)/,
+  ],
+])("ranks passing different buffer sizes fail with a mismatch error (%s)", async (_label, shm, message) => {
+  const world = await spawnWorld({
+    nproc: 2,
+    worker: "failure.ts",
+    args: ["size-mismatch", "20000"],
+    env: { BIOMED_LLAMA_SHM: shm },
+  });
   const results = await world.done;
   for (const r of results) expect(r.code, r.stderr).toBe(1);
-  expect(results.map((r) => r.stderr).join("")).toMatch(
-    /collective mismatch .* allReduce #\d+ step \d+ \(\d+ bytes\) while this rank expected allReduce/,
-  );
+  expect(results.map((r) => r.stderr).join("")).toMatch(message);
 });

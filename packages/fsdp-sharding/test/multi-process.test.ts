@@ -12,16 +12,23 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const worlds: [string, number, number][] = [
-  ["1 rank", 1, 1],
-  ["2 ranks", 2, 1],
-  ["3 ranks", 3, 1],
-  ["4 ranks", 4, 1],
+// [label, ranks per node, nodes, data path]. "shm" worlds are the default (every group of one machine
+// moves data through shared memory; the "nodes" here share this machine, so their inter-node groups do
+// too); "tcp" worlds switch it off (BIOMED_LLAMA_SHM=0), as between real machines.
+const worlds: [string, number, number, "shm" | "tcp"][] = [
+  ["1 rank", 1, 1, "shm"],
+  ["2 ranks", 2, 1, "shm"],
+  ["3 ranks", 3, 1, "shm"],
+  ["4 ranks", 4, 1, "shm"],
+  ["5 ranks", 5, 1, "shm"],
+  ["2 nodes x 2 ranks", 2, 2, "shm"],
+  ["2 ranks over TCP", 2, 1, "tcp"],
+  ["3 ranks over TCP", 3, 1, "tcp"],
   // 5 ranks: reduce-scatter forwards 3 steps × 4 pieces of its 3001-float segments, more than its pool
   // of FORWARD_BUFFERS (8), so forwarding buffers are reused after their sends completed. Collectives only:
   // the FSDP problem's global batch of 12 does not split over 5 ranks.
-  ["5 ranks", 5, 1],
-  ["2 nodes x 2 ranks", 2, 2],
+  ["5 ranks over TCP", 5, 1, "tcp"],
+  ["2 nodes x 2 ranks over TCP", 2, 2, "tcp"],
 ];
 
 /** A group that never communicates: enough to check how shards are laid out for another world size. */
@@ -38,17 +45,23 @@ function layoutGroup(size: number, rank: number) {
 const runs = new Map<string, { dir: string; results: RankResult[] }>();
 beforeAll(async () => {
   await Promise.all(
-    worlds.map(async ([label, nproc, nnodes]) => {
+    worlds.map(async ([label, nproc, nnodes, data]) => {
       const dir = mkdtempSync(join(tmpdir(), "fsdp-world-"));
       dirs.push(dir);
       const fsdp = GLOBAL_BATCH % (nproc * nnodes) === 0 ? ["fsdp"] : [];
-      const world = await spawnWorld({ nproc, nnodes, worker: "rank-checks.ts", args: [dir, ...fsdp] });
+      const world = await spawnWorld({
+        nproc,
+        nnodes,
+        worker: "rank-checks.ts",
+        args: [dir, ...fsdp],
+        env: data === "tcp" ? { BIOMED_LLAMA_SHM: "0" } : {},
+      });
       runs.set(label, { dir, results: await world.done });
     }),
   );
 }, 120_000);
 
-describe.each(worlds)("%s", (label, nproc, nnodes) => {
+describe.each(worlds)("%s", (label, nproc, nnodes, data) => {
   const size = nproc * nnodes;
   const ranks = Array.from({ length: size }, (_, r) => r);
   let dir = "";
@@ -64,6 +77,16 @@ describe.each(worlds)("%s", (label, nproc, nnodes) => {
 
   test("every rank exits cleanly", () => {
     expect(describeFailures(results)).toBe("");
+  });
+
+  test(`groups of several ranks move data over ${data}`, () => {
+    if (size === 1) return;
+    for (const r of ranks) {
+      const paths = JSON.parse(readFileSync(join(dir, `r${r}-data-paths.json`), "utf8"));
+      expect(paths.world, `rank ${r} world`).toBe(data);
+      expect(paths["intra-node"], `rank ${r} intra-node`).toBe(nproc > 1 ? data : "solo");
+      expect(paths["inter-node"], `rank ${r} inter-node`).toBe(nnodes > 1 ? data : "solo");
+    }
   });
 
   test("collectives match naive sums", () => {

@@ -23,6 +23,8 @@ export function floatData(seed: number, tag: string, n: number): Float64Array {
 
 /** Pieces of this many elements in the tests, so modest buffers still span many pipelined frames. */
 export const TEST_PIECE_ELEMS = 1000;
+/** Shared-memory staging regions this small in the tests, so the buffers below span several chunks. */
+export const TEST_SHM_REGION_ELEMS = 3000;
 /** The collective cases every world size runs: empty, tiny, odd, and many-piece buffers. */
 export const ALL_REDUCE_SIZES = [0, 1, 7, 20_011];
 export const REDUCE_SCATTER_CHUNKS = [0, 1, 5, 3_001];

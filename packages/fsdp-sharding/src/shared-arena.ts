@@ -1,0 +1,246 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, unlinkSync } from "node:fs";
+import { availableParallelism, hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { DistributedError } from "./errors.js";
+import type { TcpStoreClient } from "./tcp-store.js";
+
+/** "auto" (default: shared memory where every member of a group can map the same file), "0" off, "1" required. */
+export const SHM_VAR = "BIOMED_LLAMA_SHM";
+/** Per-rank staging region, MiB (default 16); collectives on bigger buffers run in chunks of this size. */
+export const SHM_MB_VAR = "BIOMED_LLAMA_SHM_MB";
+/** Where the shared file is made: default /dev/shm, else the OS temp dir. Must be a local (tmpfs) directory. */
+export const SHM_DIR_VAR = "BIOMED_LLAMA_SHM_DIR";
+export const SHM_ADDON_PACKAGE = "@biomed-llama/shm-addon";
+export const DEFAULT_SHM_REGION_ELEMS = (16 << 20) / 4;
+
+/** The part of `@biomed-llama/shm-addon` used here, declared structurally: the addon is optional. */
+export interface ShmAddonModule {
+  mapSharedFile(path: string, bytes: number, opts: { create: boolean }): ArrayBuffer;
+  SharedInt32: new (buffer: ArrayBuffer, byteOffset: number) => SharedInt32Like;
+}
+
+export interface SharedInt32Like {
+  load(): number;
+  store(value: number): void;
+  add(delta: number): number;
+  waitWhileEqual(expected: number, timeoutMicros: number, spinMicros?: number): boolean;
+  wakeAll(): void;
+}
+
+/**
+ * Header, in bytes: 0–7 the set-up tag, 64 the barrier's arrival count, 128 its generation (own cache
+ * lines: every rank writes the count, waiters poll the generation), from 192 what each member posted
+ * at the barrier (CHECK_WORDS float64s, for each of two barrier parities). Then the regions.
+ */
+const COUNT_BYTE = 64;
+const GENERATION_BYTE = 128;
+const CHECKS_BYTE = 192;
+/** Posted at each barrier: op code, sequence number, buffer length. */
+export const CHECK_WORDS = 3;
+const headerElems = (size: number) => Math.ceil((CHECKS_BYTE + 2 * size * CHECK_WORDS * 8) / 64) * 16;
+/** How long one blocking wait may hold the event loop before yielding to it (socket errors, timeouts). */
+const WAIT_SLICE_MICROS = 2000;
+/**
+ * Spinning before sleeping, when the group fits on the machine's cores: a futex wake-up costs ~50 µs
+ * on these VMs. With more ranks than cores a spinning rank would only hold up the one it waits for.
+ */
+const SPIN_MICROS = 50;
+
+/**
+ * Memory every member of a group maps: two sets of one staging region per member, used alternately by
+ * consecutive chunks of the group's collectives (a chunk's readers are done with a set before the chunk
+ * after next, past one more barrier, writes it again). Member `q` only writes its own region of a set.
+ */
+export class SharedArena {
+  private phase = 0;
+  private barriers = 0;
+  private readonly count: SharedInt32Like;
+  private readonly generation: SharedInt32Like;
+  private readonly checks: Float64Array;
+  private readonly header: number;
+  private readonly spinMicros: number;
+
+  constructor(
+    private readonly memory: Float32Array,
+    addon: ShmAddonModule,
+    readonly size: number,
+    /** This process's member index. */
+    readonly index: number,
+    /** Floats per region: the largest chunk one rank stages at a time. */
+    readonly regionElems: number,
+  ) {
+    const buffer = memory.buffer as ArrayBuffer;
+    this.count = new addon.SharedInt32(buffer, COUNT_BYTE);
+    this.generation = new addon.SharedInt32(buffer, GENERATION_BYTE);
+    this.checks = new Float64Array(buffer, CHECKS_BYTE, 2 * size * CHECK_WORDS);
+    this.header = headerElems(size);
+    this.spinMicros = size <= availableParallelism() ? SPIN_MICROS : 0;
+  }
+
+  /** The set the next chunk uses. Every member calls this for every chunk, so they agree on it. */
+  nextSet(): number {
+    return this.phase++ & 1;
+  }
+
+  region(set: number, member: number): Float32Array {
+    const start = this.header + (set * this.size + member) * this.regionElems;
+    return this.memory.subarray(start, start + this.regionElems);
+  }
+
+  static bytesFor(size: number, regionElems: number): number {
+    return (headerElems(size) + 2 * size * regionElems) * 4;
+  }
+
+  /**
+   * Returns once every member has arrived (a counter and a generation, futex-woken: no socket involved),
+   * with what each member posted (`check`: CHECK_WORDS numbers, e.g. op, sequence, length) for the caller
+   * to compare. While waiting the event loop gets a turn every few ms, and `failed()` is consulted, so a
+   * dead peer or the collective's timeout (both noticed on the TCP ring) ends the wait.
+   */
+  async barrier(check: readonly number[], failed: () => Error | null): Promise<Float64Array[]> {
+    const parity = this.barriers++ & 1;
+    const slot = (q: number) => (parity * this.size + q) * CHECK_WORDS;
+    this.checks.set(check, slot(this.index));
+    const gen = this.generation.load();
+    if (this.count.add(1) === this.size - 1) {
+      this.count.store(0);
+      this.generation.add(1);
+      this.generation.wakeAll();
+    } else
+      while (!this.generation.waitWhileEqual(gen, WAIT_SLICE_MICROS, this.spinMicros)) {
+        await new Promise((r) => setImmediate(r));
+        const err = failed();
+        if (err) throw err;
+      }
+    return Array.from({ length: this.size }, (_, q) => this.checks.slice(slot(q), slot(q) + CHECK_WORDS));
+  }
+}
+
+export interface SharedMemorySettings {
+  mode: "auto" | "off" | "required";
+  regionElems: number;
+  dir: string;
+}
+
+/** Reads BIOMED_LLAMA_SHM / _SHM_MB / _SHM_DIR; a bad value is a one-line error naming the variable. */
+export function sharedMemorySettings(
+  env: Record<string, string | undefined>,
+  regionElems?: number,
+): SharedMemorySettings {
+  const raw = (env[SHM_VAR] ?? "auto").toLowerCase();
+  const mode =
+    raw === "auto" || raw === ""
+      ? "auto"
+      : raw === "0" || raw === "off"
+        ? "off"
+        : raw === "1" || raw === "on"
+          ? "required"
+          : null;
+  if (!mode) throw new DistributedError(`${SHM_VAR}=${env[SHM_VAR]} is not "auto", "0"/"off" or "1"/"on"`);
+  let elems = regionElems;
+  if (elems === undefined && env[SHM_MB_VAR]) {
+    const mb = Number(env[SHM_MB_VAR]);
+    if (!(mb > 0)) throw new DistributedError(`${SHM_MB_VAR}=${env[SHM_MB_VAR]} is not a positive number`);
+    elems = Math.floor((mb * 2 ** 20) / 4);
+  }
+  elems ??= DEFAULT_SHM_REGION_ELEMS;
+  if (!Number.isInteger(elems) || elems < 64)
+    throw new DistributedError(`shared-memory region of ${elems} floats is too small (at least 64)`);
+  const dir = env[SHM_DIR_VAR] || (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+  return { mode, regionElems: elems, dir };
+}
+
+/** Imports the optional addon; null (with the reason) when it is not installed or not built. */
+export async function loadShmAddon(
+  specifier: string = SHM_ADDON_PACKAGE,
+): Promise<{ addon: ShmAddonModule | null; reason: string }> {
+  try {
+    // A variable specifier keeps bundlers from resolving the optional package at build time.
+    const mod = (await import(specifier)) as ShmAddonModule & { isShmAddonBuilt?: () => boolean };
+    if (typeof mod.mapSharedFile !== "function" || typeof mod.SharedInt32 !== "function")
+      return { addon: null, reason: `${specifier} does not export mapSharedFile and SharedInt32` };
+    if (mod.isShmAddonBuilt && !mod.isShmAddonBuilt())
+      return { addon: null, reason: `${specifier} is installed but its native addon is not built` };
+    return { addon: mod, reason: "" };
+  } catch (e) {
+    return {
+      addon: null,
+      reason: `${specifier} could not be loaded (${String((e as Error).message).split("\n")[0]})`,
+    };
+  }
+}
+
+/**
+ * Finds out whether all members of a group share memory, and if so maps the arena on each of them.
+ * Member 0 creates a file under `dir`, writes a random tag into it and publishes its path in the store;
+ * the others map it and check the tag (another machine, or a container with its own /dev/shm, cannot)
+ * and the host name; everyone publishes its verdict, and the arena is used only if all say yes — so
+ * every member takes the same path. Member 0 unlinks the file once all have answered: the mappings stay,
+ * and nothing is left behind however the job ends later. Returns the arena, or null with the reason.
+ */
+export async function openSharedArena(opts: {
+  store: TcpStoreClient;
+  group: string;
+  members: readonly number[];
+  /** This process's index in `members`. */
+  index: number;
+  addon: ShmAddonModule;
+  settings: SharedMemorySettings;
+  timeoutMs: number;
+}): Promise<{ arena: SharedArena | null; reason: string }> {
+  const { store, group, members, index, addon, settings, timeoutMs } = opts;
+  const size = members.length;
+  const bytes = SharedArena.bytesFor(size, settings.regionElems);
+  const key = (what: string) => `shm/${group}/${what}`;
+  let memory: Float32Array | null = null;
+  let mine = "";
+  let path = "";
+  try {
+    if (index === 0) {
+      const tag = randomBytes(8);
+      path = join(settings.dir, `biomed-llama-${group}-${process.pid}-${tag.toString("hex")}`);
+      try {
+        memory = new Float32Array(addon.mapSharedFile(path, bytes, { create: true }));
+        new Uint8Array(memory.buffer, 0, 8).set(tag);
+        mine = "ok";
+      } catch (e) {
+        mine = `member 0 could not create ${path}: ${String((e as Error).message).split("\n")[0]}`;
+        path = "";
+      }
+      await store.set(key("file"), JSON.stringify({ path, tag: tag.toString("hex"), host: hostname() }));
+    } else {
+      const file = JSON.parse(await store.get(key("file"), timeoutMs)) as {
+        path: string;
+        tag: string;
+        host: string;
+      };
+      if (!file.path) mine = "member 0 could not create the shared file";
+      else if (file.host !== hostname())
+        mine = `member ${index} is on ${hostname()}, member 0 on ${file.host}`;
+      else
+        try {
+          memory = new Float32Array(addon.mapSharedFile(file.path, bytes, { create: false }));
+          const seen = Buffer.from(memory.buffer, 0, 8).toString("hex");
+          mine =
+            seen === file.tag
+              ? "ok"
+              : `member ${index} maps ${file.path} but sees other contents (another machine?)`;
+        } catch (e) {
+          mine = `member ${index} cannot map ${file.path}: ${String((e as Error).message).split("\n")[0]}`;
+        }
+    }
+    await store.set(key(`verdict/${index}`), mine);
+    const verdicts = await Promise.all(members.map((_, q) => store.get(key(`verdict/${q}`), timeoutMs)));
+    const refusal = verdicts.find((v) => v !== "ok");
+    if (refusal !== undefined || !memory) return { arena: null, reason: refusal ?? mine };
+    return { arena: new SharedArena(memory, addon, size, index, settings.regionElems), reason: "" };
+  } finally {
+    if (path)
+      try {
+        unlinkSync(path);
+      } catch {
+        // Already gone: nothing to clean.
+      }
+  }
+}
