@@ -1,10 +1,11 @@
 // Bus bandwidth of the collectives (all-reduce, reduce-scatter, all-gather) for 1–256 MB float32 buffers on
-// 2 and 4 local ranks, on both data paths — shared memory (the default between ranks of one machine; the
-// ring carries only barriers) and the TCP ring (BIOMED_LLAMA_SHM=0, the path between machines) — against
-// raw loopback TCP throughput between two processes measured in
-// the same run: one way, both ways at once between two processes, and in the ring's own pattern (n
-// processes, each sending to the next while receiving from the previous: the like-for-like ceiling for a
-// ring of n on this machine, where the ranks share 2 cores with the kernel's copies).
+// 2 and 4 local ranks, on the three data paths — single-copy (the default between ranks of one machine
+// where the kernel allows process_vm_readv), staged through shared memory (BIOMED_LLAMA_SHM_SINGLE_COPY=0)
+// and the TCP ring (BIOMED_LLAMA_SHM=0, the path between machines) — against raw loopback TCP throughput
+// between two processes measured in the same run: one way, both ways at once between two processes, and
+// in the ring's own pattern (n processes, each sending to the next while receiving from the previous: the
+// like-for-like ceiling for a TCP ring of n on this machine, where ranks share 2 cores with the kernel).
+// Also the latency of a barrier and of a 4 KiB all-reduce on each path.
 // Bus bandwidth follows nccl-tests: all-reduce algbw·2(n-1)/n, reduce-scatter / all-gather algbw·(n-1)/n,
 // algbw = full buffer bytes / time.
 // Run: pnpm --filter @biomed-llama/fsdp-sharding build && pnpm tsx bench/fsdp-allreduce.ts [--max-mb 64] [--iters 5]
@@ -39,6 +40,16 @@ interface Row {
   algGBps: number;
   busGBps: number;
 }
+
+/**
+ * The three data paths: the default (single-copy where the kernel allows process_vm_readv, as here),
+ * shared-memory staging, and the TCP ring (the path between machines).
+ */
+const PATH_ENVS: Record<string, string>[] = [
+  { BIOMED_LLAMA_SHM: "1" },
+  { BIOMED_LLAMA_SHM: "1", BIOMED_LLAMA_SHM_SINGLE_COPY: "0" },
+  { BIOMED_LLAMA_SHM: "0" },
+];
 
 interface Latency {
   path: string;
@@ -312,7 +323,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const latency: Latency[] = [];
   for (const ranks of [2, 4])
-    for (const shm of ["1", "0"]) {
+    for (const pathEnv of PATH_ENVS) {
       let out = "";
       const sink = new Writable({
         write(chunk, _enc, cb) {
@@ -335,7 +346,7 @@ async function main(): Promise<void> {
           ...(pieceElems ? ["--piece-elems", String(pieceElems)] : []),
         ],
         stdout: sink,
-        env: { ...process.env, BIOMED_LLAMA_SHM: shm },
+        env: { ...process.env, ...pathEnv },
       });
       if (res.code !== 0)
         throw new Error(`bench ranks=${ranks} failed: rank ${res.failedRank} ${res.reason}`);

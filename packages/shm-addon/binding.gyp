@@ -3,7 +3,7 @@
     {
       "target_name": "shm_addon",
       "sources": ["src/addon.c"],
-      "cflags_c": ["-std=c11", "-O2"],
+      "cflags_c": ["-std=gnu11", "-O3"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]

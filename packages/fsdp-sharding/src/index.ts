@@ -24,7 +24,7 @@ export {
   writeShardFile,
   writeShardManifest,
 } from "./sharded-state-files.js";
-export { SHM_DIR_VAR, SHM_MB_VAR, SHM_VAR } from "./shared-arena.js";
+export { SHM_DIR_VAR, SHM_MB_VAR, SHM_SINGLE_COPY_VAR, SHM_VAR } from "./shared-arena.js";
 export { SoloGroup } from "./solo-group.js";
 export { TcpProcessGroup } from "./tcp-process-group.js";
 export {

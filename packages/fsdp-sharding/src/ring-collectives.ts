@@ -1,3 +1,4 @@
+import type { PeerFailureError } from "./errors.js";
 import { bytesOf, floatsOf } from "./framing.js";
 import { addInto } from "./simd-add.js";
 import type { ReduceOp } from "./types.js";
@@ -12,6 +13,8 @@ export interface RingLink {
   readonly index: number;
   send(step: number, payload: Uint8Array): Promise<void>;
   recv(step: number, bytes: number): Promise<Buffer>;
+  /** Global ranks of the ring's members, in ring order. */
+  readonly members: readonly number[];
   /** The collective's op code and sequence number on its group (what frames are tagged with). */
   readonly op: number;
   readonly seq: number;
@@ -19,6 +22,11 @@ export interface RingLink {
   readonly label: string;
   /** Stops the link for good: this and every later collective on it reject with `err`. */
   fail(err: Error): void;
+  /**
+   * A peer is gone (noticed outside the link, e.g. its memory vanished): report it job-wide, as a dropped
+   * socket is, so every rank fails naming the same culprit; the link fails once the verdict is in.
+   */
+  peerLost(rank: number, err: PeerFailureError): void;
   /** Why the link stopped (a peer failed, the job aborted, the collective timed out), else null. */
   readonly failed: Error | null;
 }

@@ -11,6 +11,11 @@ export const SHM_VAR = "BIOMED_LLAMA_SHM";
 export const SHM_MB_VAR = "BIOMED_LLAMA_SHM_MB";
 /** Where the shared file is made: default /dev/shm, else the OS temp dir. Must be a local (tmpfs) directory. */
 export const SHM_DIR_VAR = "BIOMED_LLAMA_SHM_DIR";
+/**
+ * "auto" (default): where the kernel lets ranks read each other's memory (process_vm_readv), collectives
+ * copy once, straight between the ranks' own buffers; "0": always stage through the shared regions.
+ */
+export const SHM_SINGLE_COPY_VAR = "BIOMED_LLAMA_SHM_SINGLE_COPY";
 export const SHM_ADDON_PACKAGE = "@biomed-llama/shm-addon";
 export const DEFAULT_SHM_REGION_ELEMS = (16 << 20) / 4;
 
@@ -18,6 +23,9 @@ export const DEFAULT_SHM_REGION_ELEMS = (16 << 20) / 4;
 export interface ShmAddonModule {
   mapSharedFile(path: string, bytes: number, opts: { create: boolean }): ArrayBuffer;
   SharedInt32: new (buffer: ArrayBuffer, byteOffset: number) => SharedInt32Like;
+  addressOf(view: ArrayBufferView | ArrayBuffer): bigint;
+  readRemote(pid: number, address: bigint | number, dst: ArrayBufferView): void;
+  reduceRemote(dst: Float32Array, pids: Int32Array, addresses: BigUint64Array, op?: "sum" | "max"): void;
 }
 
 export interface SharedInt32Like {
@@ -36,8 +44,8 @@ export interface SharedInt32Like {
 const COUNT_BYTE = 64;
 const GENERATION_BYTE = 128;
 const CHECKS_BYTE = 192;
-/** Posted at each barrier: op code, sequence number, buffer length. */
-export const CHECK_WORDS = 3;
+/** Posted at each barrier: op code, sequence number, buffer length, and an address (single-copy path). */
+export const CHECK_WORDS = 4;
 const headerElems = (size: number) => Math.ceil((CHECKS_BYTE + 2 * size * CHECK_WORDS * 8) / 64) * 16;
 /** How long one blocking wait may hold the event loop before yielding to it (socket errors, timeouts). */
 const WAIT_SLICE_MICROS = 2000;
@@ -60,6 +68,12 @@ export class SharedArena {
   private readonly checks: Float64Array;
   private readonly header: number;
   private readonly spinMicros: number;
+
+  /**
+   * Set when every member may read every other's memory directly (process_vm_readv): their pids, in
+   * member order, and the addon's single-copy calls. Collectives then skip the staging regions.
+   */
+  remote: { pids: Int32Array; addon: ShmAddonModule } | null = null;
 
   constructor(
     private readonly memory: Float32Array,
@@ -120,6 +134,7 @@ export class SharedArena {
 export interface SharedMemorySettings {
   mode: "auto" | "off" | "required";
   regionElems: number;
+  singleCopy: boolean;
   dir: string;
 }
 
@@ -148,7 +163,10 @@ export function sharedMemorySettings(
   if (!Number.isInteger(elems) || elems < 64)
     throw new DistributedError(`shared-memory region of ${elems} floats is too small (at least 64)`);
   const dir = env[SHM_DIR_VAR] || (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
-  return { mode, regionElems: elems, dir };
+  const single = (env[SHM_SINGLE_COPY_VAR] ?? "auto").toLowerCase();
+  if (!["auto", "", "0", "off", "1", "on"].includes(single))
+    throw new DistributedError(`${SHM_SINGLE_COPY_VAR}=${env[SHM_SINGLE_COPY_VAR]} is not "auto" or "0"`);
+  return { mode, regionElems: elems, dir, singleCopy: single !== "0" && single !== "off" };
 }
 
 /** Imports the optional addon; null (with the reason) when it is not installed or not built. */
@@ -234,7 +252,12 @@ export async function openSharedArena(opts: {
     const verdicts = await Promise.all(members.map((_, q) => store.get(key(`verdict/${q}`), timeoutMs)));
     const refusal = verdicts.find((v) => v !== "ok");
     if (refusal !== undefined || !memory) return { arena: null, reason: refusal ?? mine };
-    return { arena: new SharedArena(memory, addon, size, index, settings.regionElems), reason: "" };
+    const arena = new SharedArena(memory, addon, size, index, settings.regionElems);
+    if (settings.singleCopy) {
+      const pids = await probeSingleCopy(store, key, members.length, index, memory, addon, timeoutMs);
+      if (pids) arena.remote = { pids, addon };
+    }
+    return { arena, reason: "" };
   } finally {
     if (path)
       try {
@@ -243,4 +266,45 @@ export async function openSharedArena(opts: {
         // Already gone: nothing to clean.
       }
   }
+}
+
+/**
+ * Whether every member can read every other member's memory (cross-memory attach: same user, and no
+ * Yama ptrace restriction). Each member publishes its pid and where it mapped the arena, reads the
+ * arena's tag through every other member's mapping, and reports; all must succeed. Returns the pids in
+ * member order, or null (the staging regions are then used).
+ */
+async function probeSingleCopy(
+  store: TcpStoreClient,
+  key: (what: string) => string,
+  size: number,
+  index: number,
+  memory: Float32Array,
+  addon: ShmAddonModule,
+  timeoutMs: number,
+): Promise<Int32Array | null> {
+  if (typeof addon.readRemote !== "function" || typeof addon.reduceRemote !== "function") return null;
+  await store.set(key(`pid/${index}`), `${process.pid} ${addon.addressOf(memory)}`);
+  const peers = await Promise.all(
+    Array.from({ length: size }, (_, q) => store.get(key(`pid/${q}`), timeoutMs)),
+  );
+  const tag = Buffer.from(memory.buffer, memory.byteOffset, 8).toString("hex");
+  let verdict = "ok";
+  for (let q = 0; q < size && verdict === "ok"; q++) {
+    if (q === index) continue;
+    const [pid, address] = peers[q].split(" ");
+    const seen = new Uint8Array(8);
+    try {
+      addon.readRemote(Number(pid), BigInt(address), seen);
+      if (Buffer.from(seen).toString("hex") !== tag) verdict = `member ${q}'s memory reads differently`;
+    } catch (e) {
+      verdict = String((e as Error).message).split("\n")[0];
+    }
+  }
+  await store.set(key(`single-copy/${index}`), verdict);
+  const verdicts = await Promise.all(
+    Array.from({ length: size }, (_, q) => store.get(key(`single-copy/${q}`), timeoutMs)),
+  );
+  if (verdicts.some((v) => v !== "ok")) return null;
+  return Int32Array.from(peers, (s) => Number(s.split(" ")[0]));
 }

@@ -17,8 +17,13 @@ import { sumInto } from "./simd-add.js";
  * number) with the same length: a mismatch fails the ring (so later collectives fail too) and throws,
  * on every member alike.
  */
-async function barrier(link: RingLink, arena: SharedArena, length: number): Promise<void> {
-  const posted = await arena.barrier([link.op, link.seq, length], () => link.failed);
+export async function barrier(
+  link: RingLink,
+  arena: SharedArena,
+  length: number,
+  address = 0,
+): Promise<Float64Array[]> {
+  const posted = await arena.barrier([link.op, link.seq, length, address], () => link.failed);
   const other = posted.findIndex((c) => c[0] !== link.op || c[1] !== link.seq || c[2] !== length);
   if (other >= 0) {
     const [op, seq, n] = posted[other];
@@ -29,6 +34,7 @@ async function barrier(link: RingLink, arena: SharedArena, length: number): Prom
     link.fail(err);
     throw err;
   }
+  return posted;
 }
 
 /**

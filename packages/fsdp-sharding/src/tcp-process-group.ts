@@ -10,6 +10,12 @@ import {
 } from "./ring-collectives.js";
 import type { SharedArena } from "./shared-arena.js";
 import { shmAllGather, shmAllReduce, shmBarrier, shmBroadcast, shmReduceScatter } from "./shm-collectives.js";
+import {
+  singleCopyAllGather,
+  singleCopyAllReduce,
+  singleCopyBroadcast,
+  singleCopyReduceScatter,
+} from "./single-copy-collectives.js";
 import { SoloGroup } from "./solo-group.js";
 import type { AbortNotice, TcpStoreClient } from "./tcp-store.js";
 import type { ProcessGroup, RankInfo, ReduceOp, SubgroupKind } from "./types.js";
@@ -126,9 +132,12 @@ export class TcpProcessGroup implements ProcessGroup {
     this.sharedMemoryRefusal = "";
   }
 
-  /** "shm" when the data of this group's collectives moves through shared memory, else "tcp". */
-  get dataPath(): "shm" | "tcp" {
-    return this.arena ? "shm" : "tcp";
+  /**
+   * How this group's data moves: "single-copy" (ranks of one machine read each other's buffers,
+   * process_vm_readv), "shm" (staged through shared memory), or "tcp" (the ring).
+   */
+  get dataPath(): "single-copy" | "shm" | "tcp" {
+    return this.arena ? (this.arena.remote ? "single-copy" : "shm") : "tcp";
   }
 
   /** Serialises collectives, tags them with a sequence number, and arms the timeout. */
@@ -146,10 +155,12 @@ export class TcpProcessGroup implements ProcessGroup {
         index: this.rank,
         send: (step, payload) => ch.send(op, seq, step, payload),
         recv: (step, bytes) => ch.recv(op, seq, step, bytes),
+        members: this.members,
         op,
         seq,
         label: `${OP_NAMES[op]} #${seq} on the ${ch.group} ring (previous: rank ${ch.prevRank})`,
         fail: (err) => ch.fail(err),
+        peerLost: (rank, err) => this.job.peerLost(ch, rank, err),
         get failed() {
           return ch.failed;
         },
@@ -172,7 +183,7 @@ export class TcpProcessGroup implements ProcessGroup {
     const reduce = op === "max" ? "max" : "sum";
     await this.run(1, (link) =>
       arena
-        ? shmAllReduce(link, arena, buf, reduce)
+        ? (arena.remote ? singleCopyAllReduce : shmAllReduce)(link, arena, buf, reduce)
         : ringPass(link, buf, (s) => segmentBounds(n, p, s), 0, 2 * p - 3, op, this.job.pieceElems),
     );
     if (op === "avg") divideInPlace(buf, p);
@@ -194,7 +205,7 @@ export class TcpProcessGroup implements ProcessGroup {
     const reduce = op === "max" ? "max" : "sum";
     const mine = await this.run(2, (link) =>
       arena
-        ? shmReduceScatter(link, arena, input, result, reduce)
+        ? (arena.remote ? singleCopyReduceScatter : shmReduceScatter)(link, arena, input, result, reduce)
         : ringReduceScatter(link, input, result, reduce, this.job.pieceElems),
     );
     if (op === "avg") divideInPlace(mine, p);
@@ -210,7 +221,7 @@ export class TcpProcessGroup implements ProcessGroup {
     const arena = this.arena;
     await this.run(3, (link) =>
       arena
-        ? shmAllGather(link, arena, chunk, result)
+        ? (arena.remote ? singleCopyAllGather : shmAllGather)(link, arena, chunk, result)
         : ringPass(
             link,
             result,
@@ -232,7 +243,9 @@ export class TcpProcessGroup implements ProcessGroup {
     if (this.size === 1) return;
     const arena = this.arena;
     await this.run(4, (link) =>
-      arena ? shmBroadcast(link, arena, buf, root) : ringBroadcast(link, buf, root, this.job.pieceElems),
+      arena
+        ? (arena.remote ? singleCopyBroadcast : shmBroadcast)(link, arena, buf, root)
+        : ringBroadcast(link, buf, root, this.job.pieceElems),
     );
   }
 

@@ -13,10 +13,16 @@ function survivors(results: RankResult[], victim: number): RankResult[] {
   return results.filter((r) => r.rank !== victim);
 }
 
-test("a rank killed mid-collective makes every other rank fail fast, naming it", {
+// Each data path notices a dead rank differently: a single-copy read finds its memory gone, a rank
+// waiting at a shared-memory barrier hears the ring's socket close, the TCP ring sees it directly.
+test.each([
+  ["the default data path", {}],
+  ["shared-memory staging", { BIOMED_LLAMA_SHM_SINGLE_COPY: "0" }],
+  ["the TCP ring", { BIOMED_LLAMA_SHM: "0" }],
+])("a rank killed mid-collective makes every other rank fail fast, naming it (%s)", {
   timeout: 60_000,
-}, async () => {
-  const world = await spawnWorld({ nproc: 4, worker: "failure.ts", args: ["loop", "30000"] });
+}, async (_label, env: Record<string, string>) => {
+  const world = await spawnWorld({ nproc: 4, worker: "failure.ts", args: ["loop", "30000"], env });
   await Promise.all([0, 1, 2, 3].map((r) => whenReady(world, r)));
   const killedAt = Date.now();
   world.children[2].kill("SIGKILL");

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,23 +6,30 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FlatParamUnit, readShardedStates, ShardedDataParallel, SoloGroup } from "../src/index.js";
 import { expectCollectiveResults } from "./helpers/collective-expectations.js";
 import { fromParamMap, GLOBAL_BATCH, referenceSgd, STRATEGIES, UNITS } from "./helpers/fsdp-problem.js";
-import { describeFailures, type RankResult, spawnWorld } from "./helpers/world.js";
+import { describeFailures, PKG_DIR, type RankResult, spawnWorld } from "./helpers/world.js";
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-// [label, ranks per node, nodes, data path]. "shm" worlds are the default (every group of one machine
-// moves data through shared memory; the "nodes" here share this machine, so their inter-node groups do
-// too); "tcp" worlds switch it off (BIOMED_LLAMA_SHM=0), as between real machines.
-const worlds: [string, number, number, "shm" | "tcp"][] = [
-  ["1 rank", 1, 1, "shm"],
-  ["2 ranks", 2, 1, "shm"],
-  ["3 ranks", 3, 1, "shm"],
-  ["4 ranks", 4, 1, "shm"],
-  ["5 ranks", 5, 1, "shm"],
-  ["2 nodes x 2 ranks", 2, 2, "shm"],
+// [label, ranks per node, nodes, data path]. Ranks of one machine move data through shared memory by
+// default — "single-copy" where they may read each other's memory (process_vm_readv), else staged
+// ("shm"); the "nodes" here share this machine, so their inter-node groups do too. "shm" worlds switch
+// single-copy off (BIOMED_LLAMA_SHM_SINGLE_COPY=0), "tcp" worlds shared memory (BIOMED_LLAMA_SHM=0), as
+// between real machines.
+type DataPath = "single-copy" | "shm" | "tcp";
+const DEFAULT_PATH: DataPath = singleCopyAllowed() ? "single-copy" : "shm";
+const worlds: [string, number, number, DataPath][] = [
+  ["1 rank", 1, 1, DEFAULT_PATH],
+  ["2 ranks", 2, 1, DEFAULT_PATH],
+  ["3 ranks", 3, 1, DEFAULT_PATH],
+  ["4 ranks", 4, 1, DEFAULT_PATH],
+  ["5 ranks", 5, 1, DEFAULT_PATH],
+  ["2 nodes x 2 ranks", 2, 2, DEFAULT_PATH],
+  ["3 ranks staged in shared memory", 3, 1, "shm"],
+  ["4 ranks staged in shared memory", 4, 1, "shm"],
+  ["2 nodes x 2 ranks staged in shared memory", 2, 2, "shm"],
   ["2 ranks over TCP", 2, 1, "tcp"],
   ["3 ranks over TCP", 3, 1, "tcp"],
   // 5 ranks: reduce-scatter forwards 3 steps × 4 pieces of its 3001-float segments, more than its pool
@@ -30,6 +38,29 @@ const worlds: [string, number, number, "shm" | "tcp"][] = [
   ["5 ranks over TCP", 5, 1, "tcp"],
   ["2 nodes x 2 ranks over TCP", 2, 2, "tcp"],
 ];
+const PATH_ENV: Record<DataPath, Record<string, string>> = {
+  "single-copy": {},
+  shm: { BIOMED_LLAMA_SHM_SINGLE_COPY: "0" },
+  tcp: { BIOMED_LLAMA_SHM: "0" },
+};
+
+/** Whether this machine lets a process read a child's memory (what the single-copy path needs). */
+function singleCopyAllowed(): boolean {
+  const script = `
+    const { addressOf, readRemote } = require("@biomed-llama/shm-addon");
+    const child = require("node:child_process").spawn(process.execPath, ["-e",
+      "const a = new Float32Array([42]); process.stdout.write(process.pid + ' ' + require('@biomed-llama/shm-addon').addressOf(a)); process.stdin.resume(); process.stdin.on('end', () => process.exit(0))"],
+      { stdio: ["pipe", "pipe", "inherit"] });
+    child.stdout.once("data", (d) => {
+      const [pid, addr] = String(d).split(" ");
+      const got = new Float32Array(1);
+      try { readRemote(Number(pid), BigInt(addr), got); } catch {}
+      process.stdout.write(String(got[0]));
+      child.stdin.end();
+    });`;
+  const r = spawnSync(process.execPath, ["-e", script], { cwd: PKG_DIR, encoding: "utf8" });
+  return r.stdout === "42";
+}
 
 /** A group that never communicates: enough to check how shards are laid out for another world size. */
 function layoutGroup(size: number, rank: number) {
@@ -54,7 +85,7 @@ beforeAll(async () => {
         nnodes,
         worker: "rank-checks.ts",
         args: [dir, ...fsdp],
-        env: data === "tcp" ? { BIOMED_LLAMA_SHM: "0" } : {},
+        env: PATH_ENV[data],
       });
       runs.set(label, { dir, results: await world.done });
     }),

@@ -11,9 +11,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <math.h>
+#include <stdlib.h>
 #ifdef __linux__
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #endif
 
@@ -186,6 +189,175 @@ static napi_value wake_all(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- Single-copy reads from another process's memory (Linux cross-memory attach) ----
+// process_vm_readv copies straight from a peer's pages into ours: one copy, no staging area. It needs
+// ptrace-level permission over the peer (same user; Yama's ptrace_scope 0, or the peer declared us its
+// tracer); callers probe once and fall back to shared staging buffers when it is refused.
+
+// Data pointer and byte length of a TypedArray / DataView / ArrayBuffer argument.
+static int bytes_arg(napi_env env, napi_value v, char** data, size_t* len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t length, offset;
+    napi_value ab;
+    void* p;
+    if (napi_get_typedarray_info(env, v, &type, &length, &p, &ab, &offset) != napi_ok) return 0;
+    size_t elem = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: elem = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+      default: elem = 1;
+    }
+    *data = (char*)p;
+    *len = length * elem;
+    return 1;
+  }
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    void* p;
+    if (napi_get_arraybuffer_info(env, v, &p, len) != napi_ok) return 0;
+    *data = (char*)p;
+    return 1;
+  }
+  napi_throw_type_error(env, "ERR_SHM_ARGUMENT", "expected a TypedArray or ArrayBuffer");
+  return 0;
+}
+
+// addressOf(view): bigint — where the view's first byte lives in this process (for a peer's reads).
+static napi_value address_of(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char* data;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1)
+    THROW(env, "ERR_SHM_ARGUMENT", "addressOf(view)");
+  if (!bytes_arg(env, argv[0], &data, &len)) return NULL;
+  napi_value out;
+  napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &out);
+  return out;
+}
+
+#ifdef __linux__
+// Copies `bytes` from (pid, remote) to local; 0 or an errno.
+static int read_remote(pid_t pid, uint64_t remote, char* local, size_t bytes) {
+  while (bytes > 0) {
+    struct iovec l = {local, bytes};
+    struct iovec r = {(void*)(uintptr_t)remote, bytes};
+    ssize_t got = process_vm_readv(pid, &l, 1, &r, 1, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (got == 0) return EFAULT;
+    local += got;
+    remote += (uint64_t)got;
+    bytes -= (size_t)got;
+  }
+  return 0;
+}
+#endif
+
+static int get_u64(napi_env env, napi_value v, uint64_t* out) {
+  bool lossless;
+  if (napi_get_value_bigint_uint64(env, v, out, &lossless) == napi_ok) return 1;
+  double d;
+  if (napi_get_value_double(env, v, &d) == napi_ok && d >= 0) {
+    *out = (uint64_t)d;
+    return 1;
+  }
+  return 0;
+}
+
+static napi_value throw_errno(napi_env env, const char* what, int err) {
+  char msg[200];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, err == EPERM ? "ERR_SHM_PERMISSION" : "ERR_SHM_SYSTEM", msg);
+  return NULL;
+}
+
+// readRemote(pid, address, dst): fills `dst` (a TypedArray) from process `pid` at `address`.
+static napi_value read_remote_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t pid;
+  uint64_t addr;
+  char* dst;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_value_int32(env, argv[0], &pid) != napi_ok || !get_u64(env, argv[1], &addr))
+    THROW(env, "ERR_SHM_ARGUMENT", "readRemote(pid, address, dst)");
+  if (!bytes_arg(env, argv[2], &dst, &len)) return NULL;
+#ifdef __linux__
+  int err = read_remote((pid_t)pid, addr, dst, len);
+  if (err) return throw_errno(env, "process_vm_readv", err);
+  return NULL;
+#else
+  (void)dst;
+  return throw_errno(env, "process_vm_readv", ENOSYS);
+#endif
+}
+
+// Floats per block: two blocks (accumulator and incoming) stay in L2 while a block is reduced.
+#define REDUCE_BLOCK 16384
+
+// reduceRemote(dst: Float32Array, pids: Int32Array, addresses: BigUint64Array, op: 0 sum | 1 max):
+// dst[i] = src0[i] ⊕ src1[i] ⊕ … in source order, each source dst.length floats at (pids[q],
+// addresses[q]); sums rounded to float32 after each addition (the same as a JS loop). max follows
+// Math.max: NaN if either is NaN. Sources may include this process, and dst may alias a source at
+// the same position (each block is read completely before it is written).
+static napi_value reduce_remote(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  char *dstp, *pidp, *addrp;
+  size_t dlen, plen, alen;
+  int32_t op;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4)
+    THROW(env, "ERR_SHM_ARGUMENT", "reduceRemote(dst, pids, addresses, op)");
+  if (!bytes_arg(env, argv[0], &dstp, &dlen) || !bytes_arg(env, argv[1], &pidp, &plen) ||
+      !bytes_arg(env, argv[2], &addrp, &alen))
+    return NULL;
+  if (napi_get_value_int32(env, argv[3], &op) != napi_ok || (op != 0 && op != 1))
+    THROW(env, "ERR_SHM_ARGUMENT", "reduceRemote: op must be 0 (sum) or 1 (max)");
+  size_t k = plen / 4;
+  if (k < 1 || alen / 8 != k) THROW(env, "ERR_SHM_ARGUMENT", "reduceRemote: one pid and one address per source");
+#ifdef __linux__
+  const int32_t* pids = (const int32_t*)pidp;
+  const uint64_t* addrs = (const uint64_t*)addrp;
+  float* dst = (float*)dstp;
+  size_t n = dlen / 4;
+  float* acc = malloc(2 * REDUCE_BLOCK * sizeof(float));
+  if (!acc) THROW(env, "ERR_SHM_SYSTEM", "reduceRemote: out of memory");
+  float* in = acc + REDUCE_BLOCK;
+  int err = 0;
+  for (size_t off = 0; off < n; off += REDUCE_BLOCK) {
+    size_t m = n - off < REDUCE_BLOCK ? n - off : REDUCE_BLOCK;
+    err = read_remote(pids[0], addrs[0] + off * 4, (char*)acc, m * 4);
+    for (size_t q = 1; q < k && !err; q++) {
+      err = read_remote(pids[q], addrs[q] + off * 4, (char*)in, m * 4);
+      if (err) break;
+      if (op == 0)
+        for (size_t i = 0; i < m; i++) acc[i] += in[i];
+      else
+        for (size_t i = 0; i < m; i++) {
+          float a = acc[i], b = in[i];
+          // Math.max: NaN wins; +0 beats -0.
+          acc[i] = (a != a || b != b) ? a + b : a > b ? a : b > a ? b : signbit(a) ? b : a;
+        }
+    }
+    if (err) break;
+    memcpy(dst + off, acc, m * 4);
+  }
+  free(acc);
+  if (err) return throw_errno(env, "process_vm_readv", err);
+  return NULL;
+#else
+  (void)dstp;
+  (void)op;
+  return throw_errno(env, "process_vm_readv", ENOSYS);
+#endif
+}
+
 static void export_fn(napi_env env, napi_value exports, const char* name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -199,6 +371,9 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "atomicAdd", atomic_add);
   export_fn(env, exports, "waitWhileEqual", wait_while_equal);
   export_fn(env, exports, "wakeAll", wake_all);
+  export_fn(env, exports, "addressOf", address_of);
+  export_fn(env, exports, "readRemote", read_remote_js);
+  export_fn(env, exports, "reduceRemote", reduce_remote);
   return exports;
 }
 

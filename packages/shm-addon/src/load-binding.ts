@@ -36,6 +36,9 @@ export interface ShmBinding {
   ): number;
   /** Wakes every thread, in any process, blocked in `waitWhileEqual` on that int32. */
   wakeAll(ab: ArrayBuffer, byteOffset: number): void;
+  addressOf(view: ArrayBufferView | ArrayBuffer): bigint;
+  readRemote(pid: number, address: bigint | number, dst: ArrayBufferView): void;
+  reduceRemote(dst: Float32Array, pids: Int32Array, addresses: BigUint64Array, op: 0 | 1): void;
 }
 
 /** build/Release/shm_addon.node next to this package's dist/ (also right when running from src/). */
