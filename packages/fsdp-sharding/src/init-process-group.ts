@@ -28,6 +28,8 @@ export interface InitProcessGroupOptions {
   sharedMemory?: "auto" | "off" | "required";
   /** Floats each rank stages at a time in shared memory; default BIOMED_LLAMA_SHM_MB (16 MiB). */
   sharedMemoryRegionElems?: number;
+  /** Smaller collectives (bytes) stage through shared memory even where single-copy works; default 2 MiB. */
+  singleCopyMinBytes?: number;
 }
 
 export const SECRET_VAR = "BIOMED_LLAMA_SECRET";
@@ -212,6 +214,7 @@ async function setUpSharedMemory(
       ? { ...env, [SHM_VAR]: { auto: "auto", off: "0", required: "1" }[opts.sharedMemory] }
       : env,
     opts.sharedMemoryRegionElems,
+    opts.singleCopyMinBytes,
   );
   if (settings.mode === "off") {
     for (const { group } of ringGroups) group.sharedMemoryRefusal = `${SHM_VAR}=0`;

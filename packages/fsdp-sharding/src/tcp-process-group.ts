@@ -134,7 +134,8 @@ export class TcpProcessGroup implements ProcessGroup {
 
   /**
    * How this group's data moves: "single-copy" (ranks of one machine read each other's buffers,
-   * process_vm_readv), "shm" (staged through shared memory), or "tcp" (the ring).
+   * process_vm_readv; buffers under `singleCopyMinBytes` are still staged), "shm" (staged through shared
+   * memory), or "tcp" (the ring).
    */
   get dataPath(): "single-copy" | "shm" | "tcp" {
     return this.arena ? (this.arena.remote ? "single-copy" : "shm") : "tcp";
@@ -183,7 +184,7 @@ export class TcpProcessGroup implements ProcessGroup {
     const reduce = op === "max" ? "max" : "sum";
     await this.run(1, (link) =>
       arena
-        ? (arena.remote ? singleCopyAllReduce : shmAllReduce)(link, arena, buf, reduce)
+        ? (arena.singleCopy(buf.byteLength) ? singleCopyAllReduce : shmAllReduce)(link, arena, buf, reduce)
         : ringPass(link, buf, (s) => segmentBounds(n, p, s), 0, 2 * p - 3, op, this.job.pieceElems),
     );
     if (op === "avg") divideInPlace(buf, p);
@@ -205,7 +206,13 @@ export class TcpProcessGroup implements ProcessGroup {
     const reduce = op === "max" ? "max" : "sum";
     const mine = await this.run(2, (link) =>
       arena
-        ? (arena.remote ? singleCopyReduceScatter : shmReduceScatter)(link, arena, input, result, reduce)
+        ? (arena.singleCopy(input.byteLength) ? singleCopyReduceScatter : shmReduceScatter)(
+            link,
+            arena,
+            input,
+            result,
+            reduce,
+          )
         : ringReduceScatter(link, input, result, reduce, this.job.pieceElems),
     );
     if (op === "avg") divideInPlace(mine, p);
@@ -221,7 +228,12 @@ export class TcpProcessGroup implements ProcessGroup {
     const arena = this.arena;
     await this.run(3, (link) =>
       arena
-        ? (arena.remote ? singleCopyAllGather : shmAllGather)(link, arena, chunk, result)
+        ? (arena.singleCopy(result.byteLength) ? singleCopyAllGather : shmAllGather)(
+            link,
+            arena,
+            chunk,
+            result,
+          )
         : ringPass(
             link,
             result,
@@ -244,7 +256,7 @@ export class TcpProcessGroup implements ProcessGroup {
     const arena = this.arena;
     await this.run(4, (link) =>
       arena
-        ? (arena.remote ? singleCopyBroadcast : shmBroadcast)(link, arena, buf, root)
+        ? (arena.singleCopy(buf.byteLength) ? singleCopyBroadcast : shmBroadcast)(link, arena, buf, root)
         : ringBroadcast(link, buf, root, this.job.pieceElems),
     );
   }

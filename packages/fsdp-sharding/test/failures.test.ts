@@ -19,23 +19,27 @@ test.each([
   ["the default data path", {}],
   ["shared-memory staging", { BIOMED_LLAMA_SHM_SINGLE_COPY: "0" }],
   ["the TCP ring", { BIOMED_LLAMA_SHM: "0" }],
-])("a rank killed mid-collective makes every other rank fail fast, naming it (%s)", {
-  timeout: 60_000,
-}, async (_label, env: Record<string, string>) => {
-  const world = await spawnWorld({ nproc: 4, worker: "failure.ts", args: ["loop", "30000"], env });
-  await Promise.all([0, 1, 2, 3].map((r) => whenReady(world, r)));
-  const killedAt = Date.now();
-  world.children[2].kill("SIGKILL");
-  const results = await world.done;
-  const waited = Date.now() - killedAt;
-  const all = results.map((r) => r.stderr).join("");
-  for (const r of survivors(results, 2)) {
-    expect(r.code, all).toBe(1);
-    expect(r.stderr, all).toMatch(/rank 2 (exited|closed)/);
-  }
-  // Far below the 30 s collective timeout: detection came from the closed sockets, not a timer.
-  expect(waited).toBeLessThan(10_000);
-});
+])(
+  "a rank killed mid-collective makes every other rank fail fast, naming it (%s)",
+  {
+    timeout: 60_000,
+  },
+  async (_label, env: Record<string, string>) => {
+    const world = await spawnWorld({ nproc: 4, worker: "failure.ts", args: ["loop", "30000"], env });
+    await Promise.all([0, 1, 2, 3].map((r) => whenReady(world, r)));
+    const killedAt = Date.now();
+    world.children[2].kill("SIGKILL");
+    const results = await world.done;
+    const waited = Date.now() - killedAt;
+    const all = results.map((r) => r.stderr).join("");
+    for (const r of survivors(results, 2)) {
+      expect(r.code, all).toBe(1);
+      expect(r.stderr, all).toMatch(/rank 2 (exited|closed)/);
+    }
+    // Far below the 30 s collective timeout: detection came from the closed sockets, not a timer.
+    expect(waited).toBeLessThan(10_000);
+  },
+);
 
 test.each([1, 0])(
   "a silent (stopped) rank %i makes the others time out, naming it",

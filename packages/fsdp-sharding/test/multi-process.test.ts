@@ -27,6 +27,8 @@ const worlds: [string, number, number, DataPath][] = [
   ["4 ranks", 4, 1, DEFAULT_PATH],
   ["5 ranks", 5, 1, DEFAULT_PATH],
   ["2 nodes x 2 ranks", 2, 2, DEFAULT_PATH],
+  // Buffers of 40 000 bytes and more single-copy, smaller ones staged: both paths, interleaved.
+  ["4 ranks, single-copy from 40 kB", 4, 1, DEFAULT_PATH],
   ["3 ranks staged in shared memory", 3, 1, "shm"],
   ["4 ranks staged in shared memory", 4, 1, "shm"],
   ["2 nodes x 2 ranks staged in shared memory", 2, 2, "shm"],
@@ -38,6 +40,8 @@ const worlds: [string, number, number, DataPath][] = [
   ["5 ranks over TCP", 5, 1, "tcp"],
   ["2 nodes x 2 ranks over TCP", 2, 2, "tcp"],
 ];
+const envFor = (label: string, data: DataPath): Record<string, string> =>
+  label.includes("from 40 kB") ? { ...PATH_ENV[data], TEST_SINGLE_COPY_MIN_BYTES: "40000" } : PATH_ENV[data];
 const PATH_ENV: Record<DataPath, Record<string, string>> = {
   "single-copy": {},
   shm: { BIOMED_LLAMA_SHM_SINGLE_COPY: "0" },
@@ -85,7 +89,7 @@ beforeAll(async () => {
         nnodes,
         worker: "rank-checks.ts",
         args: [dir, ...fsdp],
-        env: PATH_ENV[data],
+        env: envFor(label, data),
       });
       runs.set(label, { dir, results: await world.done });
     }),

@@ -326,9 +326,12 @@ static napi_value reduce_remote(napi_env env, napi_callback_info info) {
   const uint64_t* addrs = (const uint64_t*)addrp;
   float* dst = (float*)dstp;
   size_t n = dlen / 4;
-  float* acc = malloc(2 * REDUCE_BLOCK * sizeof(float));
-  if (!acc) THROW(env, "ERR_SHM_SYSTEM", "reduceRemote: out of memory");
-  float* in = acc + REDUCE_BLOCK;
+  // One pair of blocks per thread, kept: a fresh 128 KiB malloc is an mmap + page faults per call.
+  static __thread float* blocks = NULL;
+  if (!blocks && !(blocks = malloc(2 * REDUCE_BLOCK * sizeof(float))))
+    THROW(env, "ERR_SHM_SYSTEM", "reduceRemote: out of memory");
+  float* acc = blocks;
+  float* in = blocks + REDUCE_BLOCK;
   int err = 0;
   for (size_t off = 0; off < n; off += REDUCE_BLOCK) {
     size_t m = n - off < REDUCE_BLOCK ? n - off : REDUCE_BLOCK;
@@ -348,7 +351,6 @@ static napi_value reduce_remote(napi_env env, napi_callback_info info) {
     if (err) break;
     memcpy(dst + off, acc, m * 4);
   }
-  free(acc);
   if (err) return throw_errno(env, "process_vm_readv", err);
   return NULL;
 #else

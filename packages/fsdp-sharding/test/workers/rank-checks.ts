@@ -12,6 +12,9 @@ const g = await initProcessGroup({
   timeoutMs: 20_000,
   pieceElems: TEST_PIECE_ELEMS,
   sharedMemoryRegionElems: TEST_SHM_REGION_ELEMS,
+  // The test buffers are small: single-copy for all of them unless a world sets a threshold (then the
+  // two shared-memory paths interleave within one group).
+  singleCopyMinBytes: Number(process.env.TEST_SINGLE_COPY_MIN_BYTES ?? 0),
 });
 const r = g.rank;
 // Which path each group's data took ("solo" for a group of one), for the test to check.
