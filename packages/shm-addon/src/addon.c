@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #ifdef __linux__
 #include <linux/futex.h>
@@ -138,9 +139,9 @@ static int64_t micros_since(const struct timespec* start) {
 }
 
 // waitWhileEqual(ab, byteOffset, expected, timeoutMicros, spinMicros = 0): 1 if the cell no longer holds
-// `expected`, 0 on timeout. Spins up to spinMicros first (worth it when the peer runs on another core:
-// a futex wake-up costs tens of microseconds, more in a VM), then sleeps in the kernel until a wake or
-// the timeout. Blocks the calling thread: callers keep timeouts short.
+// `expected`, 0 on timeout. Polls for up to spinMicros first, yielding the core between polls (a futex
+// wake-up costs tens of microseconds, more in a VM), then sleeps in the kernel until a wake or the
+// timeout. Blocks the calling thread: callers keep timeouts short.
 static napi_value wait_while_equal(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -157,12 +158,12 @@ static napi_value wait_while_equal(napi_env env, napi_callback_info info) {
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   if (spin > micros) spin = micros;
-  for (int i = 0;; i++) {
+  for (int i = 0; spin > 0; i++) {
     if (__atomic_load_n(cell, __ATOMIC_SEQ_CST) != expected) return int_value(env, 1);
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-    if ((i & 63) == 63 && micros_since(&start) >= spin) break;
+    // Give the core away while spinning: with more waiting processes than cores, the one we wait for
+    // may need this very core; with spare cores sched_yield returns at once.
+    sched_yield();
+    if ((i & 7) == 7 && micros_since(&start) >= spin) break;
   }
   for (;;) {
     if (__atomic_load_n(cell, __ATOMIC_SEQ_CST) != expected) return int_value(env, 1);

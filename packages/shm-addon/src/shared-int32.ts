@@ -30,9 +30,9 @@ export class SharedInt32 {
     return this.b.atomicAdd(this.buffer, this.byteOffset, delta);
   }
   /**
-   * Blocks this thread while the value equals `expected`, for at most `timeoutMicros`: spinning for the
-   * first `spinMicros` (default 0; worth it only when the writer runs on another core), then asleep in
-   * the kernel until `wakeAll` or the timeout. True if the value changed, false on timeout. Keep the
+   * Blocks this thread while the value equals `expected`, for at most `timeoutMicros`: polling for the
+   * first `spinMicros` (default 0) with `sched_yield` between polls, then asleep in the kernel until
+   * `wakeAll` or the timeout. True if the value changed, false on timeout. Keep the
    * timeout short on an event-loop thread and call again.
    */
   waitWhileEqual(expected: number, timeoutMicros: number, spinMicros = 0): boolean {
