@@ -1,5 +1,7 @@
 // Bus bandwidth of all-reduce / reduce-scatter / all-gather for 1–64 MB (--max-mb 256: up to 256 MB) float32 buffers on 2 and 4 local
-// ranks: fsdp-sharding's Open MPI transport (mpirun) against its own TCP ring, measured in the same run.
+// ranks: fsdp-sharding's Open MPI transport (mpirun) against its own default process group — shared
+// memory between ranks of one machine ("shm": single-copy / staged) — and its TCP ring
+// (BIOMED_LLAMA_SHM=0), measured in the same run.
 // Bus bandwidth follows nccl-tests: all-reduce algbw·2(n-1)/n, reduce-scatter / all-gather algbw·(n-1)/n,
 // algbw = full buffer bytes / time; a collective's time is the slowest rank's median.
 // Run: pnpm --filter @biomed-llama/mpi-addon build && pnpm --filter @biomed-llama/fsdp-sharding build \
@@ -30,7 +32,7 @@ const sizesMb = [1, 4, 16, 64, 256].filter((m) => m <= maxMb);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Row {
-  transport: "mpi" | "tcp";
+  transport: "mpi" | "tcp" | "shm";
   op: string;
   ranks: number;
   mb: number;
@@ -39,7 +41,7 @@ interface Row {
   busGBps: number;
 }
 
-async function worker(transport: "mpi" | "tcp", outFile: string): Promise<void> {
+async function worker(transport: "mpi" | "tcp" | "shm", outFile: string): Promise<void> {
   const g: ProcessGroup =
     transport === "mpi"
       ? await initMpiProcessGroup({ timeoutMs: 600_000 })
@@ -125,11 +127,14 @@ async function runMpi(ranks: number, out: string): Promise<void> {
   await exited(child, `mpirun -np ${ranks}`);
 }
 
-/** The TCP ranks get torchrun's variables directly: the same thing `biomed-llama launch` sets. */
-async function runTcp(ranks: number, out: string): Promise<void> {
+/**
+ * Our own process group; its ranks get torchrun's variables directly (what `biomed-llama launch` sets).
+ * "tcp" switches shared memory off, "shm" is the default on one machine.
+ */
+async function runOwn(transport: "tcp" | "shm", ranks: number, out: string): Promise<void> {
   const port = await freePort();
   const children = Array.from({ length: ranks }, (_, rank) =>
-    spawn(process.execPath, workerArgs("tcp", out), {
+    spawn(process.execPath, workerArgs(transport, out), {
       stdio: ["ignore", "inherit", "inherit"],
       env: {
         ...process.env,
@@ -140,10 +145,11 @@ async function runTcp(ranks: number, out: string): Promise<void> {
         MASTER_ADDR: "127.0.0.1",
         MASTER_PORT: String(port),
         BIOMED_LLAMA_SECRET: "bench",
+        BIOMED_LLAMA_SHM: transport === "tcp" ? "0" : "1",
       },
     }),
   );
-  await Promise.all(children.map((c, r) => exited(c, `tcp rank ${r}`)));
+  await Promise.all(children.map((c, r) => exited(c, `${transport} rank ${r}`)));
 }
 
 async function main(): Promise<void> {
@@ -152,9 +158,9 @@ async function main(): Promise<void> {
   let mpiVersion = "";
   try {
     for (const ranks of [2, 4])
-      for (const transport of ["mpi", "tcp"] as const) {
+      for (const transport of ["mpi", "shm", "tcp"] as const) {
         const out = join(tmp, `${transport}-${ranks}.json`);
-        await (transport === "mpi" ? runMpi(ranks, out) : runTcp(ranks, out));
+        await (transport === "mpi" ? runMpi(ranks, out) : runOwn(transport, ranks, out));
         rows.push(...(JSON.parse(readFileSync(out, "utf8")) as Row[]));
       }
     const addon = await import("../packages/mpi-addon/dist/index.js");
@@ -162,10 +168,12 @@ async function main(): Promise<void> {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  const tcpBus = (r: Row) =>
-    rows.find((t) => t.transport === "tcp" && t.op === r.op && t.ranks === r.ranks && t.mb === r.mb)!.busGBps;
+  const busOf = (transport: Row["transport"], r: Row) =>
+    rows.find((t) => t.transport === transport && t.op === r.op && t.ranks === r.ranks && t.mb === r.mb)!
+      .busGBps;
   const result = {
-    bench: "fsdp-sharding process-group collectives: Open MPI transport vs TCP ring (baseline), same run",
+    bench:
+      "fsdp-sharding process-group collectives: Open MPI transport vs our shared-memory path and TCP ring, same run",
     date: new Date().toISOString(),
     node: process.version,
     mpi: mpiVersion,
@@ -173,13 +181,17 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model,
     loadavgAtStart: loadavg(),
     iters,
-    rows: rows.map((r) => (r.transport === "mpi" ? { ...r, mpiOverTcp: r.busGBps / tcpBus(r) } : r)),
-    note: "One machine: MPI moves data through shared memory (vader BTL), the TCP ring through loopback sockets. All ranks share this machine's cores, so on a loaded 2-core box the numbers measure CPU contention as much as the transports.",
+    rows: rows.map((r) =>
+      r.transport === "mpi"
+        ? { ...r, mpiOverShm: r.busGBps / busOf("shm", r), mpiOverTcp: r.busGBps / busOf("tcp", r) }
+        : r,
+    ),
+    note: "One machine: MPI moves data through shared memory (vader BTL, CMA where allowed), ours through shared memory (single-copy process_vm_readv where allowed, else staged) or, as 'tcp', loopback sockets. All ranks share this machine's cores, so on a loaded 2-core box the numbers measure CPU contention as much as the transports.",
   };
   const path = writeResult("fsdp-mpi", result);
   process.stderr.write(`wrote ${path}\n`);
 }
 
 const w = process.argv.indexOf("--worker");
-if (w >= 0) await worker(process.argv[w + 1] as "mpi" | "tcp", process.argv[w + 2]);
+if (w >= 0) await worker(process.argv[w + 1] as Row["transport"], process.argv[w + 2]);
 else await main();
