@@ -18,6 +18,8 @@ export const SHM_DIR_VAR = "BIOMED_LLAMA_SHM_DIR";
 export const SHM_SINGLE_COPY_VAR = "BIOMED_LLAMA_SHM_SINGLE_COPY";
 export const SHM_ADDON_PACKAGE = "@biomed-llama/shm-addon";
 export const DEFAULT_SHM_REGION_ELEMS = (16 << 20) / 4;
+/** The smallest region member 0 falls back to when /dev/shm is short of space (256 KiB). */
+const MIN_REGION_ELEMS = (256 << 10) / 4;
 /**
  * Below this many bytes a collective stages through the regions even when single-copy is possible: it
  * needs one barrier fewer, and at 1 MB that was worth more than the saved copy (bench/fsdp-allreduce.ts:
@@ -232,8 +234,9 @@ export async function openSharedArena(opts: {
 }): Promise<{ arena: SharedArena | null; reason: string }> {
   const { store, group, members, index, addon, settings, timeoutMs } = opts;
   const size = members.length;
-  const bytes = SharedArena.bytesFor(size, settings.regionElems);
   const key = (what: string) => `shm/${group}/${what}`;
+  /** Chosen by member 0 (smaller than asked if /dev/shm cannot hold the full size) and published. */
+  let regionElems = settings.regionElems;
   let memory: Float32Array | null = null;
   let mine = "";
   let path = "";
@@ -241,27 +244,47 @@ export async function openSharedArena(opts: {
     if (index === 0) {
       const tag = randomBytes(8);
       path = join(settings.dir, `biomed-llama-${group}-${process.pid}-${tag.toString("hex")}`);
-      try {
-        memory = new Float32Array(addon.mapSharedFile(path, bytes, { create: true }));
-        new Uint8Array(memory.buffer, 0, 8).set(tag);
-        mine = "ok";
-      } catch (e) {
-        mine = `member 0 could not create ${path}: ${String((e as Error).message).split("\n")[0]}`;
-        path = "";
+      // A small /dev/shm (Docker's default is 64 MiB) gets smaller regions — halved down to 256 KiB — rather
+      // than no shared memory at all; bigger collectives just take more chunks.
+      for (;;) {
+        try {
+          memory = new Float32Array(
+            addon.mapSharedFile(path, SharedArena.bytesFor(size, regionElems), { create: true }),
+          );
+          new Uint8Array(memory.buffer, 0, 8).set(tag);
+          mine = "ok";
+          break;
+        } catch (e) {
+          const err = e as Error & { code?: string };
+          if (err.code === "ERR_SHM_NOSPACE" && regionElems > MIN_REGION_ELEMS) {
+            regionElems = Math.max(MIN_REGION_ELEMS, regionElems >> 1);
+            continue;
+          }
+          mine = `member 0 could not create ${path}: ${String(err.message).split("\n")[0]}`;
+          path = "";
+          break;
+        }
       }
-      await store.set(key("file"), JSON.stringify({ path, tag: tag.toString("hex"), host: hostname() }));
+      await store.set(
+        key("file"),
+        JSON.stringify({ path, tag: tag.toString("hex"), host: hostname(), regionElems }),
+      );
     } else {
       const file = JSON.parse(await store.get(key("file"), timeoutMs)) as {
         path: string;
         tag: string;
         host: string;
+        regionElems: number;
       };
+      regionElems = file.regionElems;
       if (!file.path) mine = "member 0 could not create the shared file";
       else if (file.host !== hostname())
         mine = `member ${index} is on ${hostname()}, member 0 on ${file.host}`;
       else
         try {
-          memory = new Float32Array(addon.mapSharedFile(file.path, bytes, { create: false }));
+          memory = new Float32Array(
+            addon.mapSharedFile(file.path, SharedArena.bytesFor(size, regionElems), { create: false }),
+          );
           const seen = Buffer.from(memory.buffer, 0, 8).toString("hex");
           mine =
             seen === file.tag
@@ -275,7 +298,7 @@ export async function openSharedArena(opts: {
     const verdicts = await Promise.all(members.map((_, q) => store.get(key(`verdict/${q}`), timeoutMs)));
     const refusal = verdicts.find((v) => v !== "ok");
     if (refusal !== undefined || !memory) return { arena: null, reason: refusal ?? mine };
-    const arena = new SharedArena(memory, addon, size, index, settings.regionElems);
+    const arena = new SharedArena(memory, addon, size, index, regionElems);
     if (settings.singleCopy) {
       const pids = await probeSingleCopy(store, key, members.length, index, memory, addon, timeoutMs);
       if (pids) {

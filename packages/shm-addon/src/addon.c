@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <math.h>
@@ -30,6 +31,29 @@
 static void unmap(napi_env env, void* data, void* hint) {
   (void)env;
   munmap(data, (size_t)(uintptr_t)hint);
+}
+
+// reserve(fd, bytes): allocates the file's first `bytes` now (posix_fallocate; ENOSPC and EFBIG — over
+// RLIMIT_FSIZE — both come back as ERR_SHM_NOSPACE). On tmpfs a mapping of a
+// sparse file raises SIGBUS on first touch once the filesystem is full (Docker's default /dev/shm is
+// 64 MiB); reserving up front turns that into an ENOSPC error here instead of a crash later.
+static napi_value reserve(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  int64_t bytes;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      napi_get_value_int64(env, argv[1], &bytes) != napi_ok || bytes <= 0)
+    THROW(env, "ERR_SHM_ARGUMENT", "reserve(fd, bytes)");
+  int err = posix_fallocate(fd, 0, (off_t)bytes);
+  if (err) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "posix_fallocate of %lld bytes: %s", (long long)bytes, strerror(err));
+    napi_throw_error(env, err == ENOSPC || err == EFBIG ? "ERR_SHM_NOSPACE" : "ERR_SHM_SYSTEM", msg);
+    return NULL;
+  }
+  return NULL;
 }
 
 // mapFd(fd: number, bytes: number): ArrayBuffer — the first `bytes` of the open file `fd`, read-write,
@@ -369,6 +393,7 @@ static void export_fn(napi_env env, napi_value exports, const char* name, napi_c
 
 static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "mapFd", map_fd);
+  export_fn(env, exports, "reserve", reserve);
   export_fn(env, exports, "atomicLoad", atomic_load);
   export_fn(env, exports, "atomicStore", atomic_store);
   export_fn(env, exports, "atomicAdd", atomic_add);

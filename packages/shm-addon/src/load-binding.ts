@@ -18,6 +18,8 @@ export class ShmUnavailableError extends Error {
 export interface ShmBinding {
   /** The first `bytes` of open file `fd`, mapped read-write and shared; unmapped when collected. */
   mapFd(fd: number, bytes: number): ArrayBuffer;
+  /** posix_fallocate(fd, 0, bytes): throws (code ERR_SHM_NOSPACE) when the filesystem cannot hold it. */
+  reserve(fd: number, bytes: number): void;
   /** Sequentially consistent atomics on the int32 at `byteOffset` (4-aligned) of `ab`. */
   atomicLoad(ab: ArrayBuffer, byteOffset: number): number;
   atomicStore(ab: ArrayBuffer, byteOffset: number, value: number): void;

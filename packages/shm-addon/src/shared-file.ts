@@ -1,10 +1,11 @@
-import { closeSync, constants, ftruncateSync, openSync } from "node:fs";
+import { closeSync, constants, openSync, unlinkSync } from "node:fs";
 import { loadShmBinding } from "./load-binding.js";
 
 export interface MapSharedFileOptions {
   /**
-   * Create the file (it must not exist yet: O_EXCL, mode 0600) and size it to `bytes`; otherwise open an
-   * existing one, which must be at least `bytes` long.
+   * Create the file (it must not exist yet: O_EXCL, mode 0600) and allocate `bytes` in it up front
+   * (posix_fallocate: a filesystem too small fails here, code ERR_SHM_NOSPACE, and the file is removed);
+   * otherwise open an existing one, which must be at least `bytes` long.
    */
   create: boolean;
 }
@@ -22,12 +23,14 @@ export function mapSharedFile(path: string, bytes: number, opts: MapSharedFileOp
   const flags = opts.create ? constants.O_RDWR | constants.O_CREAT | constants.O_EXCL : constants.O_RDWR;
   const fd = openSync(path, flags, 0o600);
   try {
-    if (opts.create) ftruncateSync(fd, bytes);
-    try {
-      return binding.mapFd(fd, bytes);
-    } catch (e) {
-      throw new Error(`mapSharedFile ${path}: ${(e as Error).message}`);
-    }
+    // Allocated now, not on first touch: a full tmpfs would otherwise kill the process with SIGBUS later.
+    if (opts.create) binding.reserve(fd, bytes);
+    return binding.mapFd(fd, bytes);
+  } catch (e) {
+    if (opts.create) unlinkSync(path); // ours, and unusable
+    const err = new Error(`mapSharedFile ${path}: ${(e as Error).message}`) as Error & { code?: string };
+    err.code = (e as { code?: string }).code;
+    throw err;
   } finally {
     closeSync(fd);
   }

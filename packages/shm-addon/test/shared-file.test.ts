@@ -66,4 +66,24 @@ describe("mapSharedFile", () => {
     );
     expect(() => mapSharedFile(short, 1.5, { create: false })).toThrow(RangeError);
   });
+
+  it("allocates at creation: a file the system cannot hold fails there, naming it, and is removed", () => {
+    // RLIMIT_FSIZE of 1 block stands in for a full /dev/shm (both make posix_fallocate fail); with SIGXFSZ
+    // ignored the call returns the error instead of killing the process.
+    const path = join(dir, "too-big");
+    const script = `
+      process.on("SIGXFSZ", () => {});
+      const { mapSharedFile } = require(${JSON.stringify(join(__dirname, "..", "dist", "index.cjs"))});
+      try { mapSharedFile(${JSON.stringify(path)}, 1 << 20, { create: true }); process.stdout.write("mapped"); }
+      catch (e) { process.stdout.write(e.message); }`;
+    const r = spawnSync(
+      "bash",
+      ["-c", `ulimit -f 1; exec "${process.execPath}" -e '${script.replace(/'/g, "'\\''")}'`],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(r.stdout).toMatch(/too-big: posix_fallocate of 1048576 bytes: File too large/);
+    expect(existsSync(path)).toBe(false);
+  });
 });
