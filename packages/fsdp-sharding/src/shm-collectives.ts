@@ -6,8 +6,8 @@ import { sumInto } from "./simd-add.js";
 
 /**
  * Collectives among ranks of one machine through a `SharedArena`: each chunk is staged once into this
- * rank's region, and peers read it straight from there — no socket, no kernel copy. Only synchronisation
- * goes over the group's TCP ring, as tiny barrier frames. Sums are taken in member order (0, 1, …, p−1),
+ * rank's region, and peers read it straight from there — no socket, no kernel copy. Ranks meet at the
+ * arena's futex barrier between phases (the TCP ring only reports failures). Sums are taken in member order (0, 1, …, p−1),
  * each output element by exactly one rank, so every rank gets bit-identical results, equal to a
  * sequential float32 sum in rank order. Chunks of at most `arena.regionElems` floats bound the memory.
  */
