@@ -191,3 +191,19 @@ export async function ringBroadcast(
   }
   await Promise.all(sends);
 }
+
+/**
+ * A barrier in p−1 steps (a token pass would take 2p−3): at step t every rank sends an empty frame to
+ * the next and waits for the previous one's; a rank sends step t only after hearing step t−1, so the
+ * frame it receives at step t vouches for t+1 ranks behind it, and after p−1 steps for all of them.
+ * Frames carry the collective's op and sequence number, so a rank in another collective fails loudly.
+ */
+export async function ringBarrier(link: RingLink): Promise<void> {
+  const empty = new Uint8Array(0);
+  for (let t = 0; t < link.size - 1; t++) {
+    const sent = link.send(t, empty);
+    sent.catch(() => {}); // awaited below; must not surface as unhandled if the receive fails first
+    await link.recv(t, 0);
+    await sent;
+  }
+}

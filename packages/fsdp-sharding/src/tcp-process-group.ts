@@ -3,6 +3,7 @@ import { outputBuffer } from "./output-buffer.js";
 import { OP_NAMES, type OpCode, type RingChannel } from "./ring-channel.js";
 import {
   type RingLink,
+  ringBarrier,
   ringBroadcast,
   ringPass,
   ringReduceScatter,
@@ -95,7 +96,7 @@ function divideInPlace(buf: Float32Array, d: number): void {
 /**
  * A ring of ranks over TCP. Collectives on one group run one at a time in call order. When every member
  * maps the same shared memory (`useSharedMemory`, set up by `initProcessGroup` on one machine), the data
- * moves through it and the ring carries only the barriers between chunks.
+ * moves through it, the ranks meet at a futex barrier in it, and the ring only reports failures.
  */
 export class TcpProcessGroup implements ProcessGroup {
   readonly rank: number;
@@ -263,14 +264,8 @@ export class TcpProcessGroup implements ProcessGroup {
 
   async barrier(): Promise<void> {
     if (this.size === 1) return;
-    const p = this.size;
     const arena = this.arena;
-    if (arena) {
-      await this.run(5, (link) => shmBarrier(link, arena));
-      return;
-    }
-    const token = new Float32Array(p);
-    await this.run(5, (link) => ringPass(link, token, (s) => [s, s + 1], 0, 2 * p - 3, "sum"));
+    await this.run(5, (link) => (arena ? shmBarrier(link, arena) : ringBarrier(link)));
   }
 
   subgroup(kind: SubgroupKind): ProcessGroup {

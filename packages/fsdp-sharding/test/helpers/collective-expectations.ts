@@ -63,6 +63,11 @@ export function expectCollectiveResults(
           intData(root, `bc-${n}`, n),
           `rank ${r} broadcast root ${root}`,
         );
+    const times = (q: number) => new Float64Array(load(q, "barrier-times").slice().buffer);
+    const lastArrival = Math.max(...ranks.map((q) => times(q)[0]));
+    expect(times(r)[1], `rank ${r} left the barrier before the last rank arrived`).toBeGreaterThanOrEqual(
+      lastArrival - 1,
+    );
     expectSame(load(r, "queued-1"), naive(ranks, "q1", 11, "sum"), "queued 1");
     expectSame(load(r, "queued-2"), naive(ranks, "q2", 13, "sum"), "queued 2");
     const node = Math.floor(r / nproc);

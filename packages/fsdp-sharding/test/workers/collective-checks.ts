@@ -47,6 +47,12 @@ export async function runCollectiveChecks(
       save(`bc-${n}-${root}`, buf);
     }
   await g.barrier();
+  // A barrier holds everyone until the last rank arrives: rank r arrives r × 60 ms late.
+  await new Promise((done) => setTimeout(done, r * 60));
+  const arrived = Date.now();
+  await g.barrier();
+  const left = Date.now();
+  save("barrier-times", new Float32Array(new Float64Array([arrived, left]).buffer));
   // Collectives issued without awaiting must still run in call order.
   const a = intData(r, "q1", 11);
   const b = intData(r, "q2", 13);
