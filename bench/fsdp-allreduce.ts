@@ -13,10 +13,10 @@
 import { spawn } from "node:child_process";
 import { connect, createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
-import { initProcessGroup, launchJob, TcpProcessGroup } from "../packages/fsdp-sharding/dist/index.js";
+import { initProcessGroup, TcpProcessGroup } from "../packages/fsdp-sharding/dist/index.js";
+import { launchRanks, resultLine } from "./launch-ranks.js";
 import { writeResult } from "./write-result.js";
 
 const self = fileURLToPath(import.meta.url);
@@ -324,15 +324,9 @@ async function main(): Promise<void> {
   const latency: Latency[] = [];
   for (const ranks of [2, 4])
     for (const pathEnv of PATH_ENVS) {
-      let out = "";
-      const sink = new Writable({
-        write(chunk, _enc, cb) {
-          out += chunk;
-          cb();
-        },
-      });
-      const res = await launchJob({
-        nprocPerNode: ranks,
+      const out = await launchRanks({
+        nproc: ranks,
+        what: `bench ranks=${ranks} ${JSON.stringify(pathEnv)}`,
         command: [
           process.execPath,
           "--import",
@@ -345,13 +339,9 @@ async function main(): Promise<void> {
           String(iters),
           ...(pieceElems ? ["--piece-elems", String(pieceElems)] : []),
         ],
-        stdout: sink,
         env: { ...process.env, ...pathEnv },
       });
-      if (res.code !== 0)
-        throw new Error(`bench ranks=${ranks} failed: rank ${res.failedRank} ${res.reason}`);
-      const line = out.split("\n").find((l) => l.includes("RESULT "))!;
-      const got = JSON.parse(line.slice(line.indexOf("RESULT ") + 7)) as { rows: Row[]; latency: Latency };
+      const got = resultLine<{ rows: Row[]; latency: Latency }>(out);
       rows.push(...got.rows);
       latency.push(got.latency);
     }

@@ -12,11 +12,11 @@
 // Run: pnpm --filter @biomed-llama/fsdp-sharding build && pnpm --filter @biomed-llama/optimizer build &&
 //      pnpm tsx bench/fsdp-memory.ts   -> bench/results/fsdp-memory.json
 import { cpus, loadavg } from "node:os";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the packages, so it loads the built entries by path.
-import { initProcessGroup, launchJob, ShardedDataParallel } from "../packages/fsdp-sharding/dist/index.js";
+import { initProcessGroup, ShardedDataParallel } from "../packages/fsdp-sharding/dist/index.js";
 import { AdamW } from "../packages/optimizer/dist/index.js";
+import { launchRanks, resultLine } from "./launch-ranks.js";
 import { writeResult } from "./write-result.js";
 
 const self = fileURLToPath(import.meta.url);
@@ -180,22 +180,12 @@ async function main(): Promise<void> {
   const configs: unknown[] = [];
   for (const strategy of STRATEGIES) {
     for (const ranks of RANKS) {
-      let out = "";
-      const sink = new Writable({
-        write(chunk, _enc, cb) {
-          out += chunk;
-          cb();
-        },
-      });
-      const res = await launchJob({
-        nprocPerNode: ranks,
+      const out = await launchRanks({
+        nproc: ranks,
+        what: `${strategy} ranks=${ranks}`,
         command: [process.execPath, "--expose-gc", "--import", "tsx", self, "--worker", strategy],
-        stdout: sink,
       });
-      if (res.code !== 0)
-        throw new Error(`${strategy} ranks=${ranks} failed: rank ${res.failedRank} ${res.reason}`);
-      const line = out.split("\n").find((l) => l.includes("RESULT "))!;
-      const rows = JSON.parse(line.slice(line.indexOf("RESULT ") + 7)) as RankRow[];
+      const rows = resultLine<RankRow[]>(out);
       const targetBytes = (1 / ranks + 0.1) * unshardedBytes;
       const maxTotal = Math.max(...rows.map((r) => r.totalBytes));
       const maxPeak = Math.max(...rows.map((r) => r.totalBytes + r.transientPeakBytes));

@@ -11,10 +11,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the packages, so it loads the built entries by path.
-import { launchJob } from "../packages/fsdp-sharding/dist/index.js";
 import {
   initHFCheckpoint,
   parameterCount,
@@ -23,6 +21,7 @@ import {
 } from "../packages/llama-model/dist/index.js";
 import { IndexedDatasetWriter } from "../packages/tokenizer/dist/index.js";
 import { openPretrainSequences, train, validateConfig } from "../packages/trainer/dist/index.js";
+import { launchRanks } from "./launch-ranks.js";
 import { writeResult } from "./write-result.js";
 
 const self = fileURLToPath(import.meta.url);
@@ -114,15 +113,9 @@ async function main(): Promise<void> {
   for (const strategy of STRATEGIES)
     for (const n of RANKS) {
       const out = join(dir, `${strategy}-${n}.json`);
-      let stderr = "";
-      const sink = new Writable({
-        write(c, _e, cb) {
-          stderr += c;
-          cb();
-        },
-      });
-      const res = await launchJob({
-        nprocPerNode: n,
+      await launchRanks({
+        nproc: n,
+        what: `${strategy} on ${n} rank(s)`,
         command: [
           process.execPath,
           "--expose-gc",
@@ -135,10 +128,7 @@ async function main(): Promise<void> {
           prefix,
           out,
         ],
-        stdout: sink,
-        stderr: sink,
       });
-      if (res.code !== 0) throw new Error(`${strategy} on ${n} rank(s) failed: ${res.reason}\n${stderr}`);
       const ranks: RankSample[] = Array.from({ length: n }, (_, r) =>
         JSON.parse(readFileSync(`${out}.${r}`, "utf8")),
       );
