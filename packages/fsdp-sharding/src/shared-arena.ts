@@ -22,10 +22,11 @@ export const DEFAULT_SHM_REGION_ELEMS = (16 << 20) / 4;
 const MIN_REGION_ELEMS = (256 << 10) / 4;
 /**
  * Below this many bytes a collective stages through the regions even when single-copy is possible: it
- * needs one barrier fewer, and at 1 MB that was worth more than the saved copy (bench/fsdp-allreduce.ts:
- * 4 ranks 1.11 vs 0.93 GB/s bus, 2 ranks 1.70 vs 1.45); from 4 MB single-copy was ahead.
+ * needs one barrier fewer. Measured (all-reduce bus GB/s, single-copy vs staged, 2026-11-27 02:55,
+ * two runs): 4 ranks at 256 KiB 0.29 / 0.25 vs 0.50 / 0.52 — staging wins; at 1 MiB 0.95 / 0.94 vs
+ * 0.98 / 0.93 and, in two runs before, 1.01 / 0.80 vs 0.81 / 0.69 — single-copy even or ahead.
  */
-export const DEFAULT_SINGLE_COPY_MIN_BYTES = 2 << 20;
+export const DEFAULT_SINGLE_COPY_MIN_BYTES = 1 << 20;
 
 /** The part of `@biomed-llama/shm-addon` used here, declared structurally: the addon is optional. */
 export interface ShmAddonModule {
@@ -58,10 +59,10 @@ const headerElems = (size: number) => Math.ceil((CHECKS_BYTE + 2 * size * CHECK_
 /** How long one blocking wait may hold the event loop before yielding to it (socket errors, timeouts). */
 const WAIT_SLICE_MICROS = 2000;
 /**
- * How long a barrier polls (yielding the core between polls) before sleeping on the futex: a futex
- * wake-up costs ~50 µs on these VMs. Yielding rather than busy-waiting also serves groups larger than
- * the core count, where the rank being waited for may need this very core (measured, 4 ranks on 2
- * cores: barrier 150 → 106 µs; 2 ranks: 43 → 21 µs).
+ * How long a barrier polls (yielding the core between polls) before sleeping on the futex. Yielding
+ * rather than busy-waiting also serves groups larger than the core count, where the rank being waited
+ * for may need this very core: measured in a loop of barriers, 4 ranks on 2 cores took 150 µs per
+ * barrier when only groups that fit the cores polled, 106 µs polling always; 2 ranks take 19–21 µs.
  */
 const SPIN_MICROS = 50;
 

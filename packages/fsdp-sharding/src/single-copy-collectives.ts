@@ -19,9 +19,13 @@ function remoteOf(arena: SharedArena): Remote {
   return arena.remote;
 }
 
-/** Where each member's posted buffer starts, plus `byteOffset`, as the addon wants them. */
+/** Where member `q`'s posted buffer starts, plus `byteOffset`. */
+const addressIn = (posted: Float64Array[], q: number, byteOffset: number) =>
+  BigInt(posted[q][3]) + BigInt(byteOffset);
+
+/** The same for every member, as the addon's reduction wants them. */
 function addresses(posted: Float64Array[], byteOffset: number): BigUint64Array {
-  return BigUint64Array.from(posted, (c) => BigInt(c[3]) + BigInt(byteOffset));
+  return BigUint64Array.from(posted, (_, q) => addressIn(posted, q, byteOffset));
 }
 
 const addressOf = (r: Remote, view: Float32Array) => Number(r.addon.addressOf(view));
@@ -87,7 +91,7 @@ export async function singleCopyAllReduce(
     const [aq, bq] = segmentBounds(n, p, q);
     if (q !== me && bq > aq)
       await fromPeers(link, r, () =>
-        r.addon.readRemote(r.pids[q], BigInt(posted[q][3]) + BigInt(aq * 4), buf.subarray(aq, bq)),
+        r.addon.readRemote(r.pids[q], addressIn(posted, q, aq * 4), buf.subarray(aq, bq)),
       );
   }
   await barrier(link, arena, n);
@@ -127,7 +131,7 @@ export async function singleCopyAllGather(
         await fromPeers(link, r, () =>
           r.addon.readRemote(
             r.pids[q],
-            BigInt(posted[q][3]) + BigInt(q * len * 4),
+            addressIn(posted, q, q * len * 4),
             out.subarray(q * len, (q + 1) * len),
           ),
         );
@@ -144,6 +148,6 @@ export async function singleCopyBroadcast(
   const n = buf.length;
   const posted = await barrier(link, arena, n, n > 0 ? addressOf(r, buf) : 0);
   if (n > 0 && link.index !== root)
-    await fromPeers(link, r, () => r.addon.readRemote(r.pids[root], BigInt(posted[root][3]), buf));
+    await fromPeers(link, r, () => r.addon.readRemote(r.pids[root], addressIn(posted, root, 0), buf));
   await barrier(link, arena, n);
 }
