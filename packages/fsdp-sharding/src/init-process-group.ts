@@ -28,7 +28,7 @@ export interface InitProcessGroupOptions {
   sharedMemory?: "auto" | "off" | "required";
   /** Floats each rank stages at a time in shared memory; default BIOMED_LLAMA_SHM_MB (16 MiB). */
   sharedMemoryRegionElems?: number;
-  /** Smaller collectives (bytes) stage through shared memory even where single-copy works; default 1 MiB. */
+  /** Smaller collectives (bytes) stage through shared memory even where single-copy works; default 2 MiB. */
   singleCopyMinBytes?: number;
 }
 

@@ -22,11 +22,13 @@ export const DEFAULT_SHM_REGION_ELEMS = (16 << 20) / 4;
 const MIN_REGION_ELEMS = (256 << 10) / 4;
 /**
  * Below this many bytes a collective stages through the regions even when single-copy is possible: it
- * needs one barrier fewer. Measured (all-reduce bus GB/s, single-copy vs staged, 2026-11-27 02:55,
- * two runs): 4 ranks at 256 KiB 0.29 / 0.25 vs 0.50 / 0.52 — staging wins; at 1 MiB 0.95 / 0.94 vs
- * 0.98 / 0.93 and, in two runs before, 1.01 / 0.80 vs 0.81 / 0.69 — single-copy even or ahead.
+ * needs one barrier fewer. Measured with both paths interleaved in one job (blocks of 15 calls, 6
+ * blocks each, median bus GB/s single-copy vs staged, 2026-11-27 02:59): 256 KiB — 2 ranks all-reduce
+ * 1.11 vs 2.60, 4 ranks 0.33 vs 0.79; 1 MiB — 2 ranks 1.40 vs 1.78 (reduce-scatter 1.54 vs 1.87),
+ * 4 ranks 0.97 vs 0.98 (0.75 vs 0.51); 2 MiB — 2 ranks 1.72 vs 1.74 (1.75 vs 1.12), 4 ranks 1.07 vs
+ * 0.82 (1.37 vs 0.80). So staging below 2 MiB, single-copy from there.
  */
-export const DEFAULT_SINGLE_COPY_MIN_BYTES = 1 << 20;
+export const DEFAULT_SINGLE_COPY_MIN_BYTES = 2 << 20;
 
 /** The part of `@biomed-llama/shm-addon` used here, declared structurally: the addon is optional. */
 export interface ShmAddonModule {

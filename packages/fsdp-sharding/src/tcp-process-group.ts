@@ -135,7 +135,7 @@ export class TcpProcessGroup implements ProcessGroup {
 
   /**
    * How this group's data moves: "single-copy" (ranks of one machine read each other's buffers,
-   * process_vm_readv; buffers under `singleCopyMinBytes`, 1 MiB, are still staged), "shm" (staged through shared
+   * process_vm_readv; buffers under `singleCopyMinBytes`, 2 MiB, are still staged), "shm" (staged through shared
    * memory), or "tcp" (the ring).
    */
   get dataPath(): "single-copy" | "shm" | "tcp" {
