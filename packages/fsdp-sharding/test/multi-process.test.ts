@@ -90,11 +90,12 @@ beforeAll(async () => {
         worker: "rank-checks.ts",
         args: [dir, ...fsdp],
         env: envFor(label, data),
+        deadlineMs: Number(process.env.TEST_WORLD_DEADLINE_MS ?? 120_000),
       });
       runs.set(label, { dir, results: await world.done });
     }),
   );
-}, 120_000);
+}, 150_000);
 
 describe.each(worlds)("%s", (label, nproc, nnodes, data) => {
   const size = nproc * nnodes;

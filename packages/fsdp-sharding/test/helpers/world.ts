@@ -40,6 +40,12 @@ export async function spawnWorld(opts: {
   args?: string[];
   env?: Record<string, string>;
   perRankEnv?: (rank: number) => Record<string, string>;
+  /**
+   * Ranks still running this long after spawn get SIGUSR2 — a worker importing workers/whereabouts.ts
+   * then prints what it is doing — and are killed a second later: a hung world fails with its ranks'
+   * whereabouts in their stderr instead of running into the test's timeout with nothing to show.
+   */
+  deadlineMs?: number;
 }): Promise<World> {
   const nnodes = opts.nnodes ?? 1;
   const world = opts.nproc * nnodes;
@@ -81,11 +87,19 @@ export async function spawnWorld(opts: {
     child.stderr!.on("data", (d) => {
       stderr += d;
     });
+    const deadline = opts.deadlineMs
+      ? setTimeout(() => {
+          stderr += `\n[still running ${opts.deadlineMs! / 1000} s after spawn: killed]\n`;
+          child.kill("SIGUSR2");
+          setTimeout(() => child.kill("SIGKILL"), 1000).unref();
+        }, opts.deadlineMs)
+      : undefined;
     results.push(
       new Promise((resolve) =>
-        child.on("close", (code, signal) =>
-          resolve({ rank, code, signal, stdout, stderr, elapsedMs: Date.now() - t0 }),
-        ),
+        child.on("close", (code, signal) => {
+          clearTimeout(deadline);
+          resolve({ rank, code, signal, stdout, stderr, elapsedMs: Date.now() - t0 });
+        }),
       ),
     );
   }

@@ -6,8 +6,10 @@ import { initProcessGroup, TcpProcessGroup } from "../../src/index.js";
 import { TEST_PIECE_ELEMS, TEST_SHM_REGION_ELEMS } from "../helpers/data.js";
 import { runCollectiveChecks } from "./collective-checks.js";
 import { runFsdpChecks } from "./fsdp-checks.js";
+import { setPhase } from "./whereabouts.js";
 
 const outDir = process.argv[2];
+setPhase("initProcessGroup");
 const g = await initProcessGroup({
   timeoutMs: 20_000,
   pieceElems: TEST_PIECE_ELEMS,
@@ -30,6 +32,10 @@ writeFileSync(
 const save = (name: string, a: Float32Array) =>
   writeFileSync(join(outDir, `r${r}-${name}.bin`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 
+setPhase("collective checks");
 await runCollectiveChecks(g, save);
+setPhase("FSDP checks");
 if (process.argv[3] === "fsdp") await runFsdpChecks(g, outDir);
+setPhase("destroy");
 await g.destroy();
+setPhase("exiting");
