@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { AuthenticationError } from "./errors.js";
+import { AuthenticationError, DistributedError } from "./errors.js";
 import { type FramedSocket, MAX_PAYLOAD_BYTES, parseJsonFrame } from "./framing.js";
 
 /**
@@ -45,8 +45,16 @@ function nextJson(fs: FramedSocket, timeoutMs: number, what: string): Promise<an
   });
 }
 
-/** Listener side. Resolves with the authenticated client's hello; rejects (and closes) on a bad proof. */
-export async function acceptHandshake(fs: FramedSocket, secret: string, timeoutMs: number): Promise<any> {
+/**
+ * Listener side. Resolves with the authenticated client's hello; rejects (and closes) on a bad proof, or
+ * when `admit` finds a reason to turn the authenticated client away (the client then fails with it).
+ */
+export async function acceptHandshake(
+  fs: FramedSocket,
+  secret: string,
+  timeoutMs: number,
+  admit: (hello: any) => string | null = () => null,
+): Promise<any> {
   const serverNonce = randomBytes(32).toString("hex");
   await fs.sendJson({ challenge: serverNonce });
   const reply = await nextJson(fs, timeoutMs, "handshake");
@@ -60,6 +68,12 @@ export async function acceptHandshake(fs: FramedSocket, secret: string, timeoutM
     throw new AuthenticationError(
       "a peer failed authentication (wrong BIOMED_LLAMA_SECRET); connection refused",
     );
+  }
+  const refusal = admit(reply.hello);
+  if (refusal !== null) {
+    await fs.sendJson({ refused: refusal }).catch(() => {});
+    fs.close();
+    throw new DistributedError(`refused a peer: ${refusal}`);
   }
   await fs.sendJson({ mac: mac(secret, "server", reply.nonce, serverNonce).toString("hex") });
   fs.maxPayloadBytes = MAX_PAYLOAD_BYTES;
@@ -84,6 +98,8 @@ export async function offerHandshake(
   });
   const answer = await nextJson(fs, timeoutMs, `handshake with ${peer}`);
   if (answer?.error) throw new AuthenticationError(`${peer} refused the connection: ${answer.error}`);
+  if (typeof answer?.refused === "string")
+    throw new DistributedError(`${peer} refused the connection: ${answer.refused}`);
   if (!equalMac(mac(secret, "server", clientNonce, first.challenge), answer?.mac)) {
     fs.close();
     throw new AuthenticationError(`${peer} could not prove the shared secret (wrong BIOMED_LLAMA_SECRET)`);

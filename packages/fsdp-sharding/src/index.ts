@@ -8,6 +8,7 @@ export {
   ShardingError,
 } from "./errors.js";
 export { FlatParamUnit, reshardChunks } from "./flat-param-unit.js";
+export { freePort } from "./free-port.js";
 export {
   ADDR_VAR,
   type InitProcessGroupOptions,

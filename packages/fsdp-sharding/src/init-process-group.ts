@@ -86,12 +86,14 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
       secret,
       handshakeTimeoutMs: rendezvousMs,
       heartbeatMs,
+      worldSize: info.worldSize,
     });
   const store = await TcpStoreClient.connect({
     host: info.masterAddr,
     port: info.masterPort,
     secret,
     rank: info.rank,
+    worldSize: info.worldSize,
     timeoutMs: rendezvousMs,
     heartbeatMs,
   });

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { constants } from "node:os";
 import type { Writable } from "node:stream";
 import { DistributedError } from "./errors.js";
+import { freePort } from "./free-port.js";
 import { SECRET_VAR } from "./init-process-group.js";
 
 export interface LaunchOptions {
@@ -38,18 +38,6 @@ export interface LaunchResult {
 
 /** Bad launcher arguments or environment. */
 export class LaunchError extends DistributedError {}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Copies a stream to `out` line by line, each line prefixed; a trailing partial line is flushed at the end. */
 function prefixLines(from: NodeJS.ReadableStream, out: Writable, prefix: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { CollectiveMismatchError, DistributedError, PeerFailureError } from "./errors.js";
 import { type Frame, FramedSocket, FrameKind } from "./framing.js";
 import { acceptHandshake, offerHandshake } from "./handshake.js";
@@ -13,7 +13,15 @@ export type OpCode = 1 | 2 | 3 | 4 | 5;
  */
 export class PeerListener {
   private readonly ready = new Map<string, FramedSocket>();
-  private readonly waiting = new Map<string, (fs: FramedSocket) => void>();
+  private readonly waiting = new Map<
+    string,
+    { take: (fs: FramedSocket) => void; stop: (e: Error) => void }
+  >();
+  /** Ring links already handed out: a second connection claiming one of them is refused. */
+  private readonly taken = new Set<string>();
+  /** Sockets accepted but not handed out (handshaking, or waiting for `accept`): `close` ends them. */
+  private readonly unclaimed = new Set<Socket>();
+  private closed = false;
 
   private constructor(
     private readonly server: Server,
@@ -22,17 +30,24 @@ export class PeerListener {
     private readonly handshakeTimeoutMs: number,
   ) {
     server.on("connection", async (sock) => {
+      this.unclaimed.add(sock);
+      sock.once("close", () => this.unclaimed.delete(sock));
       const fs = new FramedSocket(sock);
       try {
-        const hello = await acceptHandshake(fs, secret, this.handshakeTimeoutMs);
-        const key = `${hello?.group}/${hello?.from}`;
+        const hello = await acceptHandshake(fs, secret, this.handshakeTimeoutMs, (h) =>
+          this.taken.has(linkKey(h)) || this.ready.has(linkKey(h))
+            ? `rank ${h?.from} already has its ${h?.group} ring link to this rank (another job on this address?)`
+            : null,
+        );
+        const key = linkKey(hello);
         const w = this.waiting.get(key);
         if (w) {
           this.waiting.delete(key);
-          w(fs);
+          this.hand(key, sock);
+          w.take(fs);
         } else this.ready.set(key, fs);
       } catch (e) {
-        process.stderr.write(`biomed-llama: ${(e as Error).message}\n`);
+        if (!this.closed) process.stderr.write(`biomed-llama: ${(e as Error).message}\n`);
       }
     });
   }
@@ -49,13 +64,20 @@ export class PeerListener {
     });
   }
 
+  private hand(key: string, sock: Socket): void {
+    this.taken.add(key);
+    this.unclaimed.delete(sock);
+  }
+
   accept(group: string, from: number, timeoutMs: number): Promise<FramedSocket> {
     const key = `${group}/${from}`;
     const have = this.ready.get(key);
     if (have) {
       this.ready.delete(key);
+      this.hand(key, have.socket);
       return Promise.resolve(have);
     }
+    if (this.closed) return Promise.reject(new DistributedError(`the ${group} ring listener is closed`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(key);
@@ -66,17 +88,33 @@ export class PeerListener {
           ),
         );
       }, timeoutMs);
-      this.waiting.set(key, (fs) => {
-        clearTimeout(timer);
-        resolve(fs);
+      this.waiting.set(key, {
+        take: (fs) => {
+          clearTimeout(timer);
+          resolve(fs);
+        },
+        stop: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
     });
   }
 
+  /** Stops listening and ends every connection not handed out, so none keeps the process alive. */
   close(): void {
+    this.closed = true;
     this.server.close();
+    for (const s of this.unclaimed) s.destroy();
+    this.unclaimed.clear();
+    this.ready.clear();
+    for (const [key, w] of this.waiting)
+      w.stop(new DistributedError(`the ring listener closed while waiting for ${key}`));
+    this.waiting.clear();
   }
 }
+
+const linkKey = (hello: any) => `${hello?.group}/${hello?.from}`;
 
 export async function connectRing(opts: {
   host: string;

@@ -25,6 +25,8 @@ export class TcpStoreServer {
   private readonly waiters = new Set<() => boolean>();
   private readonly clients = new Map<FramedSocket, ClientState>();
   private readonly lastBeat = new Map<number, number>();
+  /** Every socket accepted and not yet closed, handshaking or not: `close` ends them all. */
+  private readonly sockets = new Set<Socket>();
   private aborted: AbortNotice | null = null;
 
   private constructor(
@@ -32,8 +34,14 @@ export class TcpStoreServer {
     private readonly secret: string,
     private readonly handshakeTimeoutMs: number,
     private readonly staleMs: number,
+    private readonly port: number,
+    private readonly worldSize: number | undefined,
   ) {
-    server.on("connection", (s) => this.onConnection(s));
+    server.on("connection", (s) => {
+      this.sockets.add(s);
+      s.once("close", () => this.sockets.delete(s));
+      this.onConnection(s);
+    });
   }
 
   static listen(opts: {
@@ -42,6 +50,8 @@ export class TcpStoreServer {
     secret: string;
     handshakeTimeoutMs: number;
     heartbeatMs: number;
+    /** When given, a rank outside it, or one claiming another WORLD_SIZE, is refused. */
+    worldSize?: number;
   }): Promise<TcpStoreServer> {
     return new Promise((resolve, reject) => {
       const server = createServer();
@@ -52,9 +62,20 @@ export class TcpStoreServer {
           ),
         ),
       );
-      server.listen(opts.port, opts.host, () =>
-        resolve(new TcpStoreServer(server, opts.secret, opts.handshakeTimeoutMs, opts.heartbeatMs * 4)),
-      );
+      server.listen(opts.port, opts.host, () => {
+        const a = server.address();
+        const port = typeof a === "object" && a ? a.port : opts.port;
+        resolve(
+          new TcpStoreServer(
+            server,
+            opts.secret,
+            opts.handshakeTimeoutMs,
+            opts.heartbeatMs * 4,
+            port,
+            opts.worldSize,
+          ),
+        );
+      });
     });
   }
 
@@ -62,7 +83,7 @@ export class TcpStoreServer {
     const fs = new FramedSocket(sock);
     let hello: any;
     try {
-      hello = await acceptHandshake(fs, this.secret, this.handshakeTimeoutMs);
+      hello = await acceptHandshake(fs, this.secret, this.handshakeTimeoutMs, (h) => this.admit(h));
     } catch (e) {
       process.stderr.write(`biomed-llama store: ${(e as Error).message}\n`);
       return;
@@ -86,6 +107,26 @@ export class TcpStoreServer {
         this.abort({ rank: state.rank, reason: `rank ${state.rank} exited or lost its connection` });
     };
     if (this.aborted) fs.sendJson({ abort: this.aborted }).catch(() => {});
+  }
+
+  /**
+   * Turns away a second connection for a rank that is already here, and a rank of another world size:
+   * both mean another job is using this MASTER_ADDR:MASTER_PORT with the same secret (its own rank 0 then
+   * failed to bind the port). Admitting it would cross the two jobs' rendezvous and hang both.
+   */
+  private admit(hello: any): string | null {
+    const rank = hello?.rank;
+    if (typeof rank !== "number") return null;
+    const clash = `another job on port ${this.port}? give each job its own MASTER_PORT`;
+    if (
+      this.worldSize !== undefined &&
+      typeof hello.worldSize === "number" &&
+      hello.worldSize !== this.worldSize
+    )
+      return `this store serves a job of WORLD_SIZE=${this.worldSize}, not ${hello.worldSize} (${clash})`;
+    for (const c of this.clients.values())
+      if (c.rank === rank && !c.bye) return `rank ${rank} is already connected to this store (${clash})`;
+    return null;
   }
 
   private reply(fs: FramedSocket, msg: unknown): void {
@@ -177,6 +218,8 @@ export class TcpStoreServer {
 
   close(): Promise<void> {
     for (const c of this.clients.keys()) c.close();
+    // Connections still handshaking (or turned away) are not clients yet, but would keep the server open.
+    for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
@@ -246,6 +289,8 @@ export class TcpStoreClient {
     port: number;
     secret: string;
     rank: number;
+    /** Sent along so the store can refuse a rank of another job. */
+    worldSize?: number;
     timeoutMs: number;
     heartbeatMs: number;
   }): Promise<TcpStoreClient> {
@@ -261,13 +306,13 @@ export class TcpStoreClient {
       await offerHandshake(
         fs,
         opts.secret,
-        { role: "store", rank: opts.rank },
+        { role: "store", rank: opts.rank, worldSize: opts.worldSize },
         opts.timeoutMs,
         "the rendezvous store",
       );
     } catch (e) {
       fs.close();
-      throw e instanceof AuthenticationError ? e : new AuthenticationError((e as Error).message);
+      throw e instanceof DistributedError ? e : new AuthenticationError((e as Error).message);
     }
     const client = new TcpStoreClient(fs, opts.rank);
     client.beat = setInterval(() => client.fs.sendJson({ op: "hb" }).catch(() => {}), opts.heartbeatMs);

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "vitest";
 import { type RankResult, spawnWorld, type World } from "./helpers/world.js";
 
@@ -67,6 +70,37 @@ test.each([1, 0])(
     expect(waited).toBeLessThan(15_000);
   },
 );
+
+test("ranks of another job on the same port and secret are refused; the job goes on", async () => {
+  const stop = join(mkdtempSync(join(tmpdir(), "fsdp-stop-")), "stop");
+  const job = await spawnWorld({
+    nproc: 2,
+    worker: "failure.ts",
+    args: ["until"],
+    env: { TEST_STOP_FILE: stop },
+  });
+  await Promise.all([0, 1].map((r) => whenReady(job, r)));
+  // A second job told the same MASTER_PORT and secret, as when two jobs are started by hand with one
+  // setting: its rank 0 cannot bind the port, and its rank 1 must not join the first job's rendezvous.
+  const intruder = await spawnWorld({
+    nproc: 2,
+    worker: "failure.ts",
+    args: ["until"],
+    env: { TEST_STOP_FILE: stop, MASTER_PORT: String(job.port), BIOMED_LLAMA_SECRET: job.secret },
+  });
+  const [i0, i1] = await intruder.done;
+  writeFileSync(stop, "");
+  const results = await job.done;
+  expect(i0.code).toBe(1);
+  expect(i0.stderr).toMatch(/cannot host the rendezvous store on 127\.0\.0\.1:\d+ .*EADDRINUSE/);
+  expect(i1.code).toBe(1);
+  expect(i1.stderr).toMatch(
+    new RegExp(`rank 1 is already connected to this store \\(another job on port ${job.port}\\?`),
+  );
+  // Turned away at once, not after the rendezvous timeout.
+  expect(i1.elapsedMs).toBeLessThan(15_000);
+  for (const r of results) expect(r.code, r.stderr).toBe(0);
+});
 
 test("a peer with the wrong secret is refused", { timeout: 120_000 }, async () => {
   const world = await spawnWorld({

@@ -1,6 +1,7 @@
 import { createServer, connect as tcpConnect } from "node:net";
 import { afterEach, expect, test } from "vitest";
-import { AuthenticationError } from "../src/errors.js";
+import { AuthenticationError, DistributedError } from "../src/errors.js";
+import { freePort } from "../src/free-port.js";
 import { type AbortNotice, TcpStoreClient, TcpStoreServer } from "../src/tcp-store.js";
 
 const SECRET = "correct horse battery staple";
@@ -9,30 +10,32 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function store(): Promise<{ server: TcpStoreServer; port: number }> {
-  // Port 0 is not allowed for MASTER_PORT, but the server itself accepts it; read the real port back.
-  const probe = createServer();
-  const port: number = await new Promise((r) =>
-    probe.listen(0, "127.0.0.1", () => r((probe.address() as any).port)),
-  );
-  await new Promise((r) => probe.close(r));
+async function store(worldSize?: number): Promise<{ server: TcpStoreServer; port: number }> {
+  const port = await freePort();
   const server = await TcpStoreServer.listen({
     host: "127.0.0.1",
     port,
     secret: SECRET,
     handshakeTimeoutMs: 5000,
     heartbeatMs: 100,
+    worldSize,
   });
   cleanup.push(() => server.close());
   return { server, port };
 }
 
-async function client(port: number, rank: number, secret = SECRET): Promise<TcpStoreClient> {
+async function client(
+  port: number,
+  rank: number,
+  secret = SECRET,
+  worldSize?: number,
+): Promise<TcpStoreClient> {
   const c = await TcpStoreClient.connect({
     host: "127.0.0.1",
     port,
     secret,
     rank,
+    worldSize,
     timeoutMs: 5000,
     heartbeatMs: 100,
   });
@@ -120,4 +123,44 @@ test("before authenticating, a peer cannot make the store buffer a huge frame", 
   head.writeUInt8(2, 4);
   sock.write(head);
   await closed; // the store hangs up instead of waiting for (and buffering) the payload
+});
+
+test("a second connection for a connected rank, or a rank of another world size, is refused", async () => {
+  const { port } = await store(2);
+  const a = await client(port, 0, SECRET, 2);
+  await client(port, 1, SECRET, 2);
+  // Another job given the same MASTER_PORT and secret (its own rank 0 could not bind the port).
+  const twice = client(port, 1, SECRET, 2);
+  await expect(twice).rejects.toBeInstanceOf(DistributedError);
+  await expect(twice).rejects.toThrow(
+    `the rendezvous store refused the connection: rank 1 is already connected to this store (another job on port ${port}? give each job its own MASTER_PORT)`,
+  );
+  await expect(client(port, 2, SECRET, 4)).rejects.toThrow(
+    /this store serves a job of WORLD_SIZE=2, not 4 \(another job on port \d+\?/,
+  );
+  // The job's own ranks are unaffected.
+  await a.set("still", "here");
+  expect(await a.get("still")).toBe("here");
+});
+
+test("a rank that said goodbye may connect again (a later job phase reusing the store)", async () => {
+  const { port } = await store(2);
+  const b = await client(port, 1, SECRET, 2);
+  await b.close();
+  const again = await client(port, 1, SECRET, 2);
+  await again.set("k", "v");
+});
+
+test("closing the store ends connections still in their handshake", async () => {
+  const { server, port } = await store();
+  const sock = tcpConnect({ host: "127.0.0.1", port });
+  await new Promise((r) => sock.once("connect", r));
+  sock.on("error", () => {});
+  sock.resume(); // read (and drop) the challenge so the hang-up is seen
+  const closed = new Promise<void>((r) => sock.once("close", () => r()));
+  // Never answers the challenge: without the fix, close() waited for the 5 s handshake timeout.
+  const t0 = Date.now();
+  await server.close();
+  await closed;
+  expect(Date.now() - t0).toBeLessThan(1000);
 });

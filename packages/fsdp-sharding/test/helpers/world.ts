@@ -1,21 +1,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// MASTER_PORT outside the ephemeral range (see src/free-port.ts): with many worlds starting at once, a
+// port from bind(0) was taken by another world's connection before this world's rank 0 bound it.
+import { freePort } from "../../src/free-port.js";
+
+export { freePort };
 
 export interface RankResult {
   rank: number;
@@ -30,6 +24,9 @@ export interface RankResult {
 export interface World {
   children: ChildProcess[];
   done: Promise<RankResult[]>;
+  /** The world's MASTER_PORT and BIOMED_LLAMA_SECRET. */
+  port: number;
+  secret: string;
 }
 
 /** Spawns `nnodes × nproc` ranks of a TypeScript worker with torchrun variables, all on loopback. */
@@ -50,6 +47,8 @@ export async function spawnWorld(opts: {
   const nnodes = opts.nnodes ?? 1;
   const world = opts.nproc * nnodes;
   const port = await freePort();
+  // Each world its own secret, as each job has: a rank can never join another world's rendezvous.
+  const secret = `test-${randomBytes(8).toString("hex")}`;
   const children: ChildProcess[] = [];
   const results: Promise<RankResult>[] = [];
   for (let rank = 0; rank < world; rank++) {
@@ -62,7 +61,7 @@ export async function spawnWorld(opts: {
       GROUP_RANK: String(Math.floor(rank / opts.nproc)),
       MASTER_ADDR: "127.0.0.1",
       MASTER_PORT: String(port),
-      BIOMED_LLAMA_SECRET: "test-secret",
+      BIOMED_LLAMA_SECRET: secret,
       // Several "nodes" on one machine: all listen on loopback, which must then be said explicitly.
       ...(nnodes > 1 ? { BIOMED_LLAMA_ADDR: "127.0.0.1" } : {}),
       ...opts.env,
@@ -103,7 +102,7 @@ export async function spawnWorld(opts: {
       ),
     );
   }
-  return { children, done: Promise.all(results) };
+  return { children, done: Promise.all(results), port, secret };
 }
 
 export function describeFailures(results: RankResult[]): string {
