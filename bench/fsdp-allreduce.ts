@@ -15,7 +15,7 @@ import { connect, createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
-import { initProcessGroup, TcpProcessGroup } from "../packages/fsdp-sharding/dist/index.js";
+import { freePort, initProcessGroup, TcpProcessGroup } from "../packages/fsdp-sharding/dist/index.js";
 import { launchRanks, resultLine } from "./launch-ranks.js";
 import { writeResult } from "./write-result.js";
 
@@ -208,15 +208,7 @@ async function rawRing(n: number, mb: number): Promise<number> {
   const total = mb * 1024 * 1024;
   const ports: number[] = [];
   for (let i = 0; i < n; i++)
-    ports.push(
-      await new Promise<number>((resolve) => {
-        const s = createServer();
-        s.listen(0, "127.0.0.1", () => {
-          const port = (s.address() as { port: number }).port;
-          s.close(() => resolve(port));
-        });
-      }),
-    );
+    ports.push(await freePort());
   const rates = await Promise.all(
     ports.map(
       (_, i) =>

@@ -9,12 +9,12 @@
 // Needs mpirun (apt-get install openmpi-bin libopenmpi-dev). Writes bench/results/fsdp-mpi.json.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
 import {
+  freePort,
   initMpiProcessGroup,
   initProcessGroup,
   type ProcessGroup,
@@ -77,17 +77,6 @@ async function worker(transport: "mpi" | "tcp" | "shm", outFile: string): Promis
   }
   if (g.rank === 0) writeFileSync(outFile, JSON.stringify(rows));
   await g.destroy();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function exited(child: ReturnType<typeof spawn>, what: string): Promise<void> {

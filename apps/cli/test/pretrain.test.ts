@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { freePort } from "@biomed-llama/fsdp-sharding";
 import { initHFCheckpoint, readSafetensors, resolveConfig } from "@biomed-llama/llama-model";
 import { IndexedDatasetWriter } from "@biomed-llama/tokenizer";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -70,16 +70,6 @@ const runArgs = (out: string, extra: string[] = []) => [
   ...extra,
 ];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Runs the same command as `world` ranks with torchrun's variables, `perNode` ranks per simulated
  * node; resolves when all exit 0.
@@ -98,7 +88,7 @@ async function ranks(world: number, args: string[], perNode = world): Promise<vo
           GROUP_RANK: String(Math.floor(r / perNode)),
           MASTER_ADDR: "127.0.0.1",
           MASTER_PORT: String(port),
-          BIOMED_LLAMA_SECRET: "test-secret",
+          BIOMED_LLAMA_SECRET: `test-${port}`,
           // "Nodes" simulated on one machine: the address every rank listens on and advertises.
           BIOMED_LLAMA_ADDR: "127.0.0.1",
         },
