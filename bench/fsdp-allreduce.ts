@@ -207,8 +207,7 @@ function sendAll(sock: import("node:net").Socket, total: number, then?: () => vo
 async function rawRing(n: number, mb: number): Promise<number> {
   const total = mb * 1024 * 1024;
   const ports: number[] = [];
-  for (let i = 0; i < n; i++)
-    ports.push(await freePort());
+  for (let i = 0; i < n; i++) ports.push(await freePort());
   const rates = await Promise.all(
     ports.map(
       (_, i) =>
