@@ -124,6 +124,8 @@ export class TcpStoreServer {
       hello.worldSize !== this.worldSize
     )
       return `this store serves a job of WORLD_SIZE=${this.worldSize}, not ${hello.worldSize} (${clash})`;
+    if (this.worldSize !== undefined && !(rank >= 0 && rank < this.worldSize))
+      return `rank ${rank} is outside this store's job of WORLD_SIZE=${this.worldSize} (${clash})`;
     for (const c of this.clients.values())
       if (c.rank === rank && !c.bye) return `rank ${rank} is already connected to this store (${clash})`;
     return null;

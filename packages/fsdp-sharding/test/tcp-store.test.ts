@@ -125,7 +125,7 @@ test("before authenticating, a peer cannot make the store buffer a huge frame", 
   await closed; // the store hangs up instead of waiting for (and buffering) the payload
 });
 
-test("a second connection for a connected rank, or a rank of another world size, is refused", async () => {
+test("a second connection for a connected rank, a rank of another world size or outside it, is refused", async () => {
   const { port } = await store(2);
   const a = await client(port, 0, SECRET, 2);
   await client(port, 1, SECRET, 2);
@@ -138,6 +138,7 @@ test("a second connection for a connected rank, or a rank of another world size,
   await expect(client(port, 2, SECRET, 4)).rejects.toThrow(
     /this store serves a job of WORLD_SIZE=2, not 4 \(another job on port \d+\?/,
   );
+  await expect(client(port, 5)).rejects.toThrow(/rank 5 is outside this store's job of WORLD_SIZE=2/);
   // The job's own ranks are unaffected.
   await a.set("still", "here");
   expect(await a.get("still")).toBe("here");
