@@ -58,7 +58,10 @@ export class TcpStoreServer {
       server.once("error", (e: NodeJS.ErrnoException) =>
         reject(
           new DistributedError(
-            `cannot host the rendezvous store on ${opts.host}:${opts.port} (MASTER_ADDR/MASTER_PORT): ${e.code ?? e.message}`,
+            `cannot host the rendezvous store on ${opts.host}:${opts.port} (MASTER_ADDR/MASTER_PORT): ${e.code ?? e.message}` +
+              (e.code === "EADDRINUSE"
+                ? " — the port is taken (another job?): give this job another MASTER_PORT"
+                : ""),
           ),
         ),
       );

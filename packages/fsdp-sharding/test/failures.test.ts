@@ -92,7 +92,9 @@ test("ranks of another job on the same port and secret are refused; the job goes
   writeFileSync(stop, "");
   const results = await job.done;
   expect(i0.code).toBe(1);
-  expect(i0.stderr).toMatch(/cannot host the rendezvous store on 127\.0\.0\.1:\d+ .*EADDRINUSE/);
+  expect(i0.stderr).toMatch(
+    /cannot host the rendezvous store on 127\.0\.0\.1:\d+ .*EADDRINUSE — the port is taken \(another job\?\)/,
+  );
   expect(i1.code).toBe(1);
   expect(i1.stderr).toMatch(
     new RegExp(`rank 1 is already connected to this store \\(another job on port ${job.port}\\?`),
