@@ -2,18 +2,15 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { DistributedError } from "./errors.js";
 
-/** Where Linux draws ports for bind(0) and outgoing connections, else its default. */
-function ephemeralRange(): [number, number] {
+/** The lowest port Linux draws for bind(0) and outgoing connections (its default where unreadable). */
+function ephemeralLow(): number {
   try {
-    const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    if (lo > 0 && hi >= lo) return [lo, hi];
+    const lo = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (lo > 0) return lo;
   } catch {
     // Not Linux: assume Linux's default, which is also below the IANA dynamic range (49152–65535).
   }
-  return [32768, 60999];
+  return 32768;
 }
 
 const LOWEST = 10_000;
@@ -40,8 +37,7 @@ function tryListen(host: string, port: number): Promise<number | null> {
  * bind(0) where the range leaves no room below it.
  */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
-  const [lo] = ephemeralRange();
-  const hi = lo - 1;
+  const hi = ephemeralLow() - 1;
   if (hi - LOWEST >= 1000)
     for (let attempt = 0; attempt < 64; attempt++) {
       const port = LOWEST + Math.floor(Math.random() * (hi - LOWEST + 1));
