@@ -1,17 +1,23 @@
 // Forward and full training step (forward + backward + AdamW) throughput of @biomed-llama/llama-model
-// on tfjs's wasm backend — with its matmuls on OpenBLAS ("wasm", when @biomed-llama/blas-addon is
+// on our native backend ("native": oneDNN, exact float32; "native-bf16": bfloat16 matmul inputs with
+// float32 accumulation), on tfjs's wasm backend — with its matmuls on OpenBLAS ("wasm", when @biomed-llama/blas-addon is
 // built) and on XNNPACK ("wasm-xnnpack", BLAS switched off in the same process) — and the cpu backend, against Debian's PyTorch (python3-torch, 2 threads) running the
 // same LLaMA configs in the same run, plus each backend's own matmul GFLOP/s and the resulting MFU
 // (achieved training FLOP/s ÷ that backend's 1024³ matmul FLOP/s; FLOPs = 6N + 12·L·H·Q·T per token).
 // Run: pnpm --filter @biomed-llama/optimizer build && pnpm --filter @biomed-llama/llama-model build \
-//        && pnpm tsx bench/llama-step.ts [--iters 3] [--rounds 1] [--cpu-iters 1] [--configs A,B] [--backends wasm,wasm-xnnpack,cpu] [--no-torch]
+//        && pnpm tsx bench/llama-step.ts [--iters 3] [--rounds 1] [--cpu-iters 1] [--configs A,B] [--backends native,native-bf16,wasm,wasm-xnnpack,cpu] [--no-torch]
+// Debian's OpenBLAS 0.3.21 does not know every CPU: torch (and the wasm backend's BLAS) run with the
+// OPENBLAS_CORETYPE that blas-addon derives from the CPU flags (unless set by the user); the kernel set
+// torch's BLAS reports is recorded (torch.openblasCore).
 // Each wasm run also records the time spent inside the BatchMatMul kernel (matmul vs the rest of a step).
 // Writes bench/results/llama-step.json. The machine is shared: load average is recorded with each result.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { applyOpenblasCoretype } from "../packages/blas-addon/dist/index.js";
 // bench/ is not a workspace dependent of the packages, so it loads the built entries by path.
 import {
   blasMatMulStatus,
@@ -23,10 +29,11 @@ import {
   parameterCount,
   resolveConfig,
   setBackend,
+  setMatmulPrecision,
   trainingFlopsPerToken,
   wasmThreadCount,
 } from "../packages/llama-model/dist/index.js";
-import { AdamW } from "../packages/optimizer/dist/index.js";
+import { AdamW, adamwKernel } from "../packages/optimizer/dist/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The same tfjs instance the package uses (resolved from the package, not from bench/).
@@ -42,7 +49,9 @@ const arg = (name: string, def: string) => {
 const iters = Number(arg("iters", "3"));
 const cpuIters = Number(arg("cpu-iters", "1"));
 const configNames = arg("configs", "A,B").split(",");
-const backends = arg("backends", "wasm,wasm-xnnpack,cpu").split(",");
+const backends = arg("backends", "native,native-bf16,wasm,wasm-xnnpack,cpu").split(",");
+// Before any OpenBLAS loads (ours or torch's, which inherits the environment).
+const openblasCoretype = applyOpenblasCoretype() ?? process.env.OPENBLAS_CORETYPE ?? null;
 // The cpu backend runs config B at well under 1 GFLOP/s (minutes per step): only A by default.
 const cpuConfigs = arg("cpu-configs", "A").split(",");
 const withTorch = !argv.includes("--no-torch");
@@ -77,6 +86,15 @@ const CONFIGS: Record<string, { config: LlamaConfig; seq: number; batch: number 
     batch: 2,
   },
 };
+
+function cpuFlags(): string[] {
+  try {
+    const line = /^flags\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "";
+    return line.split(/\s+/).filter((f) => /^(avx|amx|fma|f16c)/.test(f));
+  } catch {
+    return [];
+  }
+}
 
 function batchOf(V: number, B: number, T: number, seed: number): number[][] {
   let s = seed;
@@ -195,6 +213,12 @@ class Llama(torch.nn.Module):
         return torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
 out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas, "matmulGflops": gflops(), "runs": {}}
 # Which BLAS shared objects torch actually has mapped after a matmul (Debian's torch links the generic libblas.so.3).
+try:
+    import ctypes
+    _ob = ctypes.CDLL("/usr/lib/x86_64-linux-gnu/libblas.so.3"); _ob.openblas_get_corename.restype = ctypes.c_char_p
+    out["openblasCore"] = _ob.openblas_get_corename().decode()
+except Exception as e:
+    out["openblasCore"] = None
 out["blasMapped"] = sorted({l.split()[-1] for l in open("/proc/self/maps") if re.search(r"blas|lapack", l.split()[-1] if len(l.split()) > 5 else "")})
 for name, spec in req["configs"].items():
     model = Llama(spec["config"]); opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
@@ -226,7 +250,9 @@ function runTorch(names: string[]) {
 
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtStart: loadavg() },
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, flags: cpuFlags(), loadavgAtStart: loadavg() },
+  openblasCoretype,
+  adamwKernel: adamwKernel(),
   configs: Object.fromEntries(
     configNames.map((n) => [
       n,
@@ -259,11 +285,19 @@ interface BackendEntry {
 }
 const tfjsResults = results.tfjs as Record<string, BackendEntry>;
 
-/** Switch to a bench backend name ("wasm" = wasm + BLAS when built, "wasm-xnnpack", "cpu"). */
+/**
+ * Switch to a bench backend name ("native", "native-bf16", "wasm" = wasm + BLAS when built,
+ * "wasm-xnnpack", "cpu").
+ */
 async function use(backend: string) {
-  const used = await setBackend(backend === "wasm-xnnpack" ? "wasm" : (backend as "wasm" | "cpu"));
+  const base = backend === "wasm-xnnpack" ? "wasm" : backend === "native-bf16" ? "native" : backend;
+  const used = await setBackend(base as "native" | "wasm" | "cpu");
   if (used === "wasm") enableBlasMatMul(backend !== "wasm-xnnpack");
-  const label = used === "wasm" && backend === "wasm-xnnpack" ? "wasm-xnnpack" : used;
+  if (used === "native") setMatmulPrecision(backend === "native-bf16" ? "bf16" : "f32");
+  const label =
+    (used === "wasm" && backend === "wasm-xnnpack") || (used === "native" && backend === "native-bf16")
+      ? backend
+      : used;
   if (!tfjsResults[label]) {
     const described = await describeBackend();
     process.stderr.write(`${described}\n`);
@@ -349,6 +383,20 @@ for (const entry of Object.values(tfjsResults))
     r.stepVsTorch = r.stepTokPerSec / base.stepTokPerSec;
     r.forwardVsTorch = r.forwardTokPerSec / base.forwardTokPerSec;
   }
+
+// MFU against the best float32 GEMM measured on this machine in this run (1024³: torch's BLAS or any
+// of our backends), so every engine is held to one yardstick.
+const f32Gemms = [
+  ...Object.entries(tfjsResults)
+    .filter(([label]) => label !== "native-bf16")
+    .map(([, e]) => e.matmulGflops),
+  ...Object.values(torchRuns).map((r) => (r as { matmulGflops?: number }).matmulGflops ?? 0),
+];
+const bestF32 = Math.max(...f32Gemms);
+results.bestF32MatmulGflops = bestF32;
+for (const entry of Object.values(tfjsResults))
+  for (const r of Object.values(entry.runs) as (Run & { trainGflopsPerSec?: number })[])
+    if (r.trainGflopsPerSec) r.mfuVsBestF32Matmul = r.trainGflopsPerSec / bestF32;
 
 const file = writeResult("llama-step", results);
 process.stderr.write(`wrote ${file}\n`);

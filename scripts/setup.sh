@@ -8,8 +8,9 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   # zstd: test shards (the reader itself uses zstd-napi); chromium: the report page test;
   # Open MPI: the optional --transport mpi (packages/mpi-addon is built against it when present);
   # OpenBLAS: the wasm backend's matmul (packages/blas-addon is built against it when present).
+  # oneDNN: the native CPU backend (packages/native-backend is built against it when present).
   need=()
-  for p in zstd chromium openmpi-bin libopenmpi-dev libopenblas-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  for p in zstd chromium openmpi-bin libopenmpi-dev libopenblas-dev libdnnl-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   fi

@@ -1,3 +1,4 @@
+export { applyOpenblasCoretype, openblasCoretypeFor } from "./coretype.js";
 export {
   BLAS_INSTALL_HINT,
   type BlasBinding,
@@ -6,5 +7,6 @@ export {
   defaultNativePath,
   isBlasAddonBuilt,
   loadBlasBinding,
+  openblasCoretypeSet,
 } from "./load-binding.js";
 export { blasInfo, blasThreads, type SgemmOptions, setBlasThreads, sgemm } from "./sgemm.js";

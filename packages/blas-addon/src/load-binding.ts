@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { applyOpenblasCoretype } from "./coretype.js";
 
 /** What to run to get the addon, in one line (quoted by every "not available" error). */
 export const BLAS_INSTALL_HINT =
@@ -61,6 +62,12 @@ export function defaultNativePath(): string {
 }
 
 let cached: { path: string; binding: BlasBinding } | null = null;
+let coreSetByUs: string | null = null;
+
+/** The OPENBLAS_CORETYPE this package set from the CPU's flags before loading OpenBLAS, or null. */
+export function openblasCoretypeSet(): string | null {
+  return coreSetByUs;
+}
 
 /** Loads the native addon once per process; `BlasUnavailableError` (one line, says how to build it) otherwise. */
 export function loadBlasBinding(nativePath: string = defaultNativePath()): BlasBinding {
@@ -72,6 +79,8 @@ export function loadBlasBinding(nativePath: string = defaultNativePath()): BlasB
   if (!existsSync(nativePath))
     throw new BlasUnavailableError(`native addon not built: ${nativePath} does not exist`);
   const mod = { exports: {} as BlasBinding };
+  // Before OpenBLAS loads: it reads OPENBLAS_CORETYPE once, at load time.
+  coreSetByUs = applyOpenblasCoretype();
   try {
     process.dlopen(mod, nativePath);
   } catch (e) {

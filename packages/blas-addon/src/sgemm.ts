@@ -1,4 +1,4 @@
-import { type BlasLibraryInfo, loadBlasBinding } from "./load-binding.js";
+import { type BlasLibraryInfo, loadBlasBinding, openblasCoretypeSet } from "./load-binding.js";
 
 /** Element offsets and batching for `sgemm`; every field optional. */
 export interface SgemmOptions {
@@ -78,5 +78,6 @@ export function setBlasThreads(n: number): void {
 export function blasInfo(): BlasLibraryInfo & { name: string } {
   const info = loadBlasBinding().info();
   const name = /^OpenBLAS [^\s]+/.exec(info.config)?.[0] ?? "OpenBLAS";
-  return { ...info, name: `${name} (${info.core}, ${info.parallel})` };
+  const how = openblasCoretypeSet() ? ", set from CPU flags" : "";
+  return { ...info, name: `${name} (${info.core}${how}, ${info.parallel})` };
 }

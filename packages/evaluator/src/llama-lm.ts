@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type LlamaForCausalLM, loadHFCheckpoint, setBackend } from "@biomed-llama/llama-model";
+import {
+  type BackendName,
+  type LlamaForCausalLM,
+  loadHFCheckpoint,
+  setBackend,
+} from "@biomed-llama/llama-model";
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
 import * as tf from "@tensorflow/tfjs";
 import { ModelLoadError } from "./errors.js";
@@ -120,8 +125,8 @@ export class LlamaLM implements LM {
 export interface LoadLlamaLMOptions extends LlamaLMOptions {
   /** SentencePiece model; default `<dir>/tokenizer.model` if present, else LLaMA's (shipped with the tokenizer package). */
   tokenizer?: string;
-  /** tfjs backend ("auto" | "tensorflow" | "wasm" | "cpu"); default leaves the current one. */
-  backend?: "auto" | "tensorflow" | "wasm" | "cpu";
+  /** tfjs backend (see BACKEND_NAMES); default leaves the current one. */
+  backend?: BackendName;
 }
 
 /** Load an HF checkpoint directory (config.json + safetensors) and its tokenizer as an `LM`. */

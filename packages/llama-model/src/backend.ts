@@ -4,7 +4,12 @@ import { blasMatMulStatus, installBlasMatMul } from "./wasm-blas.js";
 import { registerWasmKernels } from "./wasm-kernels.js";
 import { initThreadedWasm, requestedWasmThreads } from "./wasm-threads.js";
 
-export type BackendName = "auto" | "tensorflow" | "wasm" | "cpu";
+/** Every value `setBackend` (and each CLI's `--backend`) accepts, in the order `auto` tries them. */
+export const BACKEND_NAMES = ["auto", "native", "tensorflow", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Matmul precision: exact float32, or bfloat16 inputs with float32 accumulation (native backend only). */
+export type MatmulPrecision = "f32" | "bf16";
 
 export class BackendUnavailableError extends Error {
   override name = "BackendUnavailableError";
@@ -21,13 +26,35 @@ async function tryImport(name: string): Promise<boolean> {
   }
 }
 
-async function useTensorflow(): Promise<boolean> {
-  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+async function useTensorflow(
+  pkgs: string[] = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"],
+): Promise<boolean> {
+  for (const pkg of pkgs) {
     if ((await tryImport(pkg)) && tf.findBackend("tensorflow")) {
       if (await tf.setBackend("tensorflow")) return true;
     }
   }
   return false;
+}
+
+type NativeModule = typeof import("@biomed-llama/native-backend");
+let nativeModule: NativeModule | null = null;
+/** Why the native backend is not in use, when `auto` or `native` could not load it. */
+let nativeUnavailable: string | null = null;
+
+async function useNative(): Promise<boolean> {
+  try {
+    nativeModule ??= (await import("@biomed-llama/native-backend")) as NativeModule;
+    nativeModule.registerNativeBackend();
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    nativeUnavailable = /Cannot find (module|package)/.test(msg)
+      ? "@biomed-llama/native-backend is not installed"
+      : msg.split("\n")[0];
+    return false;
+  }
+  nativeUnavailable = null;
+  return tf.setBackend("native");
 }
 
 async function useWasm(): Promise<boolean> {
@@ -65,33 +92,69 @@ export async function wasmThreadCount(): Promise<number | null> {
  */
 export async function describeBackend(): Promise<string> {
   const name = tf.getBackend();
-  if (name !== "wasm") return name;
+  const plural = (n: number | null) => `${n} thread${n === 1 ? "" : "s"}`;
+  if (name === "native" && nativeModule) {
+    const info = nativeModule.loadNativeBinding().info();
+    const precision = nativeModule.nativeBackendInstance()?.matmulPrecision ?? "f32";
+    return `native (oneDNN ${info.onednn}, ${info.isa}, ${plural(info.threads)}, matmul ${precision})`;
+  }
+  // Say why a CPU run is not on the native backend (auto fell back to it).
+  const why = nativeUnavailable ? ` [native backend unavailable: ${nativeUnavailable}]` : "";
+  if (name !== "wasm") return `${name}${why}`;
   const threads = await wasmThreadCount();
   const blas = blasMatMulStatus();
-  const base = `wasm (${threads} thread${threads === 1 ? "" : "s"})`;
-  return blas.active
-    ? `${base} + ${blas.library}, ${blas.threads} thread${blas.threads === 1 ? "" : "s"}`
-    : base;
+  const base = `wasm (${plural(threads)})`;
+  return (blas.active ? `${base} + ${blas.library}, ${plural(blas.threads)}` : base) + why;
 }
 
 /**
- * Select the tfjs backend. "auto" prefers native TensorFlow (GPU, then CPU), then wasm, then the
+ * Matmul precision of the current backend: "f32" (exact, the default) or "bf16" — both operands
+ * rounded to bfloat16, products accumulated in float32, as PyTorch's CPU autocast does; master
+ * weights, gradients and optimizer state stay float32. Only the native backend offers "bf16".
+ */
+export function setMatmulPrecision(precision: MatmulPrecision): void {
+  if (precision !== "f32" && precision !== "bf16")
+    throw new BackendUnavailableError(`matmul precision must be f32 or bf16, got "${precision}"`);
+  const backend = tf.getBackend() === "native" ? nativeModule?.nativeBackendInstance() : null;
+  if (!backend) {
+    if (precision === "f32") return;
+    throw new BackendUnavailableError(
+      `matmul precision bf16 needs the native backend (current backend: ${tf.getBackend()})`,
+    );
+  }
+  backend.matmulPrecision = precision;
+}
+
+/**
+ * Select the tfjs backend. "auto" prefers TensorFlow's GPU build (@tensorflow/tfjs-node-gpu, when a
+ * user installed it), then our native CPU backend, then TensorFlow's CPU build, then wasm, then the
  * pure-JS cpu backend. Returns the backend actually in use.
  */
 export async function setBackend(name: BackendName = "auto"): Promise<string> {
   registerSegmentSum("cpu");
   let ok = false;
   if (name === "tensorflow") ok = await useTensorflow();
+  else if (name === "native") ok = await useNative();
   else if (name === "wasm") ok = await useWasm();
   else if (name === "cpu") ok = await tf.setBackend("cpu");
-  else if (name === "auto") ok = (await useTensorflow()) || (await useWasm()) || (await tf.setBackend("cpu"));
+  else if (name === "auto")
+    ok =
+      (await useTensorflow(["@tensorflow/tfjs-node-gpu"])) ||
+      (await useNative()) ||
+      (await useTensorflow(["@tensorflow/tfjs-node"])) ||
+      (await useWasm()) ||
+      (await tf.setBackend("cpu"));
   else
-    throw new BackendUnavailableError(`unknown backend "${name}" (expected auto, tensorflow, wasm or cpu)`);
+    throw new BackendUnavailableError(
+      `unknown backend "${name}" (expected ${BACKEND_NAMES.slice(0, -1).join(", ")} or cpu)`,
+    );
   if (!ok)
     throw new BackendUnavailableError(
       name === "tensorflow"
         ? 'backend "tensorflow" needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node installed'
-        : `backend "${name}" could not be initialised`,
+        : name === "native" && nativeUnavailable
+          ? `backend "native": ${nativeUnavailable}`
+          : `backend "${name}" could not be initialised`,
     );
   await tf.ready();
   return tf.getBackend();

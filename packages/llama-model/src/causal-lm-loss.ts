@@ -83,6 +83,7 @@ export function weightedCrossEntropySum(
   targets: Int32Array,
   weights: Float32Array,
 ): tf.Scalar {
+  if (tf.getKernel(FUSED_XENT, tf.getBackend())) return fusedCrossEntropySum(logits, targets, weights);
   const [N, V] = logits.shape;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
@@ -105,6 +106,39 @@ export function weightedCrossEntropySum(
           const w = tf.mul(tf.reshape(tf.tensor1d(weights), [N, 1]), dy as tf.Tensor);
           return [tf.mul(tf.sub(saved[0], onehot), w)];
         }),
+    };
+  });
+  return f(logits) as tf.Scalar;
+}
+
+// Fused kernels of the native backend (@biomed-llama/native-backend, kernels/fused.ts): the same sum and
+// gradient in one pass each over [N, V], holding only logsumexp per row for backward (the composite
+// above holds the [N, V] softmax). Used where the current backend registers them.
+const FUSED_XENT = "BiomedCrossEntropy";
+const FUSED_XENT_GRAD = "BiomedCrossEntropyGrad";
+
+function fusedCrossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weights: Float32Array): tf.Scalar {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const t = tf.tensor1d(targets, "int32");
+    const w = tf.tensor1d(weights);
+    const [value, lse] = tf
+      .engine()
+      .runKernel(FUSED_XENT, { logits: x, targets: t, weights: w }) as tf.Tensor[];
+    save([x, lse, t, w]);
+    tf.dispose([lse, t, w]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
+        tf.engine().runKernel(FUSED_XENT_GRAD, {
+          logits: saved[0],
+          targets: saved[2],
+          weights: saved[3],
+          lse: saved[1],
+          dy: dy as tf.Tensor,
+        }) as tf.Tensor,
+      ],
     };
   });
   return f(logits) as tf.Scalar;

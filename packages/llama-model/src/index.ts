@@ -1,9 +1,12 @@
 export const PACKAGE_NAME = "@biomed-llama/llama-model";
 export {
+  BACKEND_NAMES,
   type BackendName,
   BackendUnavailableError,
   describeBackend,
+  type MatmulPrecision,
   setBackend,
+  setMatmulPrecision,
   wasmThreadCount,
 } from "./backend.js";
 export { BatchShapeError, IGNORE_INDEX } from "./causal-lm-loss.js";

@@ -1,4 +1,8 @@
 import { OptimizerInputError, OptimizerStateError } from "./errors.js";
+import { nativeAdamW } from "./native-kernel.js";
+
+// Below this many elements the call into the addon costs more than the JS loop.
+const NATIVE_MIN = 4096;
 
 /**
  * One flat slice of parameters with its gradient. Under FSDP this is the chunk of a flat unit that
@@ -125,7 +129,26 @@ export class AdamW {
     const negStepSize = fr(-(lr / bc1));
     const eps = fr(this.eps);
     const k: KernelScalars = { decay, b1, oneMinusB1, b2, oneMinusB2, bc2Sqrt, negStepSize, eps };
-    if (decayMask === undefined || decay === 1) adamwKernel(param, grad, s.expAvg, s.expAvgSq, k);
+    const native = n >= NATIVE_MIN ? nativeAdamW() : null;
+    if (native) {
+      // Multi-threaded C loop, same operations and roundings (src/native/optim.c of native-backend).
+      const mask = decayMask === undefined || decay === 1 ? null : decayMask;
+      native(
+        param,
+        grad,
+        s.expAvg,
+        s.expAvgSq,
+        mask,
+        decay,
+        b1,
+        oneMinusB1,
+        b2,
+        oneMinusB2,
+        bc2Sqrt,
+        negStepSize,
+        eps,
+      );
+    } else if (decayMask === undefined || decay === 1) adamwKernel(param, grad, s.expAvg, s.expAvgSq, k);
     else adamwKernelMasked(param, grad, s.expAvg, s.expAvgSq, decayMask, k);
   }
 

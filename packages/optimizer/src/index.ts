@@ -5,6 +5,7 @@ export { clipGradNorm, sumOfSquares } from "./clip-grad-norm.js";
 export type { DecayPolicy, FlatParamEntry } from "./decay-mask.js";
 export { decayMask, flatDecayMask } from "./decay-mask.js";
 export { OptimizerInputError, OptimizerStateError } from "./errors.js";
+export { adamwKernel } from "./native-kernel.js";
 export type {
   ConstantLrOptions,
   CosineWithWarmupOptions,

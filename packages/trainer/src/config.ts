@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { BACKEND_NAMES, type BackendName, type MatmulPrecision } from "@biomed-llama/llama-model";
 import { ConfigError } from "./errors.js";
 
 /**
@@ -41,7 +42,9 @@ export interface TrainConfig {
   packing: "pack" | "truncate";
   data_order: "sequential" | "shuffle";
   seed: number;
-  backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  backend: BackendName;
+  /** "bf16": bfloat16 matmul inputs with float32 accumulation (native backend); default exact "f32". */
+  matmul_precision: MatmulPrecision;
   sharding: "full" | "grad-op" | "hybrid" | "hybrid-grad-op" | "none";
   /** Save a checkpoint every N steps (0: only at the end). */
   save_interval: number;
@@ -85,6 +88,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   data_order: "shuffle",
   seed: 1234,
   backend: "auto",
+  matmul_precision: "f32",
   sharding: "none",
   save_interval: 0,
   keep_last: 2,
@@ -160,7 +164,8 @@ const SCHEMA: Record<keyof TrainConfig, { kind: Kind; nullable?: boolean }> = {
   packing: { kind: { t: "enum", values: ["pack", "truncate"] } },
   data_order: { kind: { t: "enum", values: ["sequential", "shuffle"] } },
   seed: { kind: { t: "int", min: 0 } },
-  backend: { kind: { t: "enum", values: ["auto", "tensorflow", "wasm", "cpu"] } },
+  backend: { kind: { t: "enum", values: [...BACKEND_NAMES] } },
+  matmul_precision: { kind: { t: "enum", values: ["f32", "bf16"] } },
   sharding: { kind: { t: "enum", values: ["full", "grad-op", "hybrid", "hybrid-grad-op", "none"] } },
   save_interval: { kind: { t: "int", min: 0 } },
   keep_last: { kind: { t: "int", min: 1 } },

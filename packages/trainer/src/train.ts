@@ -8,6 +8,7 @@ import {
   type UnitSpec,
 } from "@biomed-llama/fsdp-sharding";
 import {
+  describeBackend,
   type LlamaConfig,
   LlamaForCausalLM,
   loadHFCheckpoint,
@@ -17,6 +18,7 @@ import {
   saveHFCheckpoint,
   saveHFStateDict,
   setBackend,
+  setMatmulPrecision,
   trainingFlopsPerToken,
 } from "@biomed-llama/llama-model";
 import {
@@ -132,7 +134,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // ── process group and backend ────────────────────────────────────────────────────────────
   const group = opts.group ?? (await initProcessGroup());
   const rank0 = group.rank === 0;
-  const backend = await setBackend(cfg.backend);
+  await setBackend(cfg.backend);
+  setMatmulPrecision(cfg.matmul_precision);
+  const backend = await describeBackend();
 
   // ── data: which sequences each (step, rank, micro-step) takes ────────────────────────────
   const plan = new BatchPlan({

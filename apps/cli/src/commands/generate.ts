@@ -1,6 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type BackendName, generate, loadHFCheckpoint, setBackend } from "@biomed-llama/llama-model";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  generate,
+  loadHFCheckpoint,
+  setBackend,
+} from "@biomed-llama/llama-model";
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
 import { type Command, InvalidArgumentError, Option } from "commander";
 
@@ -58,11 +64,7 @@ export function registerGenerate(program: Command): void {
       number("a non-negative integer", (n) => Number.isInteger(n) && n >= 0),
       0,
     )
-    .addOption(
-      new Option("--backend <name>", "tfjs backend")
-        .choices(["auto", "tensorflow", "wasm", "cpu"])
-        .default("auto"),
-    )
+    .addOption(new Option("--backend <name>", "tfjs backend").choices([...BACKEND_NAMES]).default("auto"))
     .option(
       "--tokenizer <path>",
       "SentencePiece model (default: MODEL/tokenizer.model, else the bundled LLaMA one)",

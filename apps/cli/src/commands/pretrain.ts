@@ -1,5 +1,5 @@
 import { rankInfoFromEnv } from "@biomed-llama/fsdp-sharding";
-import { presetConfig, readHFConfig } from "@biomed-llama/llama-model";
+import { BACKEND_NAMES, presetConfig, readHFConfig } from "@biomed-llama/llama-model";
 import {
   type CheckpointManifest,
   latestCheckpoint,
@@ -37,7 +37,12 @@ const FLAGS: [keyof TrainConfig, FlagKind, string][] = [
   ["packing", "str", "pack | truncate"],
   ["data_order", "str", "sequential | shuffle"],
   ["seed", "int", "data-order seed"],
-  ["backend", "str", "auto | tensorflow | wasm | cpu"],
+  ["backend", "str", BACKEND_NAMES.join(" | ")],
+  [
+    "matmul_precision",
+    "str",
+    "f32 | bf16 (bf16: bfloat16 matmul inputs, float32 accumulate; native backend)",
+  ],
   ["sharding", "str", "full | grad-op | hybrid | hybrid-grad-op | none"],
   ["save_interval", "int", "checkpoint every N steps (0 = only at the end)"],
   ["keep_last", "int", "keep the newest K checkpoints"],

@@ -12,6 +12,7 @@ import {
   resolveTasks,
   writeResultsDir,
 } from "@biomed-llama/evaluator";
+import { BACKEND_NAMES, type BackendName } from "@biomed-llama/llama-model";
 import type { Command } from "commander";
 import { fail, intOption, limitOption } from "../fail.js";
 import { createProgress } from "../progress.js";
@@ -41,7 +42,7 @@ interface RunOpts {
   limit?: number;
   batchSize: number;
   addBos: boolean;
-  backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  backend: BackendName;
   maxLength?: number;
   output: string;
   dataDir?: string;
@@ -71,7 +72,7 @@ export function registerRun(program: Command): void {
       "prepend BOS to every log-likelihood request (default off, as BioMed-LLaMA scored)",
       false,
     )
-    .option("--backend <name>", "tfjs backend: auto | tensorflow | wasm | cpu", "auto")
+    .option("--backend <name>", `tfjs backend: ${BACKEND_NAMES.join(" | ")}`, "auto")
     .option(
       "--max-length <n>",
       "model context length (default: max_position_embeddings)",
@@ -101,8 +102,8 @@ export function registerRun(program: Command): void {
 }
 
 async function run(o: RunOpts): Promise<void> {
-  if (!["auto", "tensorflow", "wasm", "cpu"].includes(o.backend))
-    throw new Error(`--backend must be auto, tensorflow, wasm or cpu, got "${o.backend}"`);
+  if (!(BACKEND_NAMES as readonly string[]).includes(o.backend))
+    throw new Error(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got "${o.backend}"`);
   const dataDir = resolve(o.dataDir ?? bundledDataDir());
   if (!existsSync(dataDir)) throw new Error(`${dataDir}: --data-dir not found`);
   // Everything that can be wrong with the input is checked before the model is loaded.

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { loadLlamaLM, loglikelihood, writeFileAtomic } from "@biomed-llama/evaluator";
+import { BACKEND_NAMES, type BackendName } from "@biomed-llama/llama-model";
 import type { Command } from "commander";
 import { fail, intOption } from "../fail.js";
 import { createProgress } from "../progress.js";
@@ -10,7 +11,7 @@ interface ScoreOpts {
   requests: string;
   batchSize: number;
   addBos: boolean;
-  backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  backend: BackendName;
   output?: string;
 }
 
@@ -51,7 +52,7 @@ export function registerScore(program: Command): void {
     .requiredOption("--requests <file>", 'JSONL, one {"context", "continuation"} per line')
     .option("--batch-size <n>", "forward passes batched together", intOption("--batch-size", 1), 1)
     .option("--add-bos", "prepend BOS to every request", false)
-    .option("--backend <name>", "tfjs backend: auto | tensorflow | wasm | cpu", "auto")
+    .option("--backend <name>", `tfjs backend: ${BACKEND_NAMES.join(" | ")}`, "auto")
     .option("--output <file>", "write JSONL here instead of stdout")
     .action(async (o: ScoreOpts) => {
       try {

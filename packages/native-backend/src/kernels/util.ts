@@ -1,0 +1,36 @@
+import type * as tf from "@tensorflow/tfjs";
+import type { NativeBackend } from "../backend.js";
+
+/** A kernel of ours: returns null to hand the call to the cpu backend's kernel of the same name. */
+export type NativeKernel = (args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: NativeBackend;
+  attrs: tf.NamedAttrMap;
+}) => tf.TensorInfo | tf.TensorInfo[] | null;
+
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Row-major element strides of a dense tensor. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/** Strides that read a dense `shape` as the (right-aligned, NumPy-broadcast) `outShape`: 0 on broadcast axes. */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = stridesOf(shape);
+  const off = outShape.length - shape.length;
+  return outShape.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : own[i - off]));
+}
+
+/** Non-negative, sorted, unique axes. */
+export function normAxes(axis: number | number[] | undefined, rank: number): number[] {
+  const list =
+    axis === undefined || axis === null ? [...Array(rank).keys()] : Array.isArray(axis) ? axis : [axis];
+  return [...new Set(list.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+}

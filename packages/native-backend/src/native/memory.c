@@ -1,0 +1,215 @@
+// Tensor memory on the native heap: 64-byte aligned blocks handed to JS as external ArrayBuffers.
+//
+// release() detaches the ArrayBuffer (every view of it becomes empty, so a stale view reads nothing
+// instead of freed memory) and returns the block at once: disposing a tensor frees its memory then,
+// not at a later garbage collection. A block never released is returned by the ArrayBuffer's finalizer.
+//
+// Returned blocks are kept for reuse by exact size (a training step allocates the same sizes every
+// step), up to a cap (BIOMED_LLAMA_NATIVE_CACHE_MB, default 2048; 0 = no cache): without it every
+// large tensor is a fresh mmap from glibc whose pages fault in on first touch, which cost more than
+// the arithmetic on it (a [1020, 32000] float32 elementwise op: ~4x). emptyCache() hands them all back.
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+typedef struct {
+  void* data;
+  size_t bytes;
+  atomic_int freed;
+} block_t;
+
+typedef struct cached_s {
+  void* data;
+  size_t bytes;
+  struct cached_s* next;
+} cached_t;
+
+#define BUCKETS 1024
+static cached_t* buckets[BUCKETS];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static long long cached_bytes = 0;
+static long long cache_cap = -1;
+
+static atomic_llong live_bytes = 0;
+static atomic_llong live_blocks = 0;
+static atomic_llong peak_bytes = 0;
+
+static size_t bucket_of(size_t bytes) { return (bytes / 64) % BUCKETS; }
+
+static long long cap(void) {
+  if (cache_cap < 0) {
+    const char* s = getenv("BIOMED_LLAMA_NATIVE_CACHE_MB");
+    long long mb = s && *s ? atoll(s) : 2048;
+    cache_cap = (mb < 0 ? 0 : mb) * 1024 * 1024;
+  }
+  return cache_cap;
+}
+
+static void* take_cached(size_t bytes) {
+  pthread_mutex_lock(&lock);
+  cached_t** at = &buckets[bucket_of(bytes)];
+  for (cached_t* c = *at; c; at = &c->next, c = c->next)
+    if (c->bytes == bytes) {
+      *at = c->next;
+      cached_bytes -= (long long)bytes;
+      pthread_mutex_unlock(&lock);
+      void* p = c->data;
+      free(c);
+      return p;
+    }
+  pthread_mutex_unlock(&lock);
+  return NULL;
+}
+
+static void empty_cache(void) {
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < BUCKETS; i++) {
+    cached_t* c = buckets[i];
+    while (c) {
+      cached_t* n = c->next;
+      free(c->data);
+      free(c);
+      c = n;
+    }
+    buckets[i] = NULL;
+  }
+  cached_bytes = 0;
+  pthread_mutex_unlock(&lock);
+}
+
+static void give_back(void* p, size_t bytes) {
+  cached_t* c = NULL;
+  pthread_mutex_lock(&lock);
+  if (cached_bytes + (long long)bytes <= cap() && (c = malloc(sizeof *c)) != NULL) {
+    c->data = p;
+    c->bytes = bytes;
+    c->next = buckets[bucket_of(bytes)];
+    buckets[bucket_of(bytes)] = c;
+    cached_bytes += (long long)bytes;
+  }
+  pthread_mutex_unlock(&lock);
+  if (!c) free(p);
+}
+
+static void free_block(block_t* b) {
+  int expected = 0;
+  if (atomic_compare_exchange_strong(&b->freed, &expected, 1)) {
+    give_back(b->data, b->bytes);
+    atomic_fetch_sub(&live_bytes, (long long)b->bytes);
+    atomic_fetch_sub(&live_blocks, 1);
+  }
+}
+
+static void finalize(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)data;
+  block_t* b = (block_t*)hint;
+  free_block(b);
+  free(b);
+}
+
+// alloc(bytes, zero) -> ArrayBuffer
+static napi_value Alloc(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv, "alloc")) return NULL;
+  int64_t bytes;
+  bool zero;
+  if (!get_i64(env, argv[0], &bytes, "alloc", "bytes") || !get_bool(env, argv[1], &zero, "alloc", "zero"))
+    return NULL;
+  if (bytes < 0) return throw_arg(env, "alloc", "bytes must be >= 0");
+  // 64-byte multiples; past 1 MiB whole pages, so sizes repeat exactly from step to step.
+  size_t n = bytes == 0 ? 64 : (((size_t)bytes + 63) / 64) * 64;
+  if (n > (1u << 20)) n = ((n + 4095) / 4096) * 4096;
+  void* p = take_cached(n);
+  if (!p) p = aligned_alloc(64, n);
+  if (!p) {
+    empty_cache();
+    p = aligned_alloc(64, n);
+  }
+  if (!p) {
+    napi_throw_error(env, "ERR_NATIVE_OOM", "native-backend: out of memory allocating a tensor");
+    return NULL;
+  }
+  if (zero) memset(p, 0, n);
+  block_t* b = malloc(sizeof(block_t));
+  b->data = p;
+  b->bytes = n;
+  atomic_init(&b->freed, 0);
+  long long now = atomic_fetch_add(&live_bytes, (long long)n) + (long long)n;
+  atomic_fetch_add(&live_blocks, 1);
+  long long peak = atomic_load(&peak_bytes);
+  while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now)) {
+  }
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, p, (size_t)bytes, finalize, b, &ab) != napi_ok) {
+    give_back(p, n);
+    free(b);
+    napi_throw_error(env, NULL, "native-backend: cannot create an external ArrayBuffer");
+    return NULL;
+  }
+  // Wrapped so release() can find the block again from the ArrayBuffer.
+  napi_wrap(env, ab, b, NULL, NULL, NULL);
+  return ab;
+}
+
+// release(arrayBuffer): detach and free now. Safe to call twice; ignores buffers it did not make.
+static napi_value Release(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv, "release")) return NULL;
+  block_t* b = NULL;
+  // remove_wrap makes a second release() a no-op. The block is freed before the detach because the
+  // detach may run the finalizer (which frees b) synchronously; no JavaScript runs in between.
+  if (napi_remove_wrap(env, argv[0], (void**)&b) != napi_ok || b == NULL) return NULL;
+  free_block(b);
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, argv[0], &detached);
+  if (!detached) napi_detach_arraybuffer(env, argv[0]);
+  return NULL;
+}
+
+static void set_num(napi_env env, napi_value o, const char* name, double v) {
+  napi_value x;
+  napi_create_double(env, v, &x);
+  napi_set_named_property(env, o, name, x);
+}
+
+// stats() -> { bytes, blocks, peakBytes, cachedBytes }: native tensor memory held by live tensors now,
+// the most held at once, and freed blocks kept for reuse.
+static napi_value Stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o;
+  napi_create_object(env, &o);
+  set_num(env, o, "bytes", (double)atomic_load(&live_bytes));
+  set_num(env, o, "blocks", (double)atomic_load(&live_blocks));
+  set_num(env, o, "peakBytes", (double)atomic_load(&peak_bytes));
+  pthread_mutex_lock(&lock);
+  set_num(env, o, "cachedBytes", (double)cached_bytes);
+  pthread_mutex_unlock(&lock);
+  return o;
+}
+
+static napi_value ResetPeak(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  atomic_store(&peak_bytes, atomic_load(&live_bytes));
+  return NULL;
+}
+
+static napi_value EmptyCache(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  empty_cache();
+  return NULL;
+}
+
+napi_value init_memory(napi_env env, napi_value exports) {
+  set_fn(env, exports, "alloc", Alloc);
+  set_fn(env, exports, "release", Release);
+  set_fn(env, exports, "stats", Stats);
+  set_fn(env, exports, "resetPeak", ResetPeak);
+  set_fn(env, exports, "emptyCache", EmptyCache);
+  return exports;
+}
