@@ -42,9 +42,9 @@ beforeAll(() => {
   project = join(work, "consumer");
   mkdirSync(tarballs);
   mkdirSync(project);
-  // mpi-addon is fsdp-sharding's optional dependency, blas-addon llama-model's: packed too, so npm
-  // resolves them locally.
-  for (const name of [...packages, "mpi-addon", "blas-addon"]) {
+  // mpi-addon is fsdp-sharding's optional dependency, blas-addon and native-backend llama-model's
+  // (native-backend also the optimizer's): packed too, so npm resolves them locally.
+  for (const name of [...packages, "mpi-addon", "blas-addon", "native-backend"]) {
     execFileSync("pnpm", ["pack", "--pack-destination", tarballs], {
       cwd: join(repoRoot, "packages", name),
       stdio: "pipe",
@@ -52,7 +52,15 @@ beforeAll(() => {
   }
   writeFileSync(
     join(project, "package.json"),
-    JSON.stringify({ name: "consumer", private: true, allowScripts: { "zstd-napi": true } }, null, 2),
+    JSON.stringify(
+      {
+        name: "consumer",
+        private: true,
+        allowScripts: { "zstd-napi": true, "@biomed-llama/native-backend": true },
+      },
+      null,
+      2,
+    ),
   );
   const files = readdirSync(tarballs).map((f) => join(tarballs, f));
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...files], {
@@ -111,4 +119,53 @@ describe.each(packages)("@biomed-llama/%s installed from its tarball", (name) =>
       timeout: 300_000,
     });
   });
+});
+
+// The native backend builds its addon at install where oneDNN is present; without it the install
+// still succeeds and the README's example runs, saying why the backend is unavailable.
+describe("@biomed-llama/native-backend installed from its tarball", () => {
+  const example = () => {
+    const readme = readFileSync(join(repoRoot, "packages", "native-backend", "README.md"), "utf8");
+    const code = firstExample(readme);
+    expect(code, "packages/native-backend/README.md has no example").toBeDefined();
+    return code as string;
+  };
+  const runExample = (dir: string) => {
+    const file = join(dir, "example-native-backend.mts");
+    writeFileSync(file, example());
+    return execFileSync(process.execPath, ["--import", tsxLoader, file], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 300_000,
+    });
+  };
+
+  test("with oneDNN: the addon is built at install and the example runs on it", () => {
+    const out = runExample(project);
+    expect(out).toMatch(/onednn: '\d+\.\d+\.\d+'/);
+    expect(out).toMatch(/\[ 256, 1024 \] \[ 256, 512 \]/);
+  });
+
+  test("without oneDNN: the install succeeds and the example says why the backend is unavailable", () => {
+    const bare = join(work, "consumer-without-onednn");
+    mkdirSync(bare);
+    writeFileSync(
+      join(bare, "package.json"),
+      JSON.stringify({ name: "bare", private: true, allowScripts: { "@biomed-llama/native-backend": true } }),
+    );
+    const tarball = readdirSync(join(work, "tarballs")).find((f) => f.includes("native-backend"));
+    execFileSync(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, "tarballs", tarball!)],
+      {
+        cwd: bare,
+        stdio: "pipe",
+        env: { ...process.env, BIOMED_LLAMA_NATIVE_BUILD: "0" },
+      },
+    );
+    const out = runExample(bare);
+    expect(out).toMatch(
+      /^native backend unavailable: native addon not built: \S*native_backend\.node does not exist; apt-get install libdnnl-dev/m,
+    );
+  }, 300_000);
 });

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { blockwiseAttention } from "./blockwise-attention.js";
 import { causalMaskRows } from "./causal-mask.js";
+import { FUSED, fusedMaskedSoftmax, hasFused } from "./fused.js";
 
 export interface AttentionOptions {
   /** Key-block size for the flash-style path; 0 or undefined = plain attention with the full score matrix. */
@@ -30,9 +31,11 @@ export function causalAttention(
     if (opts.blockSize && opts.blockSize > 0 && opts.blockSize < Tk) {
       out = blockwiseAttention(qg, k, v, { rep, tq: Tq, past: Tk - Tq, blockSize: opts.blockSize, scale });
     } else {
-      const scores = tf.mul(tf.matMul(qg, k, false, true), scale);
+      const raw = tf.matMul(qg, k, false, true);
       const mask = tf.tensor2d(causalMaskRows(rep, Tq, Tk - Tq, 0, Tk), [rep * Tq, Tk]);
-      const probs = tf.softmax(tf.add(scores, mask), -1);
+      const probs = hasFused(FUSED.maskedSoftmax)
+        ? fusedMaskedSoftmax(raw, mask, scale)
+        : tf.softmax(tf.add(tf.mul(raw, scale), mask), -1);
       out = tf.matMul(probs, v);
     }
     return tf.reshape(out, [B, H, Tq, d]);

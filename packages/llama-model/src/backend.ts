@@ -43,11 +43,15 @@ let nativeModule: NativeModule | null = null;
 let nativeUnavailable: string | null = null;
 
 async function useNative(): Promise<boolean> {
+  if (process.env.BIOMED_LLAMA_NATIVE === "0") {
+    nativeUnavailable = "turned off by BIOMED_LLAMA_NATIVE=0";
+    return false;
+  }
   try {
     nativeModule ??= (await import("@biomed-llama/native-backend")) as NativeModule;
     nativeModule.registerNativeBackend();
   } catch (e) {
-    const msg = (e as Error).message ?? String(e);
+    const msg = (e as { reason?: string }).reason ?? (e as Error).message ?? String(e);
     nativeUnavailable = /Cannot find (module|package)/.test(msg)
       ? "@biomed-llama/native-backend is not installed"
       : msg.split("\n")[0];

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { FUSED, hasFused, runFused } from "./fused.js";
 
 export const IGNORE_INDEX = -100;
 
@@ -83,7 +84,7 @@ export function weightedCrossEntropySum(
   targets: Int32Array,
   weights: Float32Array,
 ): tf.Scalar {
-  if (tf.getKernel(FUSED_XENT, tf.getBackend())) return fusedCrossEntropySum(logits, targets, weights);
+  if (hasFused(FUSED.crossEntropy)) return fusedCrossEntropySum(logits, targets, weights);
   const [N, V] = logits.shape;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
@@ -111,33 +112,27 @@ export function weightedCrossEntropySum(
   return f(logits) as tf.Scalar;
 }
 
-// Fused kernels of the native backend (@biomed-llama/native-backend, kernels/fused.ts): the same sum and
-// gradient in one pass each over [N, V], holding only logsumexp per row for backward (the composite
-// above holds the [N, V] softmax). Used where the current backend registers them.
-const FUSED_XENT = "BiomedCrossEntropy";
-const FUSED_XENT_GRAD = "BiomedCrossEntropyGrad";
-
+// The fused kernels (fused.ts): the same sum and gradient in one pass each over [N, V], holding only
+// logsumexp per row for backward (the composite above holds the [N, V] softmax).
 function fusedCrossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weights: Float32Array): tf.Scalar {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
     const t = tf.tensor1d(targets, "int32");
     const w = tf.tensor1d(weights);
-    const [value, lse] = tf
-      .engine()
-      .runKernel(FUSED_XENT, { logits: x, targets: t, weights: w }) as tf.Tensor[];
+    const [value, lse] = runFused(FUSED.crossEntropy, { logits: x, targets: t, weights: w });
     save([x, lse, t, w]);
     tf.dispose([lse, t, w]);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
-        tf.engine().runKernel(FUSED_XENT_GRAD, {
+        runFused(FUSED.crossEntropyGrad, {
           logits: saved[0],
           targets: saved[2],
           weights: saved[3],
           lse: saved[1],
           dy: dy as tf.Tensor,
-        }) as tf.Tensor,
+        })[0],
       ],
     };
   });

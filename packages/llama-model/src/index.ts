@@ -9,6 +9,7 @@ export {
   setMatmulPrecision,
   wasmThreadCount,
 } from "./backend.js";
+export { FUSED, setFusedKernels } from "./fused.js";
 export { BatchShapeError, IGNORE_INDEX } from "./causal-lm-loss.js";
 export {
   CheckpointError,

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { FUSED, fusedSwiglu, hasFused } from "./fused.js";
 
 /** x @ Wᵀ for a weight kept in HF orientation [out, in], over any number of leading axes. */
 export function linear(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
@@ -14,7 +15,8 @@ export function linear(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
 export function mlp(x: tf.Tensor, gate: tf.Tensor, up: tf.Tensor, down: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const g = linear(x, gate);
-    const act = tf.mul(g, tf.sigmoid(g));
-    return linear(tf.mul(act, linear(x, up)), down);
+    const u = linear(x, up);
+    const act = hasFused(FUSED.swiglu) ? fusedSwiglu(g, u) : tf.mul(tf.mul(g, tf.sigmoid(g)), u);
+    return linear(act, down);
   });
 }

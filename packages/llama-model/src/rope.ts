@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { FUSED, fusedRope, hasFused } from "./fused.js";
 
 /**
  * Rotary tables as HF's LlamaRotaryEmbedding builds them: inv_freq = 1/theta^(2i/d) in float32, the
@@ -45,5 +46,6 @@ export function rotateHalf(x: tf.Tensor): tf.Tensor {
 
 /** x·cos + rotate_half(x)·sin for x of shape [B, heads, T, headDim] and tables of shape [T, headDim]. */
 export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  if (hasFused(FUSED.rope)) return fusedRope(x, cos, sin);
   return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin)));
 }

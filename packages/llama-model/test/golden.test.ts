@@ -12,6 +12,8 @@ import {
   readSafetensors,
   saveHFCheckpoint,
   setBackend,
+  setFusedKernels,
+  setMatmulPrecision,
 } from "../src/index";
 import { openSafetensors } from "../src/safetensors";
 import { expectAllClose, GOLDEN_DIR, rows, tmpDir } from "./helpers";
@@ -25,45 +27,97 @@ const ids = rows(g("input_ids"), B, T);
 const labels = rows(g("labels"), B, T);
 
 // "wasm" runs its matmuls on OpenBLAS where @biomed-llama/blas-addon is built (asserted), "wasm-xnnpack"
-// with BLAS switched off: both must match torch.
-describe.each(["cpu", "wasm", "wasm-xnnpack"] as const)("against PyTorch on %s", (variant) => {
+// with BLAS switched off; "native" is @biomed-llama/native-backend with its fused kernels, "native-unfused"
+// the same backend running the composite ops: all must match torch to the same tolerance.
+// "native-bf16" (bfloat16 matmul inputs, float32 accumulation) is held to a documented looser one.
+const VARIANTS = ["cpu", "wasm", "wasm-xnnpack", "native", "native-unfused", "native-bf16"] as const;
+type Variant = (typeof VARIANTS)[number];
+// rtol (of the largest |expected|) for logits and gradients, abs for the losses.
+const TOL: Record<Variant, { logits: number; grads: number; loss: number }> = {
+  cpu: { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
+  wasm: { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
+  "wasm-xnnpack": { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
+  native: { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
+  "native-unfused": { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
+  // bfloat16 keeps 8 significant bits (2^-9 relative rounding per matmul input), compounded through
+  // the layers and the backward pass; each gradient must also point the same way (cosine ≥ 0.999).
+  "native-bf16": { logits: 2e-2, grads: 1e-1, loss: 2e-2 },
+};
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe.each(VARIANTS)("against PyTorch on %s", (variant) => {
   let model: LlamaForCausalLM;
+  const tol = TOL[variant];
+  const native = variant.startsWith("native");
   beforeAll(async () => {
-    await setBackend(variant === "cpu" ? "cpu" : "wasm");
+    if (native) {
+      // CI builds the native backend; elsewhere it may be absent (wasm stays the fallback).
+      const ok = await setBackend("native").then(
+        () => true,
+        (e) => {
+          if (process.env.CI) throw e;
+          return false;
+        },
+      );
+      if (!ok) return;
+      setFusedKernels(variant !== "native-unfused");
+      setMatmulPrecision(variant === "native-bf16" ? "bf16" : "f32");
+    } else await setBackend(variant === "cpu" ? "cpu" : "wasm");
     if (variant === "wasm-xnnpack") enableBlasMatMul(false);
     if (variant === "wasm") expect(blasMatMulStatus().active).toBe(isBlasAddonBuilt());
     model = await loadHFCheckpoint(GOLDEN_DIR);
   });
   afterAll(() => {
-    model.dispose();
+    model?.dispose();
     enableBlasMatMul(true);
+    setFusedKernels(true);
+    if (native && model) setMatmulPrecision("f32");
   });
+  const skipUnlessModel = (ctx: { skip: () => void }) => {
+    if (!model) ctx.skip();
+  };
 
-  test("logits", () => {
+  test("logits", (ctx) => {
+    skipUnlessModel(ctx);
     const logits = model.logits(ids);
     expect(logits.shape).toEqual([B, T, 64]);
-    expectAllClose(logits.dataSync(), g("logits"));
+    expectAllClose(logits.dataSync(), g("logits"), tol.logits);
     logits.dispose();
   });
 
-  test("loss (mean and sum, -100 ignored, shifted inside)", () => {
+  test("loss (mean and sum, -100 ignored, shifted inside)", (ctx) => {
+    skipUnlessModel(ctx);
     const mean = model.loss(ids, labels);
     expect(mean.tokens).toBe(meta.tokens);
-    expect(mean.loss).toBeCloseTo(meta.loss_mean, 4);
-    expect(model.loss(ids, labels, { reduction: "sum" }).loss).toBeCloseTo(meta.loss_sum, 3);
+    expect(Math.abs(mean.loss - meta.loss_mean)).toBeLessThan(tol.loss);
+    const sum = model.loss(ids, labels, { reduction: "sum" }).loss;
+    expect(Math.abs(sum - meta.loss_sum)).toBeLessThan(tol.loss * meta.tokens * 10);
   });
 
   test.each([
     ["plain", {}],
     ["recompute + blockwise attention", { recompute: true, blockwiseAttention: true, attentionBlockSize: 5 }],
-  ])("gradients of every parameter (%s)", async (_, opts) => {
+  ])("gradients of every parameter (%s)", async (_, opts, ctx) => {
+    skipUnlessModel(ctx);
     const m = await loadHFCheckpoint(GOLDEN_DIR, opts);
     const { loss, grads } = m.lossAndGrads(ids, labels);
-    expect(loss).toBeCloseTo(meta.loss_mean, 4);
+    expect(Math.abs(loss - meta.loss_mean)).toBeLessThan(tol.loss);
     expect(grads.size).toBe(21);
     for (const [name, grad] of grads) {
       try {
-        expectAllClose(grad.dataSync(), g(`grad.${name}`), 2e-4);
+        expectAllClose(grad.dataSync(), g(`grad.${name}`), tol.grads);
+        if (variant === "native-bf16") expect(cosine(grad.dataSync(), g(`grad.${name}`))).toBeGreaterThan(0.999);
       } catch (e) {
         throw new Error(`${name}: ${(e as Error).message}`);
       }
@@ -72,7 +126,10 @@ describe.each(["cpu", "wasm", "wasm-xnnpack"] as const)("against PyTorch on %s",
     m.dispose();
   });
 
-  test("greedy generation matches PyTorch, with and without KV cache", async () => {
+  test("greedy generation matches PyTorch, with and without KV cache", async (ctx) => {
+    skipUnlessModel(ctx);
+    // bfloat16 matmuls move logits by ~1e-2: a near-tie may pick another token, so not asserted there.
+    if (variant === "native-bf16") ctx.skip();
     for (const useCache of [true, false]) {
       const out = await generate(model, meta.greedy_prompt, { maxNewTokens: 12, useCache, eosTokenId: null });
       expect(out).toEqual(meta.greedy_continuation);

@@ -1,7 +1,18 @@
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { BackendUnavailableError, setBackend } from "../src/index";
+import { BackendUnavailableError, describeBackend, setBackend } from "../src/index";
+
+function isNativeBackendBuilt(): boolean {
+  try {
+    const pkg = createRequire(import.meta.url).resolve("@biomed-llama/native-backend/package.json");
+    return existsSync(join(dirname(pkg), "build", "Release", "native_backend.node"));
+  } catch {
+    return false;
+  }
+}
 
 describe("kernels registered for wasm", () => {
   beforeAll(async () => {
@@ -92,8 +103,26 @@ describe("backend selection", () => {
     }
   });
 
-  test('"auto" picks native TensorFlow when installed, else wasm', async () => {
-    expect(await setBackend("auto")).toBe(native ? "tensorflow" : "wasm");
+  // The native backend is built wherever CI runs (setup installs oneDNN).
+  const nativeBackend = process.env.CI !== undefined || isNativeBackendBuilt();
+
+  test('"auto" picks TensorFlow when installed, else our native backend, else wasm', async () => {
+    expect(await setBackend("auto")).toBe(native ? "tensorflow" : nativeBackend ? "native" : "wasm");
+  });
+
+  test('"auto" without the native backend falls back to wasm and the log line says why', async () => {
+    process.env.BIOMED_LLAMA_NATIVE = "0";
+    try {
+      if (!native) expect(await setBackend("auto")).toBe("wasm");
+      expect(await describeBackend()).toMatch(/native backend unavailable: turned off by BIOMED_LLAMA_NATIVE=0/);
+      await expect(setBackend("native")).rejects.toThrow(/backend "native": turned off by BIOMED_LLAMA_NATIVE=0/);
+    } finally {
+      delete process.env.BIOMED_LLAMA_NATIVE;
+    }
+    if (nativeBackend) {
+      expect(await setBackend("native")).toBe("native");
+      expect(await describeBackend()).toMatch(/^native \(oneDNN [\d.]+, \w+, \d+ threads?, matmul f32\)$/);
+    }
   });
 
   test.skipIf(native)(

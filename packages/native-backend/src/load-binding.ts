@@ -8,9 +8,12 @@ export const NATIVE_INSTALL_HINT =
 
 /** The addon is not built, or was built against a oneDNN that is no longer installed. */
 export class NativeUnavailableError extends Error {
-  constructor(reason: string) {
-    super(`native backend unavailable (${reason}): ${NATIVE_INSTALL_HINT}`);
+  /** Why, and what to run, without the "native backend unavailable" prefix (for log lines). */
+  readonly reason: string;
+  constructor(why: string) {
+    super(`native backend unavailable: ${why}; ${NATIVE_INSTALL_HINT}`);
     this.name = "NativeUnavailableError";
+    this.reason = `${why}; ${NATIVE_INSTALL_HINT}`;
   }
 }
 
@@ -81,7 +84,12 @@ export interface NativeBinding {
   crossEntropy(logits: F32, targets: Int32Array, weights: F32, lse: F32): number;
   crossEntropyGrad(logits: F32, targets: Int32Array, weights: F32, lse: F32, dy: number, out: F32): void;
   rmsNorm(x: F32, w: F32, out: F32, invRms: F32, eps: number): void;
-  rmsNormGrad(dy: F32, x: F32, w: F32, invRms: F32, dx: F32, dwRows: F32): void;
+  rmsNormGrad(dy: F32, x: F32, w: F32, invRms: F32, dx: F32, dw: F32): void;
+  swiglu(gate: F32, up: F32, out: F32): void;
+  swigluGrad(dy: F32, gate: F32, up: F32, dGate: F32, dUp: F32): void;
+  maskedSoftmax(x: F32, mask: F32, out: F32, rows: number, scale: number): void;
+  maskedSoftmaxGrad(dy: F32, probs: F32, dx: F32, n: number, scale: number): void;
+  rope(x: F32, cos: F32, sin: F32, out: F32, T: number, inverse: boolean): void;
   adamw(
     param: F32,
     grad: F32,
@@ -132,6 +140,6 @@ export function tryLoadNativeBinding(): { binding: NativeBinding | null; reason:
   try {
     return { binding: loadNativeBinding(), reason: null };
   } catch (e) {
-    return { binding: null, reason: (e as Error).message };
+    return { binding: null, reason: (e as NativeUnavailableError).reason ?? (e as Error).message };
   }
 }

@@ -12,7 +12,18 @@ import {
   unaryKernels,
   zerosLike,
 } from "./kernels/elementwise.js";
-import { crossEntropy, crossEntropyGrad, FUSED_KERNELS } from "./kernels/fused.js";
+import {
+  crossEntropy,
+  crossEntropyGrad,
+  FUSED_KERNELS,
+  maskedSoftmax,
+  maskedSoftmaxGrad,
+  rmsNorm,
+  rmsNormGrad,
+  rope,
+  swiglu,
+  swigluGrad,
+} from "./kernels/fused.js";
 import {
   broadcastTo,
   concat,
@@ -132,6 +143,13 @@ export function registerNativeBackend(priority = 3): void {
   const fused: [string, NativeKernel][] = [
     [FUSED_KERNELS.crossEntropy, crossEntropy],
     [FUSED_KERNELS.crossEntropyGrad, crossEntropyGrad],
+    [FUSED_KERNELS.rmsNorm, rmsNorm],
+    [FUSED_KERNELS.rmsNormGrad, rmsNormGrad],
+    [FUSED_KERNELS.swiglu, swiglu],
+    [FUSED_KERNELS.swigluGrad, swigluGrad],
+    [FUSED_KERNELS.maskedSoftmax, maskedSoftmax],
+    [FUSED_KERNELS.maskedSoftmaxGrad, maskedSoftmaxGrad],
+    [FUSED_KERNELS.rope, rope],
   ];
   for (const [kernelName, k] of fused)
     tf.registerKernel({

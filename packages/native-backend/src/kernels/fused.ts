@@ -14,6 +14,20 @@ export const FUSED_KERNELS = {
   crossEntropy: "BiomedCrossEntropy",
   /** inputs {logits, targets, weights, lse, dy (scalar)} → (softmax(logits) − onehot(t)) · w · dy */
   crossEntropyGrad: "BiomedCrossEntropyGrad",
+  /** inputs {x [..., H], weight [H]}, attrs {eps} → [x · rsqrt(mean(x²) + eps) · weight, invRms [rows]] */
+  rmsNorm: "BiomedRmsNorm",
+  /** inputs {dy, x, weight, invRms} → [dx, dweight] */
+  rmsNormGrad: "BiomedRmsNormGrad",
+  /** inputs {gate, up} → silu(gate) · up */
+  swiglu: "BiomedSwiGLU",
+  /** inputs {dy, gate, up} → [dgate, dup] */
+  swigluGrad: "BiomedSwiGLUGrad",
+  /** inputs {scores [..., R, Tk], mask [R, Tk]}, attrs {scale} → softmax(scores · scale + mask) over Tk */
+  maskedSoftmax: "BiomedMaskedSoftmax",
+  /** inputs {dy, probs}, attrs {scale} → scale · probs · (dy − Σ dy · probs) */
+  maskedSoftmaxGrad: "BiomedMaskedSoftmaxGrad",
+  /** inputs {x [..., T, d], cos [T, d], sin [T, d]}, attrs {inverse} → x·cos + rotate_half(x)·sin (inverse: its transpose, the gradient) */
+  rope: "BiomedRope",
 } as const;
 
 export const crossEntropy: NativeKernel = ({ inputs, backend }) => {
@@ -41,6 +55,85 @@ export const crossEntropyGrad: NativeKernel = ({ inputs, backend }) => {
     backend.f32(lse),
     backend.f32(dy)[0],
     out.values,
+  );
+  return out.info;
+};
+
+export const rmsNorm: NativeKernel = ({ inputs, backend, attrs }) => {
+  const { x, weight } = inputs as Record<string, tf.TensorInfo>;
+  const H = weight.shape[0];
+  const out = backend.output(x.shape);
+  const inv = backend.output([x.shape.reduce((a, b) => a * b, 1) / H]);
+  backend.binding.rmsNorm(backend.f32(x), backend.f32(weight), out.values, inv.values, (attrs as { eps: number }).eps);
+  return [out.info, inv.info];
+};
+
+export const rmsNormGrad: NativeKernel = ({ inputs, backend }) => {
+  const { dy, x, weight, invRms } = inputs as Record<string, tf.TensorInfo>;
+  const dx = backend.output(x.shape);
+  const dw = backend.output(weight.shape);
+  backend.binding.rmsNormGrad(
+    backend.f32(dy),
+    backend.f32(x),
+    backend.f32(weight),
+    backend.f32(invRms),
+    dx.values,
+    dw.values,
+  );
+  return [dx.info, dw.info];
+};
+
+export const swiglu: NativeKernel = ({ inputs, backend }) => {
+  const { gate, up } = inputs as Record<string, tf.TensorInfo>;
+  const out = backend.output(gate.shape);
+  backend.binding.swiglu(backend.f32(gate), backend.f32(up), out.values);
+  return out.info;
+};
+
+export const swigluGrad: NativeKernel = ({ inputs, backend }) => {
+  const { dy, gate, up } = inputs as Record<string, tf.TensorInfo>;
+  const dg = backend.output(gate.shape);
+  const du = backend.output(up.shape);
+  backend.binding.swigluGrad(backend.f32(dy), backend.f32(gate), backend.f32(up), dg.values, du.values);
+  return [dg.info, du.info];
+};
+
+export const maskedSoftmax: NativeKernel = ({ inputs, backend, attrs }) => {
+  const { scores, mask } = inputs as Record<string, tf.TensorInfo>;
+  const out = backend.output(scores.shape);
+  backend.binding.maskedSoftmax(
+    backend.f32(scores),
+    backend.f32(mask),
+    out.values,
+    mask.shape[0],
+    (attrs as { scale: number }).scale,
+  );
+  return out.info;
+};
+
+export const maskedSoftmaxGrad: NativeKernel = ({ inputs, backend, attrs }) => {
+  const { dy, probs } = inputs as Record<string, tf.TensorInfo>;
+  const out = backend.output(probs.shape);
+  backend.binding.maskedSoftmaxGrad(
+    backend.f32(dy),
+    backend.f32(probs),
+    out.values,
+    probs.shape[probs.shape.length - 1],
+    (attrs as { scale: number }).scale,
+  );
+  return out.info;
+};
+
+export const rope: NativeKernel = ({ inputs, backend, attrs }) => {
+  const { x, cos, sin } = inputs as Record<string, tf.TensorInfo>;
+  const out = backend.output(x.shape);
+  backend.binding.rope(
+    backend.f32(x),
+    backend.f32(cos),
+    backend.f32(sin),
+    out.values,
+    cos.shape[0],
+    Boolean((attrs as { inverse?: boolean } | undefined)?.inverse),
   );
   return out.info;
 };
