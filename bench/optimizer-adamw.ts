@@ -1,11 +1,12 @@
-// AdamW step throughput (elements/s) on 16M float32 parameters: @biomed-llama/optimizer against
-// torch.optim.AdamW on CPU (foreach=False and True), measured in the same run via python3.
+// AdamW step throughput (elements/s) on 16M float32 parameters: @biomed-llama/optimizer (its native loop
+// from @biomed-llama/native-backend where built, and its JavaScript loop, in the same run) against
+// torch.optim.AdamW on CPU (foreach=False and True, 1 and all threads), measured in the same run via python3.
 // Run: pnpm --filter @biomed-llama/optimizer build && pnpm tsx bench/optimizer-adamw.ts [--n 16777216] [--iters 5]
 // Writes bench/results/optimizer.json.
 import { execFileSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
-import { AdamW } from "../packages/optimizer/dist/index.js";
+import { AdamW, adamwKernel } from "../packages/optimizer/dist/index.js";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,7 +79,22 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-const ours = measureOurs();
+// The native loop is picked once per process: the JS loop runs in a child with it turned off.
+if (process.env.BIOMED_LLAMA_NATIVE_ADAMW === "0") {
+  console.log(JSON.stringify(measureOurs()));
+  process.exit(0);
+}
+const ours = { kernel: adamwKernel(), ...measureOurs() };
+const js = JSON.parse(
+  execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, ...process.argv.slice(2)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, BIOMED_LLAMA_NATIVE_ADAMW: "0" },
+  })
+    .trim()
+    .split("\n")
+    .at(-1) as string,
+);
 const torch = measureTorch();
 const result = {
   bench: "optimizer-adamw",
@@ -90,8 +106,9 @@ const result = {
   cores: cpus().length,
   // The machine is shared; a high load average makes both sides slower and noisier.
   loadAverage1m: loadavg()[0],
-  note: "single AdamW step on one flat float32 tensor, median of iters; ours is single-threaded JS",
+  note: "single AdamW step on one flat float32 tensor, median of iters; ours: the optimizer as installed (native loop, OpenMP threads = cores, where built); oursJs: its single-threaded JavaScript loop",
   ours,
+  oursJs: { kernel: "js", ...js },
   torch,
 };
 writeResult("optimizer", result);

@@ -25,7 +25,6 @@ import {
   swigluGrad,
 } from "./kernels/fused.js";
 import {
-  broadcastTo,
   concat,
   gatherV2,
   oneHot,
@@ -65,7 +64,6 @@ function nativeKernels(): Map<string, NativeKernel> {
     ["Concat", concat],
     ["PadV2", padV2],
     ["Tile", tile],
-    ["BroadcastTo", broadcastTo],
     ["GatherV2", gatherV2],
     ["UnsortedSegmentSum", unsortedSegmentSum],
     ["OneHot", oneHot],

@@ -64,7 +64,13 @@ export const rmsNorm: NativeKernel = ({ inputs, backend, attrs }) => {
   const H = weight.shape[0];
   const out = backend.output(x.shape);
   const inv = backend.output([x.shape.reduce((a, b) => a * b, 1) / H]);
-  backend.binding.rmsNorm(backend.f32(x), backend.f32(weight), out.values, inv.values, (attrs as { eps: number }).eps);
+  backend.binding.rmsNorm(
+    backend.f32(x),
+    backend.f32(weight),
+    out.values,
+    inv.values,
+    (attrs as { eps: number }).eps,
+  );
   return [out.info, inv.info];
 };
 

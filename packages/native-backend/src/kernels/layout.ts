@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { NativeBackend } from "../backend.js";
-import { broadcastStrides, type NativeKernel, sizeOf, stridesOf } from "./util.js";
+import { type NativeKernel, sizeOf, stridesOf } from "./util.js";
 
 const NATIVE_TYPES = new Set(["float32", "int32", "bool"]);
 
@@ -121,24 +121,6 @@ export const tile: NativeKernel = ({ inputs, backend, attrs }) => {
   return out.info;
 };
 
-export const broadcastTo: NativeKernel = ({ inputs, backend, attrs }) => {
-  const { x } = inputs as { x: tf.TensorInfo };
-  const { shape } = attrs as { shape: number[] };
-  if (!NATIVE_TYPES.has(x.dtype) || shape.length > 8) return null;
-  const out = backend.output<Float32Array | Int32Array | Uint8Array>(shape, x.dtype);
-  if (sizeOf(shape) > 0)
-    backend.binding.copy(
-      source(backend, x),
-      out.values,
-      shape,
-      broadcastStrides(x.shape, shape),
-      0,
-      stridesOf(shape),
-      0,
-    );
-  return out.info;
-};
-
 /** GatherV2 (batchDims 0); bfloat16-held rows (an embedding) are widened as they are copied. */
 export const gatherV2: NativeKernel = ({ inputs, backend, attrs }) => {
   const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
@@ -169,7 +151,7 @@ export const unsortedSegmentSum: NativeKernel = ({ inputs, backend, attrs }) => 
   if (x.dtype !== "float32" || segmentIds.dtype !== "int32" || segmentIds.shape.length !== 1) return null;
   if (x.shape.length === 0 || x.shape[0] !== segmentIds.shape[0]) return null;
   const inner = sizeOf(x.shape.slice(1));
-  const out = backend.output([numSegments, ...x.shape.slice(1)], "float32", true);
+  const out = backend.output([numSegments, ...x.shape.slice(1)]); // every element is written (or none: inner 0)
   if (inner > 0)
     backend.binding.segmentSum(backend.f32(x), backend.stored(segmentIds) as Int32Array, out.values, inner);
   return out.info;

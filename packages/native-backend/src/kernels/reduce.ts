@@ -1,15 +1,18 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { NativeBackend } from "../backend.js";
 import { transposeInfo } from "./layout.js";
-import { type NativeKernel, normAxes, sizeOf } from "./util.js";
+import { type NativeKernel, normAxes, orderedAxes, sizeOf } from "./util.js";
 
 // Op codes of src/native/reduce.c.
 const OPS = { Sum: 0, Mean: 1, Max: 2, Min: 3, Prod: 4, All: 5, Any: 6 } as const;
 type ReduceName = keyof typeof OPS;
 
 /**
- * x reduced over `axes` as [outer, red, inner]: contiguous axes directly, others after one transpose
- * that moves them last. Returns the output (its shape with or without kept axes).
+ * x reduced over `axes` (non-negative, unique, in the order the caller gave them) as [outer, red, inner]:
+ * contiguous increasing axes directly, others after one transpose that moves them last in the given
+ * order. That is the cpu kernel's permutation (backend_util.getAxesPermutation), so the elements of each
+ * output are accumulated in the cpu's order and float sums round the same way (an order-dependent sum,
+ * e.g. one with ±3e38 in it, then still matches). Returns the output (its shape with or without kept axes).
  */
 export function reduceAxes(
   backend: NativeBackend,
@@ -22,7 +25,8 @@ export function reduceAxes(
   const outShape = keepDims
     ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
     : x.shape.filter((_, i) => !axes.includes(i));
-  const contiguous = axes.length === 0 || axes[axes.length - 1] - axes[0] === axes.length - 1;
+  const increasing = axes.every((a, i) => i === 0 || a > axes[i - 1]);
+  const contiguous = axes.length === 0 || (increasing && axes[axes.length - 1] - axes[0] === axes.length - 1);
   let src = x;
   let temp: tf.TensorInfo | null = null;
   let first = axes[0] ?? r;
@@ -61,7 +65,7 @@ export function reduceKernel(name: ReduceName): NativeKernel {
       backend,
       name,
       x,
-      normAxes(axis ?? reductionIndices, x.shape.length),
+      orderedAxes(axis ?? reductionIndices, x.shape.length),
       keepDims ?? false,
     );
   };

@@ -34,3 +34,10 @@ export function normAxes(axis: number | number[] | undefined, rank: number): num
     axis === undefined || axis === null ? [...Array(rank).keys()] : Array.isArray(axis) ? axis : [axis];
   return [...new Set(list.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
 }
+
+/** Non-negative, unique (first occurrence kept), in the order given: how the cpu kernels take axes. */
+export function orderedAxes(axis: number | number[] | undefined, rank: number): number[] {
+  const list =
+    axis === undefined || axis === null ? [...Array(rank).keys()] : Array.isArray(axis) ? axis : [axis];
+  return [...new Set(list.map((a) => (a < 0 ? a + rank : a)))];
+}

@@ -1,5 +1,7 @@
 // Data movement: one strided copy (transpose, slice, concat, pad, broadcast are all views of it),
 // gather along an axis (bfloat16 rows widened to float32 on the way), segment sums, one-hot.
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -131,7 +133,14 @@ static napi_value Gather(napi_env env, napi_callback_info info) {
 }
 
 // segmentSum(x Float32Array [n, inner], ids Int32Array [n], out Float32Array [numSegments, inner]):
-// out must be zeroed; ids outside [0, numSegments) are skipped, as in TensorFlow.
+// out[s] = the sum of the rows r with ids[r] = s, in row order, accumulated in double and rounded once;
+// ids outside [0, numSegments) are skipped. That is bit for bit the cpu kernel's Σ over every row of
+// mask[r, s] · x[r] (the other rows add exact zeros), including its NaN pattern: there 0 · x = NaN for
+// a non-finite x[r, i], so column i is NaN in every segment but the one that row belongs to (all of
+// them when its id is out of range). Rows are grouped by segment first (a stable counting sort), then
+// segments run in parallel, each reading its rows contiguously; the result does not depend on the
+// thread count. Every element of out is written.
+#define SEG_COLS 512
 static napi_value SegmentSum(napi_env env, napi_callback_info info) {
   const char* fn = "segmentSum";
   napi_value argv[4];
@@ -146,17 +155,80 @@ static napi_value SegmentSum(napi_env env, napi_callback_info info) {
   const float* px = x.data;
   const int32_t* pi = ids.data;
   float* po = o.data;
-  // Parallel over the inner axis so no two threads add into one element; rows in order (deterministic).
-#pragma omp parallel for schedule(static) if (n * inner > PAR_MIN)
-  for (int64_t i = 0; i < inner; i++)
-    for (int64_t r = 0; r < n; r++) {
-      int32_t s = pi[r];
-      if (s >= 0 && s < segs) po[s * inner + i] += px[r * inner + i];
+  int64_t* start = calloc((size_t)segs + 1, sizeof(int64_t));
+  int64_t* rows = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+  int64_t* bad = calloc((size_t)inner, sizeof(int64_t));  // non-finite values per column, all rows
+  if (!start || !rows || !bad) {
+    free(start);
+    free(rows);
+    free(bad);
+    napi_throw_error(env, "ERR_NATIVE_OOM", "native-backend: out of memory in segmentSum");
+    return NULL;
+  }
+  for (int64_t r = 0; r < n; r++)
+    if (pi[r] >= 0 && pi[r] < segs) start[pi[r] + 1]++;
+  for (int64_t s = 0; s < segs; s++) start[s + 1] += start[s];
+  {
+    int64_t* fill = malloc((size_t)(segs > 0 ? segs : 1) * sizeof(int64_t));
+    if (!fill) {
+      free(start);
+      free(rows);
+      free(bad);
+      napi_throw_error(env, "ERR_NATIVE_OOM", "native-backend: out of memory in segmentSum");
+      return NULL;
     }
+    memcpy(fill, start, (size_t)segs * sizeof(int64_t));
+    for (int64_t r = 0; r < n; r++)
+      if (pi[r] >= 0 && pi[r] < segs) rows[fill[pi[r]]++] = r;
+    free(fill);
+  }
+  int any_bad = 0;
+#pragma omp parallel for schedule(static) if (n * inner > PAR_MIN) reduction(| : any_bad)
+  for (int64_t i0 = 0; i0 < inner; i0 += SEG_COLS) {
+    int64_t w = inner - i0 < SEG_COLS ? inner - i0 : SEG_COLS;
+    for (int64_t r = 0; r < n; r++) {
+      const float* row = px + r * inner + i0;
+      for (int64_t i = 0; i < w; i++)
+        if (!isfinite(row[i])) {
+          bad[i0 + i]++;
+          any_bad = 1;
+        }
+    }
+  }
+#pragma omp parallel for schedule(dynamic, 4) if (n * inner > PAR_MIN || segs * inner > PAR_MIN)
+  for (int64_t s = 0; s < segs; s++) {
+    double acc[SEG_COLS];
+    int64_t own[SEG_COLS];
+    for (int64_t i0 = 0; i0 < inner; i0 += SEG_COLS) {
+      int64_t w = inner - i0 < SEG_COLS ? inner - i0 : SEG_COLS;
+      for (int64_t i = 0; i < w; i++) acc[i] = 0.0, own[i] = 0;
+      for (int64_t k = start[s]; k < start[s + 1]; k++) {
+        const float* row = px + rows[k] * inner + i0;
+        for (int64_t i = 0; i < w; i++) acc[i] += row[i];
+        if (any_bad)
+          for (int64_t i = 0; i < w; i++) own[i] += !isfinite(row[i]);
+      }
+      float* out = po + s * inner + i0;
+      for (int64_t i = 0; i < w; i++) out[i] = any_bad && bad[i0 + i] > own[i] ? NAN : (float)acc[i];
+    }
+  }
+  free(start);
+  free(rows);
+  free(bad);
   return NULL;
 }
 
-// oneHot(indices Int32Array, out (Float32Array | Int32Array), depth, on, off)
+// JavaScript's ToInt32 (storing a number into an Int32Array): truncate, wrap modulo 2^32; NaN, ±Inf: 0.
+static inline int32_t js_to_int32(double d) {
+  if (d > -2147483649.0 && d < 2147483648.0) return (int32_t)d;
+  if (!isfinite(d)) return 0;
+  d = fmod(trunc(d), 4294967296.0);
+  if (d < 0) d += 4294967296.0;
+  return (int32_t)(uint32_t)d;
+}
+
+// oneHot(indices Int32Array, out (Float32Array | Int32Array), depth, on, off): on / off converted as
+// the cpu kernel's typed array stores them.
 static napi_value OneHot(napi_env env, napi_callback_info info) {
   const char* fn = "oneHot";
   napi_value argv[5];
@@ -176,9 +248,10 @@ static napi_value OneHot(napi_env env, napi_callback_info info) {
       if (pi[i] >= 0 && pi[i] < depth) po[i * depth + pi[i]] = (float)on;
   } else if (o.type == napi_int32_array) {
     int32_t* po = o.data;
-    for (int64_t i = 0; i < n * depth; i++) po[i] = (int32_t)off;
+    int32_t on32 = js_to_int32(on), off32 = js_to_int32(off);
+    for (int64_t i = 0; i < n * depth; i++) po[i] = off32;
     for (int64_t i = 0; i < n; i++)
-      if (pi[i] >= 0 && pi[i] < depth) po[i * depth + pi[i]] = (int32_t)on;
+      if (pi[i] >= 0 && pi[i] < depth) po[i * depth + pi[i]] = on32;
   } else
     return throw_arg(env, fn, "out must be a Float32Array or Int32Array");
   return NULL;

@@ -19,6 +19,7 @@ typedef struct {
   void* data;
   size_t bytes;
   atomic_int freed;
+  int v8_owned;  // a block over 4 GiB: V8 allocated it and frees it (see Alloc)
 } block_t;
 
 typedef struct cached_s {
@@ -97,7 +98,7 @@ static void give_back(void* p, size_t bytes) {
 static void free_block(block_t* b) {
   int expected = 0;
   if (atomic_compare_exchange_strong(&b->freed, &expected, 1)) {
-    give_back(b->data, b->bytes);
+    if (!b->v8_owned) give_back(b->data, b->bytes);
     atomic_fetch_sub(&live_bytes, (long long)b->bytes);
     atomic_fetch_sub(&live_blocks, 1);
   }
@@ -111,6 +112,27 @@ static void finalize(napi_env env, void* data, void* hint) {
   free(b);
 }
 
+// Node 20 refuses external ArrayBuffers over buffer.constants.MAX_LENGTH (4 GiB) and runs their
+// finalizer at once; larger tensors get an ArrayBuffer V8 allocates (zeroed, 16-byte aligned), which
+// a detach frees. The accounting is the same for both.
+#define EXTERNAL_MAX ((int64_t)1 << 32)
+
+static void account(size_t n) {
+  long long now = atomic_fetch_add(&live_bytes, (long long)n) + (long long)n;
+  atomic_fetch_add(&live_blocks, 1);
+  long long peak = atomic_load(&peak_bytes);
+  while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now)) {
+  }
+}
+
+static void finalize_v8_owned(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  block_t* b = (block_t*)data;
+  free_block(b);
+  free(b);
+}
+
 // alloc(bytes, zero) -> ArrayBuffer
 static napi_value Alloc(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -120,6 +142,22 @@ static napi_value Alloc(napi_env env, napi_callback_info info) {
   if (!get_i64(env, argv[0], &bytes, "alloc", "bytes") || !get_bool(env, argv[1], &zero, "alloc", "zero"))
     return NULL;
   if (bytes < 0) return throw_arg(env, "alloc", "bytes must be >= 0");
+  napi_value ab;
+  if (bytes >= EXTERNAL_MAX) {
+    void* p = NULL;
+    if (napi_create_arraybuffer(env, (size_t)bytes, &p, &ab) != napi_ok || !p) {
+      napi_throw_error(env, "ERR_NATIVE_OOM", "native-backend: out of memory allocating a tensor");
+      return NULL;
+    }
+    block_t* b = malloc(sizeof(block_t));
+    b->data = p;
+    b->bytes = (size_t)bytes;
+    b->v8_owned = 1;
+    atomic_init(&b->freed, 0);
+    account(b->bytes);
+    napi_wrap(env, ab, b, finalize_v8_owned, NULL, NULL);
+    return ab;
+  }
   // 64-byte multiples; past 1 MiB whole pages, so sizes repeat exactly from step to step.
   size_t n = bytes == 0 ? 64 : (((size_t)bytes + 63) / 64) * 64;
   if (n > (1u << 20)) n = ((n + 4095) / 4096) * 4096;
@@ -137,17 +175,14 @@ static napi_value Alloc(napi_env env, napi_callback_info info) {
   block_t* b = malloc(sizeof(block_t));
   b->data = p;
   b->bytes = n;
+  b->v8_owned = 0;
   atomic_init(&b->freed, 0);
-  long long now = atomic_fetch_add(&live_bytes, (long long)n) + (long long)n;
-  atomic_fetch_add(&live_blocks, 1);
-  long long peak = atomic_load(&peak_bytes);
-  while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now)) {
-  }
-  napi_value ab;
+  account(n);
+  // On failure Node has already run `finalize` (block returned, b freed): nothing left to undo.
   if (napi_create_external_arraybuffer(env, p, (size_t)bytes, finalize, b, &ab) != napi_ok) {
-    give_back(p, n);
-    free(b);
-    napi_throw_error(env, NULL, "native-backend: cannot create an external ArrayBuffer");
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, NULL, "native-backend: cannot create an external ArrayBuffer");
     return NULL;
   }
   // Wrapped so release() can find the block again from the ArrayBuffer.
@@ -164,6 +199,9 @@ static napi_value Release(napi_env env, napi_callback_info info) {
   // detach may run the finalizer (which frees b) synchronously; no JavaScript runs in between.
   if (napi_remove_wrap(env, argv[0], (void**)&b) != napi_ok || b == NULL) return NULL;
   free_block(b);
+  // A V8-owned block's bookkeeping is ours alone once unwrapped (its wrap finalizer is gone with the
+  // wrap); the detach below frees its memory.
+  if (b->v8_owned) free(b);
   bool detached = false;
   napi_is_detached_arraybuffer(env, argv[0], &detached);
   if (!detached) napi_detach_arraybuffer(env, argv[0]);

@@ -10,6 +10,32 @@
 
 enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_ALL, R_ANY, R_COUNT };
 
+// JavaScript's ToInt32 (what storing a number into an Int32Array does): truncate, wrap modulo 2^32;
+// NaN and ±Inf give 0.
+static inline int32_t js_to_int32(double d) {
+  if (d > -2147483649.0 && d < 2147483648.0) return (int32_t)d;
+  if (!isfinite(d)) return 0;
+  d = fmod(trunc(d), 4294967296.0);
+  if (d < 0) d += 4294967296.0;
+  return (int32_t)(uint32_t)d;
+}
+
+// What the cpu kernels give for a reduction over no elements: they start from the first element of
+// the (empty) row, which reads `undefined` (NaN in a Float32Array, 0 in an Int32Array / Uint8Array),
+// so Max / Min are NaN (float32) or 0 (int32) and All is false; Sum, Mean (a sum of x / n) are 0,
+// Prod is 1.
+static void reduce_empty(int64_t op, view_t* o, int64_t n) {
+  if (o->type == napi_float32_array) {
+    float v = op == R_PROD ? 1.0f : (op == R_MAX || op == R_MIN) ? NAN : 0.0f;
+    for (int64_t i = 0; i < n; i++) ((float*)o->data)[i] = v;
+  } else if (o->type == napi_int32_array) {
+    int32_t v = op == R_PROD ? 1 : 0;
+    for (int64_t i = 0; i < n; i++) ((int32_t*)o->data)[i] = v;
+  } else {
+    memset(o->data, 0, (size_t)n);
+  }
+}
+
 // reduce(op, x, out, outer, red, inner): Float32Array or Int32Array (sum/max/min/prod/mean), Uint8Array (all/any).
 static napi_value Reduce(napi_env env, napi_callback_info info) {
   const char* fn = "reduce";
@@ -24,6 +50,10 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
   if ((int64_t)x.length < outer * red * inner || (int64_t)o.length < outer * inner) return throw_arg(env, fn, "an operand is shorter than its shape");
   if (x.type != o.type) return throw_arg(env, fn, "x and out must have one type");
   int64_t n = outer * inner;
+  if (red == 0) {
+    reduce_empty(op, &o, n);
+    return NULL;
+  }
 #define RLOOP(T, ACC, INIT, STEP, FINISH)                                                   \
   {                                                                                         \
     const T* px = (const T*)x.data;                                                         \
@@ -55,11 +85,10 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
     }                                                                                       \
     return NULL;                                                                            \
   }
-  (void)n;
   if (x.type == napi_float32_array) {
     switch (op) {
       case R_SUM: RLOOP(float, double, 0.0, acc += v, (void)0)
-      case R_MEAN: RLOOP(float, double, 0.0, acc += v, acc = red ? acc / red : NAN)
+      case R_MEAN: RLOOP(float, double, 0.0, acc += v, acc = acc / red)
       case R_PROD: RLOOP(float, double, 1.0, acc *= v, (void)0)
       case R_MAX: RLOOP(float, float, -INFINITY, if (v > acc || v != v) acc = (acc != acc) ? acc : v, (void)0)
       case R_MIN: RLOOP(float, float, INFINITY, if (v < acc || v != v) acc = (acc != acc) ? acc : v, (void)0)
@@ -67,7 +96,8 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
   } else if (x.type == napi_int32_array) {
     switch (op) {
       case R_SUM: RLOOP(int32_t, int64_t, 0, acc += v, (void)0)
-      case R_PROD: RLOOP(int32_t, int64_t, 1, acc *= v, (void)0)
+      // In double, then ToInt32, as the cpu kernel (a product past 2^53 is rounded before the wrap).
+      case R_PROD: RLOOP(int32_t, double, 1.0, acc *= v, acc = js_to_int32(acc))
       case R_MAX: RLOOP(int32_t, int32_t, INT32_MIN, if (v > acc) acc = v, (void)0)
       case R_MIN: RLOOP(int32_t, int32_t, INT32_MAX, if (v < acc) acc = v, (void)0)
     }
@@ -81,8 +111,9 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
   return throw_arg(env, fn, "op not defined for this type");
 }
 
-// argReduce(isMax, x Float32Array, out Int32Array, outer, red, inner): first index of the max / min
-// (a NaN counts as the extreme, first one wins).
+// argReduce(isMax, x Float32Array, out Int32Array, outer, red, inner): first index of the max / min,
+// as the cpu kernel finds it: a strictly greater (smaller) value replaces the best so far, so a NaN is
+// never picked except at index 0, where it stays (nothing compares greater than NaN). 0 when red = 0.
 static napi_value ArgReduce(napi_env env, napi_callback_info info) {
   const char* fn = "argReduce";
   napi_value argv[6];
@@ -101,14 +132,15 @@ static napi_value ArgReduce(napi_env env, napi_callback_info info) {
   for (int64_t oi = 0; oi < outer * inner; oi++) {
     int64_t oo = oi / inner, i = oi % inner;
     const float* p = px + oo * red * inner + i;
-    float best = p[0];
     int32_t bi = 0;
-    for (int64_t j = 1; j < red; j++) {
-      float v = p[j * inner];
-      if (best != best) break;
-      if (v != v || (is_max ? v > best : v < best)) {
-        best = v;
-        bi = (int32_t)j;
+    if (red > 0) {
+      float best = p[0];
+      for (int64_t j = 1; j < red; j++) {
+        float v = p[j * inner];
+        if (is_max ? v > best : v < best) {
+          best = v;
+          bi = (int32_t)j;
+        }
       }
     }
     po[oi] = bi;
