@@ -1,21 +1,7 @@
 import { createRequire } from "node:module";
 
 /** The native AdamW loop of @biomed-llama/native-backend (same arithmetic as adamw.ts's JS loop). */
-export type NativeAdamW = (
-  param: Float32Array,
-  grad: Float32Array,
-  expAvg: Float32Array,
-  expAvgSq: Float32Array,
-  mask: Uint8Array | null,
-  decay: number,
-  b1: number,
-  oneMinusB1: number,
-  b2: number,
-  oneMinusB2: number,
-  bc2Sqrt: number,
-  negStepSize: number,
-  eps: number,
-) => void;
+export type NativeAdamW = import("@biomed-llama/native-backend").NativeBinding["adamw"];
 
 let loaded: NativeAdamW | null | undefined;
 
@@ -30,9 +16,7 @@ export function nativeAdamW(): NativeAdamW | null {
   if (process.env.BIOMED_LLAMA_NATIVE_ADAMW === "0") return loaded;
   try {
     const req = createRequire(import.meta.url);
-    const mod = req("@biomed-llama/native-backend") as {
-      tryLoadNativeBinding(): { binding: { adamw: NativeAdamW } | null };
-    };
+    const mod = req("@biomed-llama/native-backend") as typeof import("@biomed-llama/native-backend");
     const binding = mod.tryLoadNativeBinding().binding;
     loaded = binding ? binding.adamw.bind(binding) : null;
   } catch {

@@ -118,6 +118,34 @@ int get_dims(napi_env env, napi_value v, int64_t* dims, int* n, const char* fn, 
   return 1;
 }
 
+int coalesce_axes(int r, int64_t* dims, int64_t* s1, int64_t* s2) {
+  int64_t d[MAX_RANK], a[MAX_RANK], b[MAX_RANK];
+  int n = 0;
+  for (int i = 0; i < r; i++) {
+    if (dims[i] == 1) continue;
+    if (n > 0 && a[n - 1] == s1[i] * dims[i] && b[n - 1] == s2[i] * dims[i]) {
+      d[n - 1] *= dims[i];
+      a[n - 1] = s1[i];
+      b[n - 1] = s2[i];
+      continue;
+    }
+    d[n] = dims[i];
+    a[n] = s1[i];
+    b[n] = s2[i];
+    n++;
+  }
+  if (n == 0) {
+    d[0] = 1;
+    a[0] = 0;
+    b[0] = 0;
+    n = 1;
+  }
+  memcpy(dims, d, sizeof(int64_t) * n);
+  memcpy(s1, a, sizeof(int64_t) * n);
+  memcpy(s2, b, sizeof(int64_t) * n);
+  return n;
+}
+
 void set_fn(napi_env env, napi_value exports, const char* name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);

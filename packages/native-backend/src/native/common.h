@@ -6,6 +6,7 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 #define MAX_RANK 8
@@ -38,6 +39,9 @@ int get_bool(napi_env env, napi_value v, bool* out, const char* fn, const char* 
 // A JS array of at most MAX_RANK whole numbers; returns its length in *n.
 int get_dims(napi_env env, napi_value v, int64_t* dims, int* n, const char* fn, const char* name);
 size_t elem_size(napi_typedarray_type t);
+// Merges axes that are contiguous in both strided operands (s1, s2: element strides per axis) and drops
+// size-1 axes, in place; returns the new rank (>= 1). A dense output is contiguous by construction.
+int coalesce_axes(int r, int64_t* dims, int64_t* s1, int64_t* s2);
 
 // Module pieces: each adds its functions to `exports`.
 napi_value init_memory(napi_env env, napi_value exports);
@@ -95,5 +99,42 @@ static inline __attribute__((always_inline)) float vexpf(float x) {
   union { uint32_t u; float f; } s1 = {(uint32_t)(h + 127) << 23}, s2 = {(uint32_t)(ni - h + 127) << 23};
   float y = (p * s1.f) * s2.f;
   return x != x ? x : y;
+}
+
+// Row helpers of the softmax-shaped kernels (softmax, log-softmax, masked softmax, log-sum-exp): 16
+// independent lanes so the loops vectorise without reassociating one serial float sum; lanes are added
+// in double. row_max ignores NaN (the exp of a NaN element brings it back).
+static inline __attribute__((always_inline)) float row_max(const float* a, int64_t n) {
+  float mx[16];
+  for (int k = 0; k < 16; k++) mx[k] = -INFINITY;
+  int64_t body = n / 16 * 16;
+  for (int64_t j = 0; j < body; j += 16)
+    for (int k = 0; k < 16; k++) mx[k] = a[j + k] > mx[k] ? a[j + k] : mx[k];
+  float m = -INFINITY;
+  for (int k = 0; k < 16; k++) m = mx[k] > m ? mx[k] : m;
+  for (int64_t j = body; j < n; j++) m = a[j] > m ? a[j] : m;
+  return m;
+}
+
+// Σ exp(a[j] − m); with `out`, each exp(a[j] − m) is also stored in out[j].
+static inline __attribute__((always_inline)) double row_exp_sum(const float* a, float* out, int64_t n, float m) {
+  float acc[16] = {0};
+  int64_t body = n / 16 * 16;
+  double s = 0;
+  if (out) {
+    for (int64_t j = 0; j < body; j += 16)
+      for (int k = 0; k < 16; k++) {
+        float e = vexpf(a[j + k] - m);
+        out[j + k] = e;
+        acc[k] += e;
+      }
+    for (int64_t j = body; j < n; j++) s += (out[j] = vexpf(a[j] - m));
+  } else {
+    for (int64_t j = 0; j < body; j += 16)
+      for (int k = 0; k < 16; k++) acc[k] += vexpf(a[j + k] - m);
+    for (int64_t j = body; j < n; j++) s += vexpf(a[j] - m);
+  }
+  for (int k = 0; k < 16; k++) s += acc[k];
+  return s;
 }
 #endif

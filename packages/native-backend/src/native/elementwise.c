@@ -12,34 +12,6 @@ enum {
   B_FLOORDIV, B_MOD, B_ATAN2, B_COUNT
 };
 
-// Merges axes and drops size-1 axes; returns the new rank (>= 1).
-static int coalesce(int r, int64_t* dims, int64_t* sa, int64_t* sb) {
-  int64_t d[MAX_RANK], a[MAX_RANK], b[MAX_RANK];
-  int n = 0;
-  for (int i = 0; i < r; i++) {
-    if (dims[i] == 1) continue;
-    if (n > 0 && a[n - 1] == sa[i] * dims[i] && b[n - 1] == sb[i] * dims[i]) {
-      d[n - 1] *= dims[i];
-      a[n - 1] = sa[i];
-      b[n - 1] = sb[i];
-      continue;
-    }
-    d[n] = dims[i];
-    a[n] = sa[i];
-    b[n] = sb[i];
-    n++;
-  }
-  if (n == 0) {
-    d[0] = 1;
-    a[0] = 0;
-    b[0] = 0;
-    n = 1;
-  }
-  memcpy(dims, d, sizeof(int64_t) * n);
-  memcpy(sa, a, sizeof(int64_t) * n);
-  memcpy(sb, b, sizeof(int64_t) * n);
-  return n;
-}
 
 // JavaScript's ToInt32 (what storing a number into an Int32Array does): truncate, wrap modulo 2^32;
 // NaN and ±Inf give 0. The cpu backend's int32 results are all stored that way.
@@ -186,7 +158,7 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
     eb += (dims[i] - 1) * sb[i];
   }
   if (ea >= (int64_t)va.length || eb >= (int64_t)vb.length) return throw_arg(env, fn, "an input is shorter than its strides reach");
-  int rank = coalesce(r, dims, sa, sb);
+  int rank = coalesce_axes(r, dims, sa, sb);
   const void* A = va.data;
   const void* B = vb.data;
   void* O = vo.data;

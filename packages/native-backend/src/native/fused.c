@@ -132,31 +132,11 @@ static napi_value SwiGluGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// One row of softmax(x·scale + mask): max, exp in 16 lanes, normalise (as softmax_row in reduce.c).
+// One row of softmax(x·scale + mask), as softmax_row in reduce.c.
 HOT static void masked_softmax_row(const float* a, const float* mk, float* b, int64_t n, float scale) {
-  float mx[16], acc[16];
-  for (int k = 0; k < 16; k++) mx[k] = -INFINITY, acc[k] = 0;
-  int64_t body = n / 16 * 16;
   for (int64_t j = 0; j < n; j++) b[j] = a[j] * scale + mk[j];
-  for (int64_t j = 0; j < body; j += 16)
-    for (int k = 0; k < 16; k++) mx[k] = b[j + k] > mx[k] ? b[j + k] : mx[k];
-  float m = -INFINITY;
-  for (int k = 0; k < 16; k++) m = mx[k] > m ? mx[k] : m;
-  for (int64_t j = body; j < n; j++) m = b[j] > m ? b[j] : m;
-  for (int64_t j = 0; j < body; j += 16)
-    for (int k = 0; k < 16; k++) {
-      float e = vexpf(b[j + k] - m);
-      b[j + k] = e;
-      acc[k] += e;
-    }
-  double s = 0;
-  for (int k = 0; k < 16; k++) s += acc[k];
-  for (int64_t j = body; j < n; j++) {
-    float e = vexpf(b[j] - m);
-    b[j] = e;
-    s += e;
-  }
-  float inv = (float)s;
+  float m = row_max(b, n);
+  float inv = (float)row_exp_sum(b, b, n, m);
   for (int64_t j = 0; j < n; j++) b[j] = b[j] / inv;
 }
 
@@ -246,22 +226,10 @@ static napi_value Rope(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// log-sum-exp of one row: max in 16 lanes, then Σ exp(x − max) in 16 float lanes added in double.
+// log-sum-exp of one row.
 HOT static float row_lse(const float* a, int64_t n) {
-  float mx[16], acc[16];
-  for (int k = 0; k < 16; k++) mx[k] = -INFINITY, acc[k] = 0;
-  int64_t body = n / 16 * 16;
-  for (int64_t j = 0; j < body; j += 16)
-    for (int k = 0; k < 16; k++) mx[k] = a[j + k] > mx[k] ? a[j + k] : mx[k];
-  float m = -INFINITY;
-  for (int k = 0; k < 16; k++) m = mx[k] > m ? mx[k] : m;
-  for (int64_t j = body; j < n; j++) m = a[j] > m ? a[j] : m;
-  for (int64_t j = 0; j < body; j += 16)
-    for (int k = 0; k < 16; k++) acc[k] += vexpf(a[j + k] - m);
-  double s = 0;
-  for (int k = 0; k < 16; k++) s += acc[k];
-  for (int64_t j = body; j < n; j++) s += vexpf(a[j] - m);
-  return m + (float)log(s);
+  float m = row_max(a, n);
+  return m + (float)log(row_exp_sum(a, NULL, n, m));
 }
 
 // (exp(x − lse) − [j = t]) · g for one row: the softmax cross-entropy gradient.

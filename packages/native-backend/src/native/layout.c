@@ -35,27 +35,8 @@ static napi_value Copy(napi_env env, napi_callback_info info) {
   if (so < 0 || dof < 0 || es_ >= (int64_t)s.length || ed >= (int64_t)d.length || es_ < 0 || ed < 0)
     return throw_arg(env, fn, "the copy reaches outside src or dst");
   // Merge axes contiguous in both; drop size-1 axes.
-  int64_t D[MAX_RANK], S[MAX_RANK], T[MAX_RANK];
-  int n = 0;
-  for (int i = 0; i < r; i++) {
-    if (dims[i] == 1) continue;
-    if (n > 0 && S[n - 1] == ss[i] * dims[i] && T[n - 1] == ds[i] * dims[i]) {
-      D[n - 1] *= dims[i];
-      S[n - 1] = ss[i];
-      T[n - 1] = ds[i];
-      continue;
-    }
-    D[n] = dims[i];
-    S[n] = ss[i];
-    T[n] = ds[i];
-    n++;
-  }
-  if (n == 0) {
-    D[0] = 1;
-    S[0] = 1;
-    T[0] = 1;
-    n = 1;
-  }
+  int n = coalesce_axes(r, dims, ss, ds);
+  const int64_t *D = dims, *S = ss, *T = ds;
   int64_t inner = D[n - 1], si = S[n - 1], di = T[n - 1];
   int64_t outer = total / inner;
   const char* ps = (const char*)s.data;

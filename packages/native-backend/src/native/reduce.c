@@ -151,27 +151,8 @@ static napi_value ArgReduce(napi_env env, napi_callback_info info) {
 // One row: max, then exp(x − max) (written to b) and its sum in 16 float lanes (so the loops
 // vectorise without reassociating one serial sum), the lanes added in double.
 HOT static void softmax_row(const float* a, float* b, int64_t cols, int lg) {
-  float mx[16], acc[16];
-  for (int k = 0; k < 16; k++) mx[k] = -INFINITY, acc[k] = 0;
-  int64_t body = cols / 16 * 16;
-  for (int64_t j = 0; j < body; j += 16)
-    for (int k = 0; k < 16; k++) mx[k] = a[j + k] > mx[k] ? a[j + k] : mx[k];
-  float m = -INFINITY;
-  for (int k = 0; k < 16; k++) m = mx[k] > m ? mx[k] : m;
-  for (int64_t j = body; j < cols; j++) m = a[j] > m ? a[j] : m;
-  for (int64_t j = 0; j < body; j += 16)
-    for (int k = 0; k < 16; k++) {
-      float e = vexpf(a[j + k] - m);
-      b[j + k] = e;
-      acc[k] += e;
-    }
-  double s = 0;
-  for (int k = 0; k < 16; k++) s += acc[k];
-  for (int64_t j = body; j < cols; j++) {
-    float e = vexpf(a[j] - m);
-    b[j] = e;
-    s += e;
-  }
+  float m = row_max(a, cols);
+  double s = row_exp_sum(a, lg ? NULL : b, cols, m);
   if (lg) {
     float ls = (float)log(s);
     for (int64_t j = 0; j < cols; j++) b[j] = a[j] - m - ls;
