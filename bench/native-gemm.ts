@@ -38,7 +38,11 @@ function filled(n: number, seed: number): Float32Array {
 // One library at a time over every shape (best of --rounds): interleaving them would have one library's
 // idle threads (OpenMP's and OpenBLAS's both spin a while after a call) compete with the other's on 2 cores.
 const rounds = Number(argv[argv.indexOf("--rounds") + 1] || 3);
-const operands = SHAPES.map(([, M, N, K]) => ({ A: filled(M * K, 1), B: filled(N * K, 2), C: new Float32Array(M * N) }));
+const operands = SHAPES.map(([, M, N, K]) => ({
+  A: filled(M * K, 1),
+  B: filled(N * K, 2),
+  C: new Float32Array(M * N),
+}));
 const LIBS: Record<string, (i: number) => void> = {
   onednnF32: (i) => {
     const [, M, N, K] = SHAPES[i];
@@ -67,7 +71,11 @@ for (let r = 0; r < rounds; r++)
   }
 const rows = SHAPES.map(([label, M, N, K], i) => {
   const gflops = Object.fromEntries(Object.keys(LIBS).map((lib) => [lib, best[lib][i]]));
-  process.stderr.write(`${label}: ${Object.entries(gflops).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")} GFLOP/s\n`);
+  process.stderr.write(
+    `${label}: ${Object.entries(gflops)
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(", ")} GFLOP/s\n`,
+  );
   return { shape: label, M, N, K, gflops };
 });
 

@@ -57,3 +57,59 @@ export function createProgress(label: string, opts: { logEverySec?: number; docs
     },
   };
 }
+
+export interface ByteProgress {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+/**
+ * Bytes read out of a total (loading a checkpoint) with rate and ETA: a live bar on a TTY, plain log
+ * lines otherwise — the first at once, then at most one every `logEverySec`, and the last at 100%.
+ */
+export function createByteProgress(label: string, opts: { logEverySec?: number } = {}): ByteProgress {
+  const start = Date.now();
+  let bar: cliProgress.SingleBar | undefined;
+  let last = -1;
+  let finished = false;
+  const gb = (n: number) => (n / 1e9).toFixed(2);
+  const stats = (done: number, total: number) => {
+    const sec = Math.max((Date.now() - start) / 1000, 1e-3);
+    const rate = done / sec;
+    const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
+    return {
+      rate: `${(rate / 1e6).toFixed(0)} MB/s`,
+      eta: Number.isFinite(eta) ? `${eta.toFixed(0)}s` : "?",
+    };
+  };
+  return {
+    update(done, total) {
+      const { rate, eta } = stats(done, total);
+      if (process.stderr.isTTY) {
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            {
+              format: `${label} [{bar}] {percentage}% | {doneGB}/{totalGB} GB | {rate} | ETA {etaText}`,
+              stream: process.stderr,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(total, done, { doneGB: gb(done), totalGB: gb(total), rate, etaText: eta });
+        }
+        bar.setTotal(total);
+        bar.update(done, { doneGB: gb(done), totalGB: gb(total), rate, etaText: eta });
+        return;
+      }
+      const end = done >= total;
+      if ((end && !finished) || last < 0 || Date.now() - last >= (opts.logEverySec ?? 5) * 1000) {
+        last = Date.now();
+        finished ||= end;
+        const pct = total > 0 ? ((100 * done) / total).toFixed(1) : "100.0";
+        process.stderr.write(`${label}: ${gb(done)}/${gb(total)} GB (${pct}%) | ${rate} | ETA ${eta}\n`);
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}

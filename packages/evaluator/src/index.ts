@@ -19,6 +19,7 @@ export { DEFAULT_FEWSHOT_SEED, FewshotSampler } from "./fewshot.js";
 export {
   LlamaLM,
   type LlamaLMOptions,
+  type LoadedLlamaLMInfo,
   type LoadLlamaLMOptions,
   loadLlamaLM,
   type TokenizerLike,

@@ -3,8 +3,10 @@ import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   type BackendName,
+  type LlamaConfig,
   type LlamaForCausalLM,
   loadHFCheckpoint,
+  readHFConfig,
   setBackend,
 } from "@biomed-llama/llama-model";
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
@@ -40,6 +42,7 @@ export class LlamaLM implements LM {
   readonly bosId: number;
   readonly eosId: number;
   private readonly padId: number;
+  private lastLength = -1;
 
   constructor(
     readonly model: LlamaForCausalLM,
@@ -47,19 +50,25 @@ export class LlamaLM implements LM {
     opts: LlamaLMOptions = {},
   ) {
     const cfg = model.config;
-    if (tokenizer.vocabSize > cfg.vocab_size)
-      throw new ModelLoadError(
-        `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${cfg.vocab_size}: they do not belong together`,
-      );
-    this.maxLength = opts.maxLength ?? cfg.max_position_embeddings;
-    if (this.maxLength > cfg.max_position_embeddings)
-      throw new ModelLoadError(
-        `max length ${this.maxLength} exceeds max_position_embeddings ${cfg.max_position_embeddings}`,
-      );
+    this.maxLength = LlamaLM.check(cfg, tokenizer, opts);
     this.bosId = tokenizer.bosId;
     this.eosId = tokenizer.eosId;
     this.padId = opts.padId ?? 0;
     this.id = opts.id ?? `llama:${JSON.stringify(cfg)}`;
+  }
+
+  /** Tokenizer and options against a model config (ModelLoadError if they do not fit); the max length. */
+  static check(cfg: LlamaConfig, tokenizer: TokenizerLike, opts: LlamaLMOptions = {}): number {
+    if (tokenizer.vocabSize > cfg.vocab_size)
+      throw new ModelLoadError(
+        `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${cfg.vocab_size}: they do not belong together`,
+      );
+    const maxLength = opts.maxLength ?? cfg.max_position_embeddings;
+    if (maxLength > cfg.max_position_embeddings)
+      throw new ModelLoadError(
+        `max length ${maxLength} exceeds max_position_embeddings ${cfg.max_position_embeddings}`,
+      );
+    return maxLength;
   }
 
   encode(text: string): number[] {
@@ -74,6 +83,7 @@ export class LlamaLM implements LM {
       while (row.length < T) row.push(this.padId);
       return row;
     });
+    this.trimBackendCache(T);
     // Flat positions (b*T + t) whose distributions are needed, and the token read at each.
     const pos: number[] = [];
     const tok: number[] = [];
@@ -112,6 +122,21 @@ export class LlamaLM implements LM {
     );
   }
 
+  /**
+   * The native backend keeps the memory of disposed tensors for reuse by exact size, which pays off
+   * when shapes repeat (training steps, rolling windows of max length) but here every new row length
+   * leaves a whole forward's temporaries behind (~230 MB per length for a 1.1B model at 500 tokens, up
+   * to the cache's 2 GB cap). So before a forward of a new length, what the previous one kept is
+   * handed back; batches of one length in a row (perplexity windows) still reuse it.
+   */
+  private trimBackendCache(T: number): void {
+    if (T !== this.lastLength) {
+      const b = tf.backend() as { emptyCache?: () => void };
+      if (tf.getBackend() === "native" && typeof b.emptyCache === "function") b.emptyCache();
+    }
+    this.lastLength = T;
+  }
+
   /** log_softmax rows [N, vocab] at flat positions `pos` (b*T + t): only the scored positions are projected. */
   private positionLogProbs(ids: number[][], pos: number[]): tf.Tensor2D {
     return this.model.logProbsAt(ids, pos);
@@ -127,13 +152,34 @@ export interface LoadLlamaLMOptions extends LlamaLMOptions {
   tokenizer?: string;
   /** tfjs backend (see BACKEND_NAMES); default leaves the current one. */
   backend?: BackendName;
+  /**
+   * How BF16 checkpoint weights are held (llama-model's `loadHFCheckpoint` option). Default "bf16":
+   * evaluation only reads the weights, so on the native backend they stay bfloat16 (2 bytes/parameter,
+   * widened inside each matmul; scores equal the float32 model's to float32 rounding). "f32" widens
+   * them at load. Other backends and F32 checkpoints load float32 either way.
+   */
+  weights?: "f32" | "bf16";
+  /** Checkpoint bytes read so far and in all, from 0 at the start of the load to the end. */
+  onLoadProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/** What `loadLlamaLM` adds to the `LM`: where and how the model lives. */
+export interface LoadedLlamaLMInfo {
+  backend: string;
+  tokenizerPath: string | null;
+  /** "bf16" when any weight is held as bfloat16, else "f32". */
+  weights: "f32" | "bf16";
+  /** Bytes the parameters occupy (2 per bfloat16-held value, 4 per float32 one). */
+  parameterBytes: number;
+  /** Seconds spent reading the checkpoint. */
+  loadSeconds: number;
 }
 
 /** Load an HF checkpoint directory (config.json + safetensors) and its tokenizer as an `LM`. */
 export async function loadLlamaLM(
   dir: string,
   opts: LoadLlamaLMOptions = {},
-): Promise<LlamaLM & { backend: string; tokenizerPath: string | null }> {
+): Promise<LlamaLM & LoadedLlamaLMInfo> {
   if (!existsSync(join(dir, "config.json")))
     throw new ModelLoadError(
       `${join(dir, "config.json")}: not found (is --model an HF checkpoint directory?)`,
@@ -142,9 +188,28 @@ export async function loadLlamaLM(
   const tokPath =
     opts.tokenizer ?? (existsSync(join(dir, "tokenizer.model")) ? join(dir, "tokenizer.model") : null);
   const tokenizer = tokPath ? await LlamaTokenizer.load(tokPath) : await LlamaTokenizer.load();
-  const model = await loadHFCheckpoint(dir);
-  const lm = new LlamaLM(model, tokenizer, { ...opts, id: opts.id ?? checkpointId(dir, tokPath) });
-  return Object.assign(lm, { backend, tokenizerPath: tokPath });
+  // Whatever does not fit fails before gigabytes of weights are read.
+  LlamaLM.check(readHFConfig(dir), tokenizer, opts);
+  const start = Date.now();
+  const model = await loadHFCheckpoint(dir, {
+    weights: opts.weights ?? "bf16",
+    onProgress: opts.onLoadProgress,
+  });
+  const loadSeconds = (Date.now() - start) / 1000;
+  let lm: LlamaLM;
+  try {
+    lm = new LlamaLM(model, tokenizer, { ...opts, id: opts.id ?? checkpointId(dir, tokPath) });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return Object.assign(lm, {
+    backend,
+    tokenizerPath: tokPath,
+    weights: model.bf16Parameters().length > 0 ? ("bf16" as const) : ("f32" as const),
+    parameterBytes: model.parameterBytes(),
+    loadSeconds,
+  });
 }
 
 /** Identity of a checkpoint for the request cache: its path and every file's size and mtime. */

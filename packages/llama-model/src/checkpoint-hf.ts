@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
 import { type LlamaConfig, LlamaConfigError, parameterShapes, resolveConfig } from "./config.js";
 import { initialParameter } from "./hf-init.js";
-import { LlamaForCausalLM, type LlamaOptions } from "./llama.js";
+import { LlamaForCausalLM, type LlamaOptions, nativeWeightHost } from "./llama.js";
 import type { TensorSource } from "./safetensors.js";
 import { SafetensorsCheckpoint, writeSafetensorsCheckpoint } from "./safetensors-index.js";
 
@@ -42,18 +43,39 @@ export function readHFConfig(dir: string): LlamaConfig {
 // Tensors HF checkpoints may carry that are not parameters (older exports saved RoPE's buffer).
 const IGNORED = /\.rotary_emb\.inv_freq$/;
 
+/** How a loaded model holds weights that the checkpoint stores as BF16 (see `LoadHFOptions.weights`). */
+export type WeightStorage = "f32" | "bf16";
+
+export interface LoadHFOptions extends Omit<LlamaOptions, "seed" | "uninitialized"> {
+  /**
+   * "f32" (the default): every parameter float32 — exact master weights, what training needs.
+   * "bf16": on the native backend, matrices (embedding, projections, lm_head) stored as BF16 are read from
+   * the file straight into native bfloat16 storage and stay there — 2 bytes per parameter, widened to
+   * float32 inside each matmul (in ~4 MiB slices) and embedding lookup, never as a whole float32 copy;
+   * results equal the float32 model of the same (bfloat16) values to float32 rounding. For evaluation,
+   * generation and frozen weights; `bf16Parameters()` lists them. Norm weights (1-D, a few KB) and F32/F16
+   * tensors load as float32; so does everything on other backends (the same values, the same results).
+   */
+  weights?: WeightStorage;
+  /** (bytes read, total bytes): once at 0 before the first read, after every chunk (≤ 64 MiB), at the end. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
 /**
  * Load a Hugging Face LLaMA checkpoint directory (config.json + model.safetensors or a sharded index).
- * Tensors are read one at a time into the model's variables, so peak memory is the model plus one
- * tensor. Missing, unexpected or mis-shaped tensors fail with the tensor and file named.
+ * Each tensor is read with positioned reads straight into the memory that becomes its parameter (native
+ * memory on the native backend): no whole file, no second copy of a weight, the model built around the
+ * loaded tensors without parameters of its own. Missing, unexpected or mis-shaped tensors fail before
+ * any weight is read, with the tensor and file named.
  */
-export async function loadHFCheckpoint(
-  dir: string,
-  opts: Omit<LlamaOptions, "seed" | "uninitialized"> = {},
-): Promise<LlamaForCausalLM> {
+export async function loadHFCheckpoint(dir: string, opts: LoadHFOptions = {}): Promise<LlamaForCausalLM> {
+  const { weights = "f32", onProgress, ...modelOpts } = opts;
+  if (weights !== "f32" && weights !== "bf16")
+    throw new CheckpointError(`weights must be "f32" or "bf16", got ${JSON.stringify(weights)}`);
   const config = readHFConfig(dir);
   const shapes = parameterShapes(config);
   const ckpt = new SafetensorsCheckpoint(dir);
+  const tensors = new Map<string, tf.Tensor>();
   try {
     for (const [name, shape] of shapes) {
       if (!ckpt.has(name))
@@ -75,14 +97,41 @@ export async function loadHFCheckpoint(
           `${ckpt.fileOf(name)}: unexpected tensor "${name}" (not in a ${config.num_hidden_layers}-layer LlamaForCausalLM)`,
         );
     }
-    const model = new LlamaForCausalLM(config, { ...opts, uninitialized: true });
-    try {
-      for (const name of shapes.keys()) model.setParameter(name, ckpt.read(name).data, ckpt.fileOf(name));
-    } catch (e) {
-      model.dispose();
-      throw e;
+    const host = nativeWeightHost();
+    const total = [...shapes.keys()].reduce((n, name) => n + ckpt.byteLength(name), 0);
+    let read = 0;
+    const onBytes = (n: number) => {
+      read += n;
+      onProgress?.(read, total);
+    };
+    onProgress?.(0, total);
+    for (const [name, shape] of shapes) {
+      const info = ckpt.info(name);
+      const numel = shape.reduce((a, b) => a * b, 1);
+      if (host && weights === "bf16" && info.dtype === "BF16" && shape.length === 2) {
+        // The tensor owns its native memory before the read, so a failed read frees it with the rest.
+        const values = host.allocBf16(numel);
+        tensors.set(name, tf.engine().makeTensorFromTensorInfo(host.adoptBf16TensorInfo(values, shape)));
+        ckpt.readInto(name, values, onBytes);
+      } else if (host) {
+        const values = host.allocArray("float32", numel);
+        tensors.set(
+          name,
+          tf.engine().makeTensorFromTensorInfo(host.adoptTensorInfo(values, shape, "float32")),
+        );
+        ckpt.readFloat32Into(name, values, onBytes);
+      } else {
+        const values = new Float32Array(numel);
+        ckpt.readFloat32Into(name, values, onBytes);
+        tensors.set(name, tf.tensor(values, shape, "float32"));
+      }
+      // Let timers (progress bars) and signals run between tensors: the reads themselves are synchronous.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return model;
+    return LlamaForCausalLM.fromTensors(config, tensors, modelOpts);
+  } catch (e) {
+    tf.dispose([...tensors.values()]);
+    throw e;
   } finally {
     ckpt.close();
   }

@@ -9,16 +9,17 @@ export {
   setMatmulPrecision,
   wasmThreadCount,
 } from "./backend.js";
-export { FUSED, setFusedKernels } from "./fused.js";
 export { BatchShapeError, IGNORE_INDEX } from "./causal-lm-loss.js";
 export {
   CheckpointError,
   initHFCheckpoint,
+  type LoadHFOptions,
   loadHFCheckpoint,
   readHFConfig,
   type SaveOptions,
   saveHFCheckpoint,
   saveHFStateDict,
+  type WeightStorage,
 } from "./checkpoint-hf.js";
 export {
   headDim,
@@ -32,6 +33,7 @@ export {
   trainingFlopsPerToken,
   UnknownPresetError,
 } from "./config.js";
+export { FUSED, setFusedKernels } from "./fused.js";
 export { GenerateError, type GenerateOptions, generate, pickToken } from "./generate.js";
 export { initialParameter, initialParameters, Xoshiro128 } from "./hf-init.js";
 export {

@@ -49,29 +49,106 @@ export function disposeCache(cache: KVCache | undefined): void {
 
 let nextModelId = 0;
 
+/**
+ * What the loader and the model use of @biomed-llama/native-backend's NativeBackend (duck-typed, so this
+ * package keeps it an optional dependency): native arrays, adopted as tensors without a copy, and
+ * bfloat16 storage of float32 tensors.
+ */
+export interface NativeWeightHost {
+  allocArray(dtype: "float32", size: number, zero?: boolean): Float32Array;
+  allocBf16(size: number): Uint16Array;
+  adoptTensorInfo(values: Float32Array, shape: number[], dtype: "float32"): tf.TensorInfo;
+  adoptBf16TensorInfo(values: Uint16Array, shape: number[]): tf.TensorInfo;
+  isBf16(dataId: object): boolean;
+}
+
+/** The current backend when it is the native one and can hold bfloat16 weights, else null. */
+export function nativeWeightHost(): NativeWeightHost | null {
+  if (tf.getBackend() !== "native") return null;
+  const b = tf.backend() as unknown as Partial<NativeWeightHost>;
+  return typeof b.adoptBf16TensorInfo === "function" && typeof b.isBf16 === "function"
+    ? (b as NativeWeightHost)
+    : null;
+}
+
 /** LlamaForCausalLM with parameters held as tf.Variables under their Hugging Face names. */
 export class LlamaForCausalLM {
   readonly config: LlamaConfig;
   readonly options: LlamaOptions;
   private readonly params = new Map<string, tf.Variable>();
   private readonly layerParams: tf.Variable[][] = [];
+  /** Parameters held as bfloat16 storage (see `fromTensors`). */
+  private readonly bf16 = new Set<string>();
 
-  constructor(config: LlamaConfig, opts: LlamaOptions = {}) {
+  /**
+   * A model with HF's initialisation (or zeros with `uninitialized`). `tensors` is internal: use
+   * `LlamaForCausalLM.fromTensors`.
+   */
+  constructor(config: LlamaConfig, opts: LlamaOptions = {}, tensors?: ReadonlyMap<string, tf.Tensor>) {
     this.config = resolveConfig(config as Record<string, unknown>);
     this.options = opts;
     // tfjs picks cpu by default in Node without setBackend(); its embedding gradient must be ours too.
     registerSegmentSum("cpu");
     const id = nextModelId++;
     const seed = opts.seed ?? 0;
-    for (const [name, shape] of parameterShapes(this.config)) {
-      const init = opts.uninitialized
-        ? tf.zeros(shape)
-        : tf.tensor(initialParameter(this.config, name, shape, seed), shape, "float32");
+    const shapes = parameterShapes(this.config);
+    if (tensors) {
+      // Check everything before taking anything, so a failure leaves the caller's tensors alone.
+      for (const [name, shape] of shapes) {
+        const t = tensors.get(name);
+        if (!t) throw new StateDictError(`tensors: missing tensor "${name}"`);
+        if (t.dtype !== "float32" || t.shape.join(",") !== shape.join(","))
+          throw new StateDictError(
+            `tensors: "${name}" is ${t.dtype} [${t.shape}], expected float32 [${shape}]`,
+          );
+      }
+      for (const name of tensors.keys())
+        if (!shapes.has(name)) throw new StateDictError(`tensors: unexpected tensor "${name}"`);
+    }
+    const host = tensors ? nativeWeightHost() : null;
+    for (const [name, shape] of shapes) {
+      const init = tensors
+        ? (tensors.get(name) as tf.Tensor)
+        : opts.uninitialized
+          ? tf.zeros(shape)
+          : tf.tensor(initialParameter(this.config, name, shape, seed), shape, "float32");
+      // The variable shares the tensor's data (no copy); disposing the tensor leaves it to the variable.
       this.params.set(name, tf.variable(init, true, `llama${id}/${name}`));
+      if (host?.isBf16(init.dataId)) this.bf16.add(name);
       init.dispose();
     }
     for (let i = 0; i < this.config.num_hidden_layers; i++)
       this.layerParams.push(LAYER_PARAM_SUFFIXES.map((s) => this.param(`model.layers.${i}.${s}`)));
+  }
+
+  /**
+   * A model over already loaded parameter tensors (every HF name of `config`, float32, the config's
+   * shapes), without allocating parameters of its own: each tensor's data becomes its variable's, and
+   * the model owns the tensors from then on (the map's tensors are disposed as handles; their data lives
+   * on in the variables). A tensor the native backend holds as bfloat16 stays so (`bf16Parameters`).
+   * On a validation error nothing is taken and the caller still owns the tensors.
+   */
+  static fromTensors(
+    config: LlamaConfig,
+    tensors: ReadonlyMap<string, tf.Tensor>,
+    opts: Omit<LlamaOptions, "seed" | "uninitialized"> = {},
+  ): LlamaForCausalLM {
+    return new LlamaForCausalLM(config, opts, tensors);
+  }
+
+  /**
+   * Names of the parameters held as bfloat16 storage (2 bytes each, widened inside the matmul and the
+   * embedding lookup; the values are exactly those bfloat16 numbers). Empty for float32 models.
+   */
+  bf16Parameters(): string[] {
+    return [...this.bf16];
+  }
+
+  /** Bytes the parameters occupy: 4 per float32 value, 2 per bfloat16-held one. */
+  parameterBytes(): number {
+    let n = 0;
+    for (const [name, v] of this.params) n += v.size * (this.bf16.has(name) ? 2 : 4);
+    return n;
   }
 
   private param(name: string): tf.Variable {
@@ -287,10 +364,12 @@ export class LlamaForCausalLM {
     const t = tf.tensor(data, v.shape, "float32");
     v.assign(t);
     t.dispose();
+    this.bf16.delete(name); // float32 from now on
   }
 
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
+    this.bf16.clear();
   }
 }

@@ -92,6 +92,28 @@ export class SafetensorsCheckpoint {
     return this.file(file).read(name);
   }
 
+  /** Bytes of a tensor's data as stored. */
+  byteLength(name: string): number {
+    const [b, e] = this.info(name).dataOffsets;
+    return e - b;
+  }
+
+  /** Raw stored bytes straight into `dest` (see SafetensorsFile.readInto). */
+  readInto(name: string, dest: ArrayBufferView, onBytes?: (bytes: number) => void): void {
+    this.file(this.fileName(name)).readInto(name, dest, onBytes);
+  }
+
+  /** F32/F16/BF16 decoded to float32 straight into `dest` (see SafetensorsFile.readFloat32Into). */
+  readFloat32Into(name: string, dest: Float32Array, onBytes?: (bytes: number) => void): void {
+    this.file(this.fileName(name)).readFloat32Into(name, dest, onBytes);
+  }
+
+  private fileName(name: string): string {
+    const file = this.weightMap.get(name);
+    if (!file) throw new SafetensorsError(`${this.dir}: no tensor "${name}"`);
+    return file;
+  }
+
   close(): void {
     for (const f of this.files.values()) f.close();
     this.files.clear();

@@ -22,6 +22,9 @@ const DTYPE_BYTES: Record<string, number> = {
 
 export type SafetensorsDtype = "F32" | "F16" | "BF16";
 
+/** Positioned reads of tensor data are at most this many bytes each (progress is reported per chunk). */
+export const READ_CHUNK_BYTES = 64 * 1024 * 1024;
+
 /** The reference implementation refuses headers above 100 MB; so do we, before allocating anything. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
@@ -180,8 +183,16 @@ export class SafetensorsFile {
   readonly metadata: Record<string, string>;
   private fd: number | null;
   private readonly dataStart: number;
+  private readonly chunk: number;
 
-  constructor(readonly path: string) {
+  /** `chunkBytes`: largest single read (default READ_CHUNK_BYTES; a positive even number). */
+  constructor(
+    readonly path: string,
+    opts: { chunkBytes?: number } = {},
+  ) {
+    this.chunk = opts.chunkBytes ?? READ_CHUNK_BYTES;
+    if (!Number.isSafeInteger(this.chunk) || this.chunk < 2 || this.chunk % 2 !== 0)
+      throw new SafetensorsError(`${path}: chunkBytes must be a positive even integer, got ${this.chunk}`);
     let fd: number;
     try {
       fd = fs.openSync(path, "r");
@@ -228,6 +239,77 @@ export class SafetensorsFile {
       done += r;
     }
     return out;
+  }
+
+  private tensor(name: string): SafetensorsTensorInfo {
+    const info = this.tensors.get(name);
+    if (!info) throw new SafetensorsError(`${this.path}: no tensor "${name}"`);
+    if (this.fd === null) throw new SafetensorsError(`${this.path}: file is closed`);
+    return info;
+  }
+
+  /** Reads bytes [from, from + dest.length) of a tensor's data into dest (positioned reads, no copy). */
+  private readRange(name: string, info: SafetensorsTensorInfo, from: number, dest: Uint8Array): void {
+    let done = 0;
+    while (done < dest.length) {
+      const want = Math.min(dest.length - done, this.chunk);
+      const pos = this.dataStart + info.dataOffsets[0] + from + done;
+      const r = fs.readSync(this.fd as number, dest, done, want, pos);
+      if (r === 0) throw new SafetensorsError(`${this.path}: tensor "${name}" is truncated`);
+      done += r;
+    }
+  }
+
+  /**
+   * The raw little-endian bytes of one tensor read straight into `dest` (e.g. native bfloat16 storage for
+   * a BF16 tensor), whose byte length must be the tensor's; in chunks of `chunkBytes`, each reported
+   * to `onBytes` (bytes read by that chunk). Nothing else is allocated.
+   */
+  readInto(name: string, dest: ArrayBufferView, onBytes?: (bytes: number) => void): void {
+    const info = this.tensor(name);
+    const size = info.dataOffsets[1] - info.dataOffsets[0];
+    if (dest.byteLength !== size)
+      throw new SafetensorsError(
+        `${this.path}: tensor "${name}" has ${size} bytes, the destination ${dest.byteLength}`,
+      );
+    const bytes = new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength);
+    for (let at = 0; at < size; at += this.chunk) {
+      const n = Math.min(this.chunk, size - at);
+      this.readRange(name, info, at, bytes.subarray(at, at + n));
+      onBytes?.(n);
+    }
+  }
+
+  /**
+   * One F32, F16 or BF16 tensor decoded to float32 straight into `dest` (numel long): F32 bytes are read
+   * into it directly, F16/BF16 through a scratch buffer of one chunk, so no whole-tensor temporary exists.
+   */
+  readFloat32Into(name: string, dest: Float32Array, onBytes?: (bytes: number) => void): void {
+    const info = this.tensor(name);
+    const numel = info.shape.reduce((a, b) => a * b, 1);
+    if (dest.length !== numel)
+      throw new SafetensorsError(
+        `${this.path}: tensor "${name}" has ${numel} values, the destination ${dest.length}`,
+      );
+    if (info.dtype === "F32") {
+      this.readInto(name, dest, onBytes);
+      return;
+    }
+    if (info.dtype !== "BF16" && info.dtype !== "F16")
+      throw new SafetensorsError(
+        `${this.path}: tensor "${name}": cannot stream dtype ${info.dtype} as float32`,
+      );
+    const per = this.chunk / 2;
+    const scratch = new Uint16Array(Math.min(per, numel));
+    const scratchBytes = new Uint8Array(scratch.buffer);
+    const bits = new Uint32Array(dest.buffer, dest.byteOffset, dest.length);
+    for (let at = 0; at < numel; at += per) {
+      const n = Math.min(per, numel - at);
+      this.readRange(name, info, at * 2, scratchBytes.subarray(0, n * 2));
+      if (info.dtype === "BF16") for (let i = 0; i < n; i++) bits[at + i] = scratch[i] << 16;
+      else for (let i = 0; i < n; i++) dest[at + i] = F16_TABLE[scratch[i]];
+      onBytes?.(n * 2);
+    }
   }
 
   /** One tensor as float32 (F32, F16, BF16, F64, I32, I64 accepted). */

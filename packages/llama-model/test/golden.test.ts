@@ -117,7 +117,8 @@ describe.each(VARIANTS)("against PyTorch on %s", (variant) => {
     for (const [name, grad] of grads) {
       try {
         expectAllClose(grad.dataSync(), g(`grad.${name}`), tol.grads);
-        if (variant === "native-bf16") expect(cosine(grad.dataSync(), g(`grad.${name}`))).toBeGreaterThan(0.999);
+        if (variant === "native-bf16")
+          expect(cosine(grad.dataSync(), g(`grad.${name}`))).toBeGreaterThan(0.999);
       } catch (e) {
         throw new Error(`${name}: ${(e as Error).message}`);
       }

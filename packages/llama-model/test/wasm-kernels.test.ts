@@ -114,8 +114,12 @@ describe("backend selection", () => {
     process.env.BIOMED_LLAMA_NATIVE = "0";
     try {
       if (!native) expect(await setBackend("auto")).toBe("wasm");
-      expect(await describeBackend()).toMatch(/native backend unavailable: turned off by BIOMED_LLAMA_NATIVE=0/);
-      await expect(setBackend("native")).rejects.toThrow(/backend "native": turned off by BIOMED_LLAMA_NATIVE=0/);
+      expect(await describeBackend()).toMatch(
+        /native backend unavailable: turned off by BIOMED_LLAMA_NATIVE=0/,
+      );
+      await expect(setBackend("native")).rejects.toThrow(
+        /backend "native": turned off by BIOMED_LLAMA_NATIVE=0/,
+      );
     } finally {
       delete process.env.BIOMED_LLAMA_NATIVE;
     }

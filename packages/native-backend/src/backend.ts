@@ -91,9 +91,46 @@ export class NativeBackend extends MathBackendCPU {
     if (bits.length !== size) throw new Error(`bf16 tensor: ${bits.length} values for shape [${shape}]`);
     const values = this.allocBf16(size);
     values.set(bits);
+    return this.adoptBf16TensorInfo(values, shape);
+  }
+
+  /**
+   * A bfloat16-held float32 tensor over `values`, an array from `allocBf16` that the caller filled (e.g.
+   * read from a checkpoint straight into it): no copy is made, and the tensor owns the memory from now
+   * on (freed when it is disposed). Wrap it with `tf.engine().makeTensorFromTensorInfo(info)`.
+   */
+  adoptBf16TensorInfo(values: Uint16Array, shape: number[]): tf.TensorInfo {
+    this.checkAdopted(values, shape);
     const dataId = { id: this.newDataId() };
     this.data.set(dataId, { values, dtype: "float32", refCount: 1, bf16: true } as never);
     return { dataId, shape, dtype: "float32" };
+  }
+
+  /** The same for an array from `allocArray` (float32, int32 or bool storage of that dtype). */
+  adoptTensorInfo(
+    values: Float32Array | Int32Array | Uint8Array,
+    shape: number[],
+    dtype: tf.DataType,
+  ): tf.TensorInfo {
+    const want =
+      dtype === "float32"
+        ? Float32Array
+        : dtype === "int32"
+          ? Int32Array
+          : dtype === "bool"
+            ? Uint8Array
+            : null;
+    if (!want || !(values instanceof want))
+      throw new Error(`adopt: a ${values.constructor.name} cannot hold a ${dtype} tensor`);
+    this.checkAdopted(values, shape);
+    return this.makeTensorInfo(shape, dtype, values);
+  }
+
+  private checkAdopted(values: ArrayBufferView & { length: number }, shape: number[]): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (values.length !== size) throw new Error(`adopt: ${values.length} values for shape [${shape}]`);
+    if (!this.isNative(values))
+      throw new Error("adopt: the array was not allocated by this backend (allocArray / allocBf16)");
   }
 
   isBf16(dataId: DataId): boolean {
@@ -168,6 +205,11 @@ export class NativeBackend extends MathBackendCPU {
     if (e && done && !this.data.has(dataId) && this.isNative(e.values))
       this.binding.release((e.values as Float32Array).buffer as ArrayBuffer);
     return done;
+  }
+
+  /** Frees the memory of disposed tensors kept for reuse (what `nativeCachedBytes` counts). */
+  emptyCache(): void {
+    this.binding.emptyCache();
   }
 
   /** nativeBytes: held by live tensors; nativeCachedBytes: freed, kept for reuse (see emptyCache). */

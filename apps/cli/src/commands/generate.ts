@@ -5,10 +5,12 @@ import {
   type BackendName,
   generate,
   loadHFCheckpoint,
+  readHFConfig,
   setBackend,
 } from "@biomed-llama/llama-model";
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { createProgress, type Progress } from "../progress.js";
 
 interface GenerateCliOptions {
   model: string;
@@ -18,6 +20,7 @@ interface GenerateCliOptions {
   topP: number;
   seed: number;
   backend: BackendName;
+  weights: "f32" | "bf16";
   tokenizer?: string;
   bos: boolean;
   json?: boolean;
@@ -65,6 +68,14 @@ export function registerGenerate(program: Command): void {
       0,
     )
     .addOption(new Option("--backend <name>", "tfjs backend").choices([...BACKEND_NAMES]).default("auto"))
+    .addOption(
+      new Option(
+        "--weights <storage>",
+        "how BF16 checkpoint weights are held: bf16 (2 bytes/parameter, widened inside each matmul; native backend) or f32",
+      )
+        .choices(["bf16", "f32"])
+        .default("bf16"),
+    )
     .option(
       "--tokenizer <path>",
       "SentencePiece model (default: MODEL/tokenizer.model, else the bundled LLaMA one)",
@@ -80,21 +91,51 @@ async function run(opts: GenerateCliOptions): Promise<void> {
   const backend = await setBackend(opts.backend);
   const beside = join(opts.model, "tokenizer.model");
   const tokenizer = await LlamaTokenizer.load(opts.tokenizer ?? (existsSync(beside) ? beside : undefined));
-  const model = await loadHFCheckpoint(opts.model);
-  if (tokenizer.vocabSize > model.config.vocab_size)
+  // Bad input fails before gigabytes of weights are read.
+  const config = readHFConfig(opts.model);
+  if (tokenizer.vocabSize > config.vocab_size)
     throw new Error(
-      `${tokenizer.modelPath}: tokenizer has ${tokenizer.vocabSize} pieces but ${opts.model}/config.json has vocab_size ${model.config.vocab_size}`,
+      `${tokenizer.modelPath}: tokenizer has ${tokenizer.vocabSize} pieces but ${opts.model}/config.json has vocab_size ${config.vocab_size}`,
     );
   const promptIds = tokenizer.encode(opts.prompt, { bos: opts.bos });
   if (promptIds.length === 0) throw new Error("--prompt encodes to no tokens; give text or keep BOS");
+  // Progress from the first byte: a 7B checkpoint takes a while to read.
+  let progress: Progress | undefined;
+  const loadStart = Date.now();
+  let model: Awaited<ReturnType<typeof loadHFCheckpoint>>;
+  try {
+    model = await loadHFCheckpoint(opts.model, {
+      weights: opts.weights,
+      onProgress: (done, total) => {
+        progress ??= createProgress("load", total, { unit: "MB", scale: 1e6, logEverySec: 5 });
+        progress.update(done);
+      },
+    });
+  } finally {
+    progress?.stop();
+  }
+  const loadSeconds = (Date.now() - loadStart) / 1000;
+  const weights = model.bf16Parameters().length > 0 ? "bf16" : "f32";
+  process.stderr.write(
+    `loaded ${opts.model} in ${loadSeconds.toFixed(1)} s: ${(model.parameterBytes() / 1e9).toFixed(2)} GB of weights (${weights === "bf16" ? "bfloat16, 2 bytes/parameter" : "float32"}) on ${backend}\n`,
+  );
   const start = Date.now();
-  const ids = await generate(model, promptIds, {
-    maxNewTokens: opts.maxNewTokens,
-    temperature: opts.temperature,
-    topP: opts.topP,
-    seed: opts.seed,
-    eosTokenId: tokenizer.eosId,
-  });
+  const tokens = createProgress("generate", opts.maxNewTokens, { unit: "tokens", logEverySec: 5 });
+  tokens.update(0);
+  let made = 0;
+  let ids: number[];
+  try {
+    ids = await generate(model, promptIds, {
+      maxNewTokens: opts.maxNewTokens,
+      temperature: opts.temperature,
+      topP: opts.topP,
+      seed: opts.seed,
+      eosTokenId: tokenizer.eosId,
+      onToken: () => tokens.update(++made),
+    });
+  } finally {
+    tokens.stop();
+  }
   const seconds = (Date.now() - start) / 1000;
   model.dispose();
   // Decode prompt and continuation together: SentencePiece drops a leading space when a piece
@@ -108,7 +149,7 @@ async function run(opts: GenerateCliOptions): Promise<void> {
   const tokensPerSecond = ids.length / Math.max(seconds, 1e-9);
   if (opts.json) {
     process.stdout.write(
-      `${JSON.stringify({ prompt: opts.prompt, completion, promptIds, ids, backend, tokensPerSecond })}\n`,
+      `${JSON.stringify({ prompt: opts.prompt, completion, promptIds, ids, backend, weights, loadSeconds, tokensPerSecond })}\n`,
     );
   } else {
     process.stdout.write(`${fullText}\n`);

@@ -15,7 +15,7 @@ import {
 import { BACKEND_NAMES, type BackendName } from "@biomed-llama/llama-model";
 import type { Command } from "commander";
 import { fail, intOption, limitOption } from "../fail.js";
-import { createProgress } from "../progress.js";
+import { createByteProgress, createProgress } from "../progress.js";
 
 /** The small data subsets shipped inside @biomed-llama/evaluator (the default --data-dir). */
 export function bundledDataDir(): string {
@@ -43,6 +43,7 @@ interface RunOpts {
   batchSize: number;
   addBos: boolean;
   backend: BackendName;
+  weights: "f32" | "bf16";
   maxLength?: number;
   output: string;
   dataDir?: string;
@@ -74,6 +75,11 @@ export function registerRun(program: Command): void {
     )
     .option("--backend <name>", `tfjs backend: ${BACKEND_NAMES.join(" | ")}`, "auto")
     .option(
+      "--weights <storage>",
+      "how BF16 checkpoint weights are held: bf16 (2 bytes/parameter, widened inside each matmul; native backend) | f32",
+      "bf16",
+    )
+    .option(
       "--max-length <n>",
       "model context length (default: max_position_embeddings)",
       intOption("--max-length", 1),
@@ -104,6 +110,8 @@ export function registerRun(program: Command): void {
 async function run(o: RunOpts): Promise<void> {
   if (!(BACKEND_NAMES as readonly string[]).includes(o.backend))
     throw new Error(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got "${o.backend}"`);
+  if (o.weights !== "f32" && o.weights !== "bf16")
+    throw new Error(`--weights must be bf16 or f32, got "${o.weights}"`);
   const dataDir = resolve(o.dataDir ?? bundledDataDir());
   if (!existsSync(dataDir)) throw new Error(`${dataDir}: --data-dir not found`);
   // Everything that can be wrong with the input is checked before the model is loaded.
@@ -119,11 +127,22 @@ async function run(o: RunOpts): Promise<void> {
       process.stderr.write(
         `biomed-eval: warning: ${p.task.name}: no ${p.task.fewshotSplits.join("/")} file in the data dir; few-shot examples come from the evaluated split (current document excluded)\n`,
       );
-  const lm = await loadLlamaLM(o.model, {
-    tokenizer: o.tokenizer,
-    backend: o.backend,
-    maxLength: o.maxLength,
-  });
+  const loading = createByteProgress("biomed-eval load");
+  let lm: Awaited<ReturnType<typeof loadLlamaLM>>;
+  try {
+    lm = await loadLlamaLM(o.model, {
+      tokenizer: o.tokenizer,
+      backend: o.backend,
+      maxLength: o.maxLength,
+      weights: o.weights,
+      onLoadProgress: (done, total) => loading.update(done, total),
+    });
+  } finally {
+    loading.stop();
+  }
+  process.stderr.write(
+    `biomed-eval: loaded ${o.model} in ${lm.loadSeconds.toFixed(1)} s: ${(lm.parameterBytes / 1e9).toFixed(2)} GB of weights (${lm.weights === "bf16" ? "bfloat16, 2 bytes/parameter" : "float32"}) on ${lm.backend}\n`,
+  );
   const output = resolve(o.output);
   const cache = o.cache ? new RequestCache(join(output, "requests-cache.jsonl")) : undefined;
   // One progress line per request type: log-likelihood (multiple choice), then rolling (perplexity).
@@ -165,7 +184,7 @@ async function run(o: RunOpts): Promise<void> {
     gitHash: gitHash(),
     startTime,
     endTime: Date.now() / 1000,
-    extra: { backend: lm.backend, data_dir: dataDir, num_fewshot: o.numFewshot },
+    extra: { backend: lm.backend, weights: lm.weights, data_dir: dataDir, num_fewshot: o.numFewshot },
   });
   const paths = writeResultsDir(output, results, taskResults, { logSamples: o.logSamples });
   lm.dispose();
