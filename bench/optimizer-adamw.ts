@@ -37,11 +37,11 @@ function measureOurs(): { secondsPerStep: number[]; elementsPerSecond: number } 
 }
 
 const torchScript = `
-import json, sys, time, torch
+import json, os, sys, time, torch
 n, iters = int(sys.argv[1]), int(sys.argv[2])
 out = {"torch": torch.__version__, "defaultThreads": torch.get_num_threads(), "runs": []}
 default_threads = torch.get_num_threads()
-for threads in sorted({1, default_threads}):
+for threads in sorted({1, default_threads, os.cpu_count() or 1}):
     torch.set_num_threads(threads)
     for foreach in (False, True):
         p = torch.nn.Parameter(torch.sin(torch.arange(n, dtype=torch.float32)) * 0.1)
@@ -79,22 +79,28 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-// The native loop is picked once per process: the JS loop runs in a child with it turned off.
-if (process.env.BIOMED_LLAMA_NATIVE_ADAMW === "0") {
+// The native loop is picked once per process, and OpenMP reads its thread count once: the JS loop and
+// the native loop on one thread run in children of this script.
+if (process.env.BIOMED_ADAMW_BENCH_CHILD === "1") {
   console.log(JSON.stringify(measureOurs()));
   process.exit(0);
 }
-const ours = { kernel: adamwKernel(), ...measureOurs() };
-const js = JSON.parse(
-  execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, ...process.argv.slice(2)], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, BIOMED_LLAMA_NATIVE_ADAMW: "0" },
-  })
-    .trim()
-    .split("\n")
-    .at(-1) as string,
-);
+function child(env: Record<string, string>): ReturnType<typeof measureOurs> {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, process.argv[1] as string, ...process.argv.slice(2)],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...env, BIOMED_ADAMW_BENCH_CHILD: "1" },
+    },
+  );
+  return JSON.parse(out.trim().split("\n").at(-1) as string);
+}
+const ours = { kernel: adamwKernel(), threads: cpus().length, ...measureOurs() };
+const oursOneThread =
+  ours.kernel === "native" ? { kernel: "native", threads: 1, ...child({ OMP_NUM_THREADS: "1" }) } : null;
+const js = child({ BIOMED_LLAMA_NATIVE_ADAMW: "0" });
 const torch = measureTorch();
 const result = {
   bench: "optimizer-adamw",
@@ -106,9 +112,10 @@ const result = {
   cores: cpus().length,
   // The machine is shared; a high load average makes both sides slower and noisier.
   loadAverage1m: loadavg()[0],
-  note: "single AdamW step on one flat float32 tensor, median of iters; ours: the optimizer as installed (native loop, OpenMP threads = cores, where built); oursJs: its single-threaded JavaScript loop",
+  note: "single AdamW step on one flat float32 tensor, median of iters; ours: the optimizer as installed (native loop on every core, where built); oursOneThread: the native loop on one thread (compare with torch at threads 1); oursJs: its single-threaded JavaScript loop",
   ours,
-  oursJs: { kernel: "js", ...js },
+  oursOneThread,
+  oursJs: { kernel: "js", threads: 1, ...js },
   torch,
 };
 writeResult("optimizer", result);
