@@ -22,7 +22,7 @@ const header =
     : ["/usr/include/oneapi/dnnl/dnnl.h", "/usr/local/include/oneapi/dnnl/dnnl.h"].find((p) => existsSync(p));
 if (!header) {
   console.log(
-    `@biomed-llama/native-backend: no oneDNN found (oneapi/dnnl/dnnl.h); skipped the native build. For the native backend: ${HOW}`,
+    `@biomed-llama/native-backend: ${process.env.BIOMED_LLAMA_NATIVE_BUILD === "0" ? "BIOMED_LLAMA_NATIVE_BUILD=0" : "no oneDNN found (oneapi/dnnl/dnnl.h)"}; skipped the native build. For the native backend: ${HOW}`,
   );
   process.exit(0);
 }
