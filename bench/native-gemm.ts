@@ -9,7 +9,11 @@ import { loadNativeBinding } from "../packages/native-backend/dist/index.js";
 import { writeResult } from "./write-result.js";
 
 const argv = process.argv.slice(2);
-const reps = Number(argv[argv.indexOf("--reps") + 1] || 10);
+const flag = (name: string, def: number) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+const reps = flag("reps", 10);
 const native = loadNativeBinding();
 
 // [M, N, K]: C[M, N] = A[M, K] · B[N, K]ᵀ (a Linear layer's forward), plus the square reference.
@@ -37,7 +41,7 @@ function filled(n: number, seed: number): Float32Array {
 
 // One library at a time over every shape (best of --rounds): interleaving them would have one library's
 // idle threads (OpenMP's and OpenBLAS's both spin a while after a call) compete with the other's on 2 cores.
-const rounds = Number(argv[argv.indexOf("--rounds") + 1] || 3);
+const rounds = flag("rounds", 3);
 const operands = SHAPES.map(([, M, N, K]) => ({
   A: filled(M * K, 1),
   B: filled(N * K, 2),
