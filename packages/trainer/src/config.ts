@@ -45,6 +45,8 @@ export interface TrainConfig {
   backend: BackendName;
   /** "bf16": bfloat16 matmul inputs with float32 accumulation (native backend); default exact "f32". */
   matmul_precision: MatmulPrecision;
+  /** "layer": keep only each decoder layer's input and recompute the layer in backward (less memory). */
+  activation_checkpointing: "none" | "layer";
   sharding: "full" | "grad-op" | "hybrid" | "hybrid-grad-op" | "none";
   /** Save a checkpoint every N steps (0: only at the end). */
   save_interval: number;
@@ -89,6 +91,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   seed: 1234,
   backend: "auto",
   matmul_precision: "f32",
+  activation_checkpointing: "none",
   sharding: "none",
   save_interval: 0,
   keep_last: 2,
@@ -166,6 +169,7 @@ const SCHEMA: Record<keyof TrainConfig, { kind: Kind; nullable?: boolean }> = {
   seed: { kind: { t: "int", min: 0 } },
   backend: { kind: { t: "enum", values: [...BACKEND_NAMES] } },
   matmul_precision: { kind: { t: "enum", values: ["f32", "bf16"] } },
+  activation_checkpointing: { kind: { t: "enum", values: ["none", "layer"] } },
   sharding: { kind: { t: "enum", values: ["full", "grad-op", "hybrid", "hybrid-grad-op", "none"] } },
   save_interval: { kind: { t: "int", min: 0 } },
   keep_last: { kind: { t: "int", min: 1 } },

@@ -163,9 +163,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   // ── model ────────────────────────────────────────────────────────────────────────────────
   let model: LlamaForCausalLM;
-  if (saved) model = new LlamaForCausalLM(saved.manifest.model, { uninitialized: true });
-  else if (cfg.init_from) model = await loadHFCheckpoint(cfg.init_from);
-  else if (cfg.model) model = new LlamaForCausalLM(presetConfig(cfg.model), { seed: cfg.init_seed });
+  const recompute = cfg.activation_checkpointing === "layer";
+  if (saved) model = new LlamaForCausalLM(saved.manifest.model, { uninitialized: true, recompute });
+  else if (cfg.init_from) model = await loadHFCheckpoint(cfg.init_from, { recompute });
+  else if (cfg.model)
+    model = new LlamaForCausalLM(presetConfig(cfg.model), { seed: cfg.init_seed, recompute });
   else throw new ConfigError("config", ["init_from/model: set one of them (or resume)"]);
 
   try {

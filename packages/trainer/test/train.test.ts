@@ -97,6 +97,17 @@ describe("pretrain on a generated indexed dataset", () => {
     for (const other of [b, c]) expectSameRun(other, a);
   }, 60_000);
 
+  test("activation checkpointing (recompute each layer in backward) gives the same run", async () => {
+    const plain = await run({ global_batch: 4, micro_batch: 2, max_steps: 3 });
+    const recomputed = await run({
+      global_batch: 4,
+      micro_batch: 2,
+      max_steps: 3,
+      activation_checkpointing: "layer",
+    });
+    expectSameRun(recomputed, plain);
+  }, 60_000);
+
   test("ZeRO-3 (`full`, unit by unit from shards) gives the `none` run: losses, weights, eval, HF checkpoint, resume", async () => {
     const base = { global_batch: 4, micro_batch: 2, max_steps: 4, eval_interval: 2, save_interval: 2 };
     const evalData = data();

@@ -43,6 +43,7 @@ const FLAGS: [keyof TrainConfig, FlagKind, string][] = [
     "str",
     "f32 | bf16 (bf16: bfloat16 matmul inputs, float32 accumulate; native backend)",
   ],
+  ["activation_checkpointing", "str", "none | layer (recompute each decoder layer in backward: less memory)"],
   ["sharding", "str", "full | grad-op | hybrid | hybrid-grad-op | none"],
   ["save_interval", "int", "checkpoint every N steps (0 = only at the end)"],
   ["keep_last", "int", "keep the newest K checkpoints"],
