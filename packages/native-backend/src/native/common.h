@@ -67,6 +67,16 @@ static inline float bf16_to_f32(uint16_t h) {
   union { uint32_t u; float f; } v = {(uint32_t)h << 16};
   return v.f;
 }
+// JavaScript's ToInt32 (what storing a number into an Int32Array does): truncate, wrap modulo 2^32;
+// NaN and ±Inf give 0. The cpu backend's int32 results are all stored that way.
+static inline int32_t js_to_int32(double d) {
+  if (d > -2147483649.0 && d < 2147483648.0) return (int32_t)d;
+  if (!isfinite(d)) return 0;
+  d = fmod(trunc(d), 4294967296.0);
+  if (d < 0) d += 4294967296.0;
+  return (int32_t)(uint32_t)d;
+}
+
 // Hot loops are compiled three times (AVX-512, AVX2+FMA, baseline x86-64) and the loader picks the one
 // this CPU runs: the addon builds on one machine and may run on another of the same architecture.
 // OpenMP regions stay outside the cloned functions (they call them on chunks).

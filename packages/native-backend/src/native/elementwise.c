@@ -13,15 +13,6 @@ enum {
 };
 
 
-// JavaScript's ToInt32 (what storing a number into an Int32Array does): truncate, wrap modulo 2^32;
-// NaN and ±Inf give 0. The cpu backend's int32 results are all stored that way.
-static inline int32_t js_to_int32(double d) {
-  if (d > -2147483649.0 && d < 2147483648.0) return (int32_t)d;
-  if (!isfinite(d)) return 0;
-  d = fmod(trunc(d), 4294967296.0);
-  if (d < 0) d += 4294967296.0;
-  return (int32_t)(uint32_t)d;
-}
 
 // tfjs's Mod: JavaScript's % (C's fmod), then shifted into the divisor's sign when the signs differ,
 // all in double as the cpu kernel computes it.

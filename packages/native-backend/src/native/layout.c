@@ -199,15 +199,6 @@ static napi_value SegmentSum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// JavaScript's ToInt32 (storing a number into an Int32Array): truncate, wrap modulo 2^32; NaN, ±Inf: 0.
-static inline int32_t js_to_int32(double d) {
-  if (d > -2147483649.0 && d < 2147483648.0) return (int32_t)d;
-  if (!isfinite(d)) return 0;
-  d = fmod(trunc(d), 4294967296.0);
-  if (d < 0) d += 4294967296.0;
-  return (int32_t)(uint32_t)d;
-}
-
 // oneHot(indices Int32Array, out (Float32Array | Int32Array), depth, on, off): on / off converted as
 // the cpu kernel's typed array stores them.
 static napi_value OneHot(napi_env env, napi_callback_info info) {

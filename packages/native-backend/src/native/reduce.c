@@ -10,15 +10,6 @@
 
 enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_ALL, R_ANY, R_COUNT };
 
-// JavaScript's ToInt32 (what storing a number into an Int32Array does): truncate, wrap modulo 2^32;
-// NaN and ±Inf give 0.
-static inline int32_t js_to_int32(double d) {
-  if (d > -2147483649.0 && d < 2147483648.0) return (int32_t)d;
-  if (!isfinite(d)) return 0;
-  d = fmod(trunc(d), 4294967296.0);
-  if (d < 0) d += 4294967296.0;
-  return (int32_t)(uint32_t)d;
-}
 
 // What the cpu kernels give for a reduction over no elements: they start from the first element of
 // the (empty) row, which reads `undefined` (NaN in a Float32Array, 0 in an Int32Array / Uint8Array),
