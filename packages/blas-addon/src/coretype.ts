@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
  *
  * OpenBLAS picks its kernels from a table of CPU models when the library loads. Debian's 0.3.21 does
  * not know recent Intel Xeons (family 6 model 207, Emerald Rapids) and silently runs its generic
- * Prescott kernels there: 24–34 GFLOP/s of sgemm instead of ~121 on the SkylakeX kernels. From the
+ * Prescott kernels there, several times slower than its AVX-512 ones (issue 13 measured it). From the
  * CPU's instruction-set flags we name the newest kernel set 0.3.21 has that the CPU can run: Cooperlake
  * (AVX-512 with BF16), SkylakeX (AVX-512), Haswell (AVX2 + FMA). AMD families 0x17 and 0x19 (Zen 1–4)
  * are in OpenBLAS's table and keep its own choice. A user's OPENBLAS_CORETYPE always wins.

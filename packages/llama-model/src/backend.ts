@@ -4,7 +4,7 @@ import { blasMatMulStatus, installBlasMatMul } from "./wasm-blas.js";
 import { registerWasmKernels } from "./wasm-kernels.js";
 import { initThreadedWasm, requestedWasmThreads } from "./wasm-threads.js";
 
-/** Every value `setBackend` (and each CLI's `--backend`) accepts, in the order `auto` tries them. */
+/** Every value `setBackend` (and each CLI's `--backend`) accepts; see `setBackend` for what `auto` tries. */
 export const BACKEND_NAMES = ["auto", "native", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 

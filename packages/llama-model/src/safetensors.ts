@@ -130,6 +130,14 @@ const F16_TABLE = (() => {
   return t;
 })();
 
+/** F16 or BF16 values → float32, written to dest from element `at` on. */
+function decode16Into(dtype: "F16" | "BF16", src: Uint16Array, dest: Float32Array, at = 0): void {
+  if (dtype === "BF16") {
+    const bits = new Uint32Array(dest.buffer, dest.byteOffset, dest.length);
+    for (let i = 0; i < src.length; i++) bits[at + i] = src[i] << 16;
+  } else for (let i = 0; i < src.length; i++) dest[at + i] = F16_TABLE[src[i]];
+}
+
 /** Little-endian bytes of one tensor → float32 values. */
 export function decodeToFloat32(dtype: string, bytes: Uint8Array, where: string): Float32Array {
   // Copy into a fresh, aligned buffer: typed-array views need an offset that is a multiple of the size.
@@ -138,17 +146,11 @@ export function decodeToFloat32(dtype: string, bytes: Uint8Array, where: string)
   switch (dtype) {
     case "F32":
       return new Float32Array(buf.buffer);
-    case "F16": {
-      const src = new Uint16Array(buf.buffer);
-      const out = new Float32Array(src.length);
-      for (let i = 0; i < src.length; i++) out[i] = F16_TABLE[src[i]];
-      return out;
-    }
+    case "F16":
     case "BF16": {
       const src = new Uint16Array(buf.buffer);
       const out = new Float32Array(src.length);
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
+      decode16Into(dtype, src, out);
       return out;
     }
     case "F64":
@@ -302,12 +304,10 @@ export class SafetensorsFile {
     const per = this.chunk / 2;
     const scratch = new Uint16Array(Math.min(per, numel));
     const scratchBytes = new Uint8Array(scratch.buffer);
-    const bits = new Uint32Array(dest.buffer, dest.byteOffset, dest.length);
     for (let at = 0; at < numel; at += per) {
       const n = Math.min(per, numel - at);
       this.readRange(name, info, at * 2, scratchBytes.subarray(0, n * 2));
-      if (info.dtype === "BF16") for (let i = 0; i < n; i++) bits[at + i] = scratch[i] << 16;
-      else for (let i = 0; i < n; i++) dest[at + i] = F16_TABLE[scratch[i]];
+      decode16Into(info.dtype, scratch.subarray(0, n), dest, at);
       onBytes?.(n * 2);
     }
   }

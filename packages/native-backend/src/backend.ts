@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeBinding } from "./load-binding.js";
 
@@ -24,7 +24,7 @@ type DataId = object;
  * time in are registered over them (see register.ts). Memory: tensor data is allocated by the addon
  * (64-byte aligned, outside V8's heap and the wasm 4 GiB space) and released when tfjs disposes the
  * tensor, not at a later garbage collection; readSync hands out copies, so no view of freed memory ever
- * escapes. A float32 tensor may be held as bfloat16 (2 bytes per element, see `makeBf16Tensor`):
+ * escapes. A float32 tensor may be held as bfloat16 (2 bytes per element, see `adoptBf16TensorInfo`):
  * matmul and gather widen it on the fly, every other kernel sees a widened temporary.
  */
 export class NativeBackend extends MathBackendCPU {
@@ -85,15 +85,6 @@ export class NativeBackend extends MathBackendCPU {
     return { dataId, shape, dtype };
   }
 
-  /** A bfloat16-held float32 tensor (`bits`: bfloat16 bit patterns, copied onto the native heap). */
-  makeBf16TensorInfo(bits: Uint16Array, shape: number[]): tf.TensorInfo {
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (bits.length !== size) throw new Error(`bf16 tensor: ${bits.length} values for shape [${shape}]`);
-    const values = this.allocBf16(size);
-    values.set(bits);
-    return this.adoptBf16TensorInfo(values, shape);
-  }
-
   /**
    * A bfloat16-held float32 tensor over `values`, an array from `allocBf16` that the caller filled (e.g.
    * read from a checkpoint straight into it): no copy is made, and the tensor owns the memory from now
@@ -127,7 +118,7 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   private checkAdopted(values: ArrayBufferView & { length: number }, shape: number[]): void {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = tf.util.sizeFromShape(shape);
     if (values.length !== size) throw new Error(`adopt: ${values.length} values for shape [${shape}]`);
     if (!this.isNative(values))
       throw new Error("adopt: the array was not allocated by this backend (allocArray / allocBf16)");
@@ -153,7 +144,7 @@ export class NativeBackend extends MathBackendCPU {
     dtype: tf.DataType,
   ): unknown {
     if (dtype !== "float32" && dtype !== "int32" && dtype !== "bool") return values;
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = tf.util.sizeFromShape(shape);
     if (values == null) return this.allocArray(dtype, size, true);
     if (!ArrayBuffer.isView(values)) return values;
     const out = this.allocArray(dtype, size);
@@ -194,7 +185,7 @@ export class NativeBackend extends MathBackendCPU {
     dtype: tf.DataType = "float32",
     zero = false,
   ): { info: tf.TensorInfo; values: T } {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = tf.util.sizeFromShape(shape);
     const values = this.allocArray(dtype, size, zero) as T;
     return { info: this.makeTensorInfo(shape, dtype, values), values };
   }
@@ -207,12 +198,7 @@ export class NativeBackend extends MathBackendCPU {
     return done;
   }
 
-  /** Frees the memory of disposed tensors kept for reuse (what `nativeCachedBytes` counts). */
-  emptyCache(): void {
-    this.binding.emptyCache();
-  }
-
-  /** nativeBytes: held by live tensors; nativeCachedBytes: freed, kept for reuse (see emptyCache). */
+  /** nativeBytes: held by live tensors; nativeCachedBytes: freed, kept for reuse (see memory.c). */
   override memory(): {
     unreliable: boolean;
     reasons: string[];

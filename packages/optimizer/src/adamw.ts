@@ -1,7 +1,7 @@
 import { OptimizerInputError, OptimizerStateError } from "./errors.js";
 import { nativeAdamW } from "./native-kernel.js";
 
-// Below this many elements the call into the addon costs more than the JS loop.
+// Small shards stay on the JS loop: the addon call and thread start-up are not worth it there.
 const NATIVE_MIN = 4096;
 
 /**

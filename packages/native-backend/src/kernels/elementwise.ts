@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { NativeBackend } from "../backend.js";
-import { broadcastStrides, type NativeKernel, sizeOf } from "./util.js";
+import { broadcastStrides, type NativeKernel } from "./util.js";
 
 // Op codes of src/native/elementwise.c.
 const BINARY = {
@@ -133,8 +133,8 @@ export const cast: NativeKernel = ({ inputs, backend, attrs }) => {
 export const select: NativeKernel = ({ inputs, backend }) => {
   const { condition, t, e } = inputs as { condition: tf.TensorInfo; t: tf.TensorInfo; e: tf.TensorInfo };
   if (t.dtype !== e.dtype || (t.dtype !== "float32" && t.dtype !== "int32")) return null;
-  const size = sizeOf(t.shape);
-  const condSize = sizeOf(condition.shape);
+  const size = tf.util.sizeFromShape(t.shape);
+  const condSize = tf.util.sizeFromShape(condition.shape);
   if (condSize === 0 || size % condSize !== 0) return null;
   const out = backend.output<Float32Array | Int32Array>(t.shape, t.dtype);
   backend.binding.select(

@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import type { NativeKernel } from "./util.js";
 
 /**
@@ -63,7 +63,7 @@ export const rmsNorm: NativeKernel = ({ inputs, backend, attrs }) => {
   const { x, weight } = inputs as Record<string, tf.TensorInfo>;
   const H = weight.shape[0];
   const out = backend.output(x.shape);
-  const inv = backend.output([x.shape.reduce((a, b) => a * b, 1) / H]);
+  const inv = backend.output([tf.util.sizeFromShape(x.shape) / H]);
   backend.binding.rmsNorm(
     backend.f32(x),
     backend.f32(weight),

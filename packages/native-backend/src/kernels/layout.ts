@@ -1,20 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import type { NativeBackend } from "../backend.js";
-import { type NativeKernel, sizeOf, stridesOf } from "./util.js";
+import { type NativeKernel, stridesOf } from "./util.js";
 
 const NATIVE_TYPES = new Set(["float32", "int32", "bool"]);
 
-/** The array a data-movement kernel copies from: bfloat16 stays bfloat16 only where `widen` is false. */
-function source(backend: NativeBackend, t: tf.TensorInfo) {
-  return t.dtype === "float32" ? backend.f32(t) : backend.stored(t);
-}
-
+// Every copy reads the stored array: a bfloat16-held tensor is widened by the copy itself (layout.c).
 export function transposeInfo(backend: NativeBackend, x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
   const shape = perm.map((p) => x.shape[p]);
   const xs = stridesOf(x.shape);
   const out = backend.output<Float32Array | Int32Array | Uint8Array>(shape, x.dtype);
   backend.binding.copy(
-    source(backend, x),
+    backend.stored(x),
     out.values,
     shape,
     perm.map((p) => xs[p]),
@@ -41,8 +37,8 @@ export function sliceInfo(
   const xs = stridesOf(x.shape);
   const offset = begin.reduce((acc, b, i) => acc + b * xs[i], 0);
   const out = backend.output<Float32Array | Int32Array | Uint8Array>(size, x.dtype);
-  if (sizeOf(size) > 0)
-    backend.binding.copy(source(backend, x), out.values, size, xs, offset, stridesOf(size), 0);
+  if (tf.util.sizeFromShape(size) > 0)
+    backend.binding.copy(backend.stored(x), out.values, size, xs, offset, stridesOf(size), 0);
   return out.info;
 }
 
@@ -85,8 +81,8 @@ export const concat: NativeKernel = ({ inputs, backend, attrs }) => {
   const os = stridesOf(shape);
   let at = 0;
   for (const t of tensors) {
-    if (sizeOf(t.shape) > 0)
-      backend.binding.copy(source(backend, t), out.values, t.shape, stridesOf(t.shape), 0, os, at * os[axis]);
+    if (tf.util.sizeFromShape(t.shape) > 0)
+      backend.binding.copy(backend.stored(t), out.values, t.shape, stridesOf(t.shape), 0, os, at * os[axis]);
     at += t.shape[axis];
   }
   return out.info;
@@ -101,8 +97,8 @@ export const padV2: NativeKernel = ({ inputs, backend, attrs }) => {
   if (constantValue !== 0) backend.binding.fill(out.values, constantValue);
   const os = stridesOf(shape);
   const offset = paddings.reduce((acc, p, i) => acc + p[0] * os[i], 0);
-  if (sizeOf(x.shape) > 0)
-    backend.binding.copy(source(backend, x), out.values, x.shape, stridesOf(x.shape), 0, os, offset);
+  if (tf.util.sizeFromShape(x.shape) > 0)
+    backend.binding.copy(backend.stored(x), out.values, x.shape, stridesOf(x.shape), 0, os, offset);
   return out.info;
 };
 
@@ -113,11 +109,11 @@ export const tile: NativeKernel = ({ inputs, backend, attrs }) => {
   if (!NATIVE_TYPES.has(x.dtype) || x.shape.length > 4) return null;
   const shape = x.shape.map((d, i) => d * reps[i]);
   const out = backend.output<Float32Array | Int32Array | Uint8Array>(shape, x.dtype);
-  if (sizeOf(shape) === 0) return out.info;
+  if (tf.util.sizeFromShape(shape) === 0) return out.info;
   const xs = stridesOf(x.shape);
   const view = x.shape.flatMap((d, i) => [reps[i], d]);
   const srcStrides = xs.flatMap((s) => [0, s]);
-  backend.binding.copy(source(backend, x), out.values, view, srcStrides, 0, stridesOf(view), 0);
+  backend.binding.copy(backend.stored(x), out.values, view, srcStrides, 0, stridesOf(view), 0);
   return out.info;
 };
 
@@ -133,9 +129,9 @@ export const gatherV2: NativeKernel = ({ inputs, backend, attrs }) => {
     backend.stored(x),
     backend.stored(indices) as Int32Array,
     out.values,
-    sizeOf(x.shape.slice(0, a)),
+    tf.util.sizeFromShape(x.shape.slice(0, a)),
     x.shape[a],
-    sizeOf(x.shape.slice(a + 1)),
+    tf.util.sizeFromShape(x.shape.slice(a + 1)),
   );
   if (bad >= 0) {
     backend.disposeData(out.info.dataId);
@@ -150,7 +146,7 @@ export const unsortedSegmentSum: NativeKernel = ({ inputs, backend, attrs }) => 
   const { numSegments } = attrs as { numSegments: number };
   if (x.dtype !== "float32" || segmentIds.dtype !== "int32" || segmentIds.shape.length !== 1) return null;
   if (x.shape.length === 0 || x.shape[0] !== segmentIds.shape[0]) return null;
-  const inner = sizeOf(x.shape.slice(1));
+  const inner = tf.util.sizeFromShape(x.shape.slice(1));
   const out = backend.output([numSegments, ...x.shape.slice(1)]); // every element is written (or none: inner 0)
   if (inner > 0)
     backend.binding.segmentSum(backend.f32(x), backend.stored(segmentIds) as Int32Array, out.values, inner);

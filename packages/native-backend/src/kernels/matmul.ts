@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { broadcastStrides, type NativeKernel, sizeOf, stridesOf } from "./util.js";
+import { broadcastStrides, type NativeKernel, stridesOf } from "./util.js";
 
 /**
  * BatchMatMul on oneDNN. tfjs hands any rank ≥ 2 with broadcast-compatible leading axes: leading axes
@@ -23,10 +23,10 @@ export const batchMatMul: NativeKernel = ({ inputs, backend, attrs }) => {
     throw new Error(`BatchMatMul: inner dimensions ${K} and ${Kb} differ ([${a.shape}] x [${b.shape}])`);
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
-  const batchA = sizeOf(outerA);
-  const batchB = sizeOf(outerB);
+  const batchA = tf.util.sizeFromShape(outerA);
+  const batchB = tf.util.sizeFromShape(outerB);
   const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
-  const batch = sizeOf(outer);
+  const batch = tf.util.sizeFromShape(outer);
   const out = backend.output([...outer, M, N]);
   if (batch === 0 || M === 0 || N === 0) return out.info; // nothing to compute (the addon wants batches ≥ 1)
   const A = backend.stored(a) as Float32Array;

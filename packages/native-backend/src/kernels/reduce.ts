@@ -1,7 +1,7 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import type { NativeBackend } from "../backend.js";
 import { transposeInfo } from "./layout.js";
-import { type NativeKernel, normAxes, orderedAxes, sizeOf } from "./util.js";
+import { type NativeKernel, normAxes, orderedAxes } from "./util.js";
 
 // Op codes of src/native/reduce.c.
 const OPS = { Sum: 0, Mean: 1, Max: 2, Min: 3, Prod: 4, All: 5, Any: 6 } as const;
@@ -38,9 +38,9 @@ export function reduceAxes(
     first = keep.length;
     last = r - 1;
   }
-  const outer = sizeOf(src.shape.slice(0, first));
-  const red = axes.length === 0 ? 1 : sizeOf(src.shape.slice(first, last + 1));
-  const inner = sizeOf(src.shape.slice(last + 1));
+  const outer = tf.util.sizeFromShape(src.shape.slice(0, first));
+  const red = axes.length === 0 ? 1 : tf.util.sizeFromShape(src.shape.slice(first, last + 1));
+  const inner = tf.util.sizeFromShape(src.shape.slice(last + 1));
   const dtype = x.dtype;
   const out = backend.output<Float32Array | Int32Array | Uint8Array>(outShape, dtype);
   const values = dtype === "float32" ? backend.f32(src) : backend.stored(src);
@@ -87,9 +87,9 @@ export function argKernel(isMax: boolean): NativeKernel {
       isMax,
       backend.f32(x),
       out.values,
-      sizeOf(x.shape.slice(0, a)),
+      tf.util.sizeFromShape(x.shape.slice(0, a)),
       x.shape[a],
-      sizeOf(x.shape.slice(a + 1)),
+      tf.util.sizeFromShape(x.shape.slice(a + 1)),
     );
     return out.info;
   };
@@ -106,7 +106,7 @@ export const softmax: NativeKernel = ({ inputs, backend, attrs }) => {
   backend.binding.softmax(
     backend.f32(logits),
     out.values,
-    sizeOf(logits.shape) / Math.max(cols, 1),
+    tf.util.sizeFromShape(logits.shape) / Math.max(cols, 1),
     cols,
     false,
   );

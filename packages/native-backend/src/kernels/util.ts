@@ -8,8 +8,6 @@ export type NativeKernel = (args: {
   attrs: tf.NamedAttrMap;
 }) => tf.TensorInfo | tf.TensorInfo[] | null;
 
-export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
 /** Row-major element strides of a dense tensor. */
 export function stridesOf(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
