@@ -42,6 +42,7 @@ export class LlamaLM implements LM {
   readonly bosId: number;
   readonly eosId: number;
   private readonly padId: number;
+  private lastLength = -1;
 
   constructor(
     readonly model: LlamaForCausalLM,
@@ -82,6 +83,7 @@ export class LlamaLM implements LM {
       while (row.length < T) row.push(this.padId);
       return row;
     });
+    this.trimBackendCache(T);
     // Flat positions (b*T + t) whose distributions are needed, and the token read at each.
     const pos: number[] = [];
     const tok: number[] = [];
@@ -118,6 +120,21 @@ export class LlamaLM implements LM {
         return { logprobs, greedy };
       }),
     );
+  }
+
+  /**
+   * The native backend keeps the memory of disposed tensors for reuse by exact size, which pays off
+   * when shapes repeat (training steps, rolling windows of max length) but here every new row length
+   * leaves a whole forward's temporaries behind (~230 MB per length for a 1.1B model at 500 tokens, up
+   * to the cache's 2 GB cap). So before a forward of a new length, what the previous one kept is
+   * handed back; batches of one length in a row (perplexity windows) still reuse it.
+   */
+  private trimBackendCache(T: number): void {
+    if (T !== this.lastLength) {
+      const b = tf.backend() as { emptyCache?: () => void };
+      if (tf.getBackend() === "native" && typeof b.emptyCache === "function") b.emptyCache();
+    }
+    this.lastLength = T;
   }
 
   /** log_softmax rows [N, vocab] at flat positions `pos` (b*T + t): only the scored positions are projected. */

@@ -198,7 +198,16 @@ export class NativeBackend extends MathBackendCPU {
     return done;
   }
 
-  /** nativeBytes: held by live tensors; nativeCachedBytes: freed, kept for reuse (see memory.c). */
+  /**
+   * Frees the memory of disposed tensors kept for reuse (what `nativeCachedBytes` counts). The cache
+   * bounds itself (memory.c), but a caller whose shapes change on every call (an evaluator's rows of new
+   * lengths, generation's growing key/value cache) knows better than any policy when it is all stale.
+   */
+  emptyCache(): void {
+    this.binding.emptyCache();
+  }
+
+  /** nativeBytes: held by live tensors; nativeCachedBytes: freed, kept for reuse (see emptyCache). */
   override memory(): {
     unreliable: boolean;
     reasons: string[];

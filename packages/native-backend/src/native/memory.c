@@ -5,13 +5,9 @@
 // not at a later garbage collection. A block never released is returned by the ArrayBuffer's finalizer.
 //
 // Returned blocks are kept for reuse by exact size (a training step allocates the same sizes every
-// step): without that every large tensor is a fresh mmap from glibc whose pages fault in on first
-// touch, which on a large elementwise op costs more than the arithmetic on it.
-// The cache must not grow the footprint when shapes keep changing (evaluation rows of new lengths,
-// generation's growing key/value cache): a request no cached block fits first frees the least recently
-// returned blocks, at least as many bytes as it asks for (requests over 1 MiB), so live + cached
-// memory does not grow past its earlier peak while the cache holds blocks nobody asks for. A cap bounds it too (BIOMED_LLAMA_NATIVE_CACHE_MB,
-// default 2048; 0 = no cache), oldest out first. emptyCache() hands everything back.
+// step), up to a cap (BIOMED_LLAMA_NATIVE_CACHE_MB, default 2048; 0 = no cache): without it every
+// large tensor is a fresh mmap from glibc whose pages fault in again on first touch. emptyCache() hands
+// them all back (callers whose shapes change on every call use it; see the package README).
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -26,17 +22,14 @@ typedef struct {
   int v8_owned;  // a block over 4 GiB: V8 allocated it and frees it (see Alloc)
 } block_t;
 
-// A cached block sits in its size bucket (for lookup) and in one list by age (for eviction).
 typedef struct cached_s {
   void* data;
   size_t bytes;
-  struct cached_s* next;  // same bucket
-  struct cached_s *newer, *older;
+  struct cached_s* next;
 } cached_t;
 
 #define BUCKETS 1024
 static cached_t* buckets[BUCKETS];
-static cached_t *newest = NULL, *oldest = NULL;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long long cached_bytes = 0;
 static long long cache_cap = -1;
@@ -56,67 +49,46 @@ static long long cap(void) {
   return cache_cap;
 }
 
-// Unlinks c from both lists (lock held); the caller owns it and its data.
-static void unlink_cached(cached_t* c) {
-  cached_t** at = &buckets[bucket_of(c->bytes)];
-  while (*at != c) at = &(*at)->next;
-  *at = c->next;
-  if (c->newer) c->newer->older = c->older;
-  else newest = c->older;
-  if (c->older) c->older->newer = c->newer;
-  else oldest = c->newer;
-  cached_bytes -= (long long)c->bytes;
-}
-
-// Frees the oldest cached blocks until `bytes` are freed or the cache is empty (lock held).
-static void evict(long long bytes) {
-  while (bytes > 0 && oldest) {
-    cached_t* c = oldest;
-    unlink_cached(c);
-    bytes -= (long long)c->bytes;
-    free(c->data);
-    free(c);
-  }
-}
-
-// A cached block of exactly `bytes`, or NULL after making room for a fresh one of that size.
 static void* take_cached(size_t bytes) {
   pthread_mutex_lock(&lock);
-  for (cached_t* c = buckets[bucket_of(bytes)]; c; c = c->next)
+  cached_t** at = &buckets[bucket_of(bytes)];
+  for (cached_t* c = *at; c; at = &c->next, c = c->next)
     if (c->bytes == bytes) {
-      unlink_cached(c);
+      *at = c->next;
+      cached_bytes -= (long long)bytes;
       pthread_mutex_unlock(&lock);
       void* p = c->data;
       free(c);
       return p;
     }
-  // Small requests (the page-rounded sizes start at 1 MiB) do not evict: they cannot grow the
-  // footprint much, and evicting for them would throw out large blocks a steady loop reuses.
-  if (bytes > (1u << 20)) evict((long long)bytes);
   pthread_mutex_unlock(&lock);
   return NULL;
 }
 
 static void empty_cache(void) {
   pthread_mutex_lock(&lock);
-  evict(cached_bytes);
+  for (int i = 0; i < BUCKETS; i++) {
+    cached_t* c = buckets[i];
+    while (c) {
+      cached_t* n = c->next;
+      free(c->data);
+      free(c);
+      c = n;
+    }
+    buckets[i] = NULL;
+  }
+  cached_bytes = 0;
   pthread_mutex_unlock(&lock);
 }
 
 static void give_back(void* p, size_t bytes) {
   cached_t* c = NULL;
   pthread_mutex_lock(&lock);
-  if ((long long)bytes <= cap() && (c = malloc(sizeof *c)) != NULL) {
-    evict(cached_bytes + (long long)bytes - cap());
+  if (cached_bytes + (long long)bytes <= cap() && (c = malloc(sizeof *c)) != NULL) {
     c->data = p;
     c->bytes = bytes;
     c->next = buckets[bucket_of(bytes)];
     buckets[bucket_of(bytes)] = c;
-    c->newer = NULL;
-    c->older = newest;
-    if (newest) newest->newer = c;
-    newest = c;
-    if (!oldest) oldest = c;
     cached_bytes += (long long)bytes;
   }
   pthread_mutex_unlock(&lock);
