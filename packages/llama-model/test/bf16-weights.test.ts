@@ -18,7 +18,7 @@ import {
   setMatmulPrecision,
   writeSafetensors,
 } from "../src/index";
-import { expectAllClose, tmpDir } from "./helpers";
+import { expectAllClose, expectBitEqual, tmpDir } from "./helpers";
 
 // hidden 64: the native matmul widens a bfloat16 weight in column blocks of 4 MiB / (4 · 64) = 16384 rows,
 // so the [20000, 64] lm_head takes two blocks, the last one partial.
@@ -242,7 +242,7 @@ describe("on the native backend", () => {
     for (let i = 1; i < calls.length; i++) expect(calls[i][0]).toBeGreaterThan(calls[i - 1][0]);
     expect(calls.length).toBeGreaterThan(m.namedParameters().size);
     const one = await loadHFCheckpoint(dirs.bf16, { weights: "bf16" });
-    expect(logitsOf(m)).toEqual(logitsOf(one));
+    expectBitEqual(logitsOf(m), logitsOf(one));
     m.dispose();
     one.dispose();
   });
@@ -252,7 +252,7 @@ describe("on the native backend", () => {
     const a = await loadHFCheckpoint(dirs.f32, { weights: "bf16" });
     const b = await loadHFCheckpoint(dirs.f32);
     expect(a.bf16Parameters()).toEqual([]);
-    expect(logitsOf(a)).toEqual(logitsOf(b));
+    expectBitEqual(logitsOf(a), logitsOf(b));
     a.dispose();
     b.dispose();
   });
@@ -283,7 +283,7 @@ describe("on other backends", () => {
     const b = await loadHFCheckpoint(dirs.bf16, { weights: "f32" });
     expect(a.bf16Parameters()).toEqual([]);
     expect(a.parameterBytes()).toBe(4 * [...a.namedParameters().values()].reduce((n, v) => n + v.size, 0));
-    expect(logitsOf(a)).toEqual(logitsOf(b));
+    expectBitEqual(logitsOf(a), logitsOf(b));
     a.dispose();
     b.dispose();
   });

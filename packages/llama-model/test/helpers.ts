@@ -31,6 +31,26 @@ export function expectAllClose(
     );
 }
 
+/**
+ * Bit-identical float32 arrays, reported with the first differing index. vitest's toEqual walks a typed
+ * array element by element through its generic equality and takes seconds on the 480k logits of a test
+ * model; this compares bytes.
+ */
+export function expectBitEqual(actual: Float32Array, expected: Float32Array): void {
+  expect(actual.length).toBe(expected.length);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  if (
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    )
+  )
+    return;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  throw new Error(`first difference at ${i}: actual ${actual[i]}, expected ${expected[i]}`);
+}
+
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
