@@ -1,5 +1,5 @@
 // Every package must work when installed alone from its tarball, outside the workspace: this packs
-// all eight with `pnpm pack` (which rewrites workspace:* ranges), installs the tarballs into an empty
+// all nine with `pnpm pack` (which rewrites workspace:* ranges), installs the tarballs into an empty
 // project with plain npm, runs each README's first example there (ESM), and checks that `require`
 // (CJS) sees the same exports as `import`.
 import { execFileSync } from "node:child_process";
@@ -20,6 +20,7 @@ const packages = [
   "trainer",
   "evaluator",
   "instruct-mixer",
+  "safe-files",
 ];
 // tsx (a root devDependency) strips the examples' TypeScript; only the loader comes from the workspace,
 // every import inside an example resolves from the consumer project.

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { digestTree, type FileDigest, verifyDigests, writeFileAtomic } from "@biomed-llama/safe-files";
 import { CheckpointError } from "./errors.js";
 
 /** Written last into a checkpoint directory; a directory without it is not a checkpoint. */
@@ -20,7 +21,7 @@ export function stepDirName(step: number): string {
   return `step-${String(step).padStart(8, "0")}`;
 }
 
-/** Complete checkpoints of a run, oldest first. Temp dirs and dirs without the marker are skipped. */
+/** Committed checkpoints of a run (marker + manifest present), oldest first; nothing is verified. */
 export function listCheckpoints(runDir: string): CheckpointRef[] {
   const root = checkpointsDir(runDir);
   if (!existsSync(root)) return [];
@@ -35,14 +36,68 @@ export function listCheckpoints(runDir: string): CheckpointRef[] {
   return out.sort((a, b) => a.step - b.step);
 }
 
-/** The newest complete checkpoint, or a CheckpointError naming the run dir. */
-export function latestCheckpoint(runDir: string): CheckpointRef {
+/** Files a manifest's digests do not cover: itself and the marker written after it. */
+const UNDIGESTED = (rel: string) => rel === MANIFEST_FILE || rel === COMPLETE_MARKER;
+
+/**
+ * Why a committed checkpoint cannot be trusted, or null when every file it lists has the size and
+ * sha256 its manifest recorded. A checkpoint written before manifests carried digests (no `files`)
+ * is taken as it is.
+ */
+export function verifyCheckpoint(dir: string): string | null {
+  let manifest: { files?: FileDigest[] };
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8"));
+  } catch (e) {
+    return `${join(dir, MANIFEST_FILE)}: unreadable (${(e as Error).message})`;
+  }
+  if (!Array.isArray(manifest.files)) return null;
+  return verifyDigests(dir, manifest.files);
+}
+
+// Resume reads the newest checkpoint up to three times (run config, model ids, the loop): hash once.
+const verified = new Map<string, { key: string; problem: string | null }>();
+
+function verifyOnce(dir: string): string | null {
+  let key: string;
+  try {
+    const st = statSync(join(dir, MANIFEST_FILE));
+    key = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return `${join(dir, MANIFEST_FILE)}: missing`;
+  }
+  const hit = verified.get(dir);
+  if (hit && hit.key === key) return hit.problem;
+  const problem = verifyCheckpoint(dir);
+  verified.set(dir, { key, problem });
+  return problem;
+}
+
+/**
+ * The newest checkpoint whose files match their manifest's sizes and sha256. Newer ones that do not
+ * are skipped, each reported through `warn` with the reason (a resume falls back to the intact older
+ * one instead of failing, or worse, training on damaged weights). A CheckpointError naming the run
+ * dir (and every skipped checkpoint) when none is left.
+ */
+export function latestCheckpoint(
+  runDir: string,
+  warn: (message: string) => void = (m) => process.stderr.write(`warning: ${m}\n`),
+): CheckpointRef {
   const all = listCheckpoints(runDir);
+  const skipped: string[] = [];
+  for (let i = all.length - 1; i >= 0; i--) {
+    const problem = verifyOnce(all[i].dir);
+    if (problem === null) {
+      for (const s of skipped) warn(`skipped checkpoint ${s}`);
+      return all[i];
+    }
+    skipped.push(`${all[i].dir}: ${problem}`);
+  }
   if (all.length === 0)
     throw new CheckpointError(
       `${runDir}: no complete checkpoint under ${checkpointsDir(runDir)} to resume from`,
     );
-  return all[all.length - 1];
+  throw new CheckpointError(`${runDir}: no checkpoint verifies against its manifest (${skipped.join("; ")})`);
 }
 
 /** Where a checkpoint is assembled before it is renamed into place. */
@@ -59,14 +114,16 @@ export function prepareTempStepDir(runDir: string, step: number): string {
 }
 
 /**
- * Rank 0, after every rank has written its files into the temp dir: manifest, then the marker,
- * then one rename. A crash before the rename leaves only a temp dir, never a damaged checkpoint;
- * an existing checkpoint of the same step (a run resumed from before it) is replaced whole.
+ * Rank 0, after every rank has written its files into the temp dir: the size and sha256 of every
+ * file go into the manifest, written after them; then the marker; then one rename. A crash before
+ * the rename leaves only a temp dir, never a damaged checkpoint; an existing checkpoint of the same
+ * step (a run resumed from before it) is replaced whole.
  */
 export function commitStepDir(runDir: string, step: number, manifest: object): CheckpointRef {
   const tmp = tempStepDir(runDir, step);
-  writeFileSync(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(tmp, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
+  const files = digestTree(tmp, UNDIGESTED);
+  writeFileAtomic(join(tmp, MANIFEST_FILE), `${JSON.stringify({ ...manifest, files }, null, 2)}\n`);
+  writeFileAtomic(join(tmp, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
   const dir = join(checkpointsDir(runDir), stepDirName(step));
   if (existsSync(dir)) {
     const old = `${dir}.old`;
@@ -77,10 +134,14 @@ export function commitStepDir(runDir: string, step: number, manifest: object): C
   } else {
     renameSync(tmp, dir);
   }
+  verified.delete(dir);
   return { step, dir };
 }
 
-/** Keeps the newest `keepLast` complete checkpoints and removes stale temp dirs. */
+/**
+ * Keeps the newest `keepLast` committed checkpoints and removes stale temp dirs. Called right after a
+ * commit, so the newest kept checkpoint is the one just written and verified by its writer.
+ */
 export function pruneCheckpoints(runDir: string, keepLast: number): void {
   const all = listCheckpoints(runDir);
   for (const c of all.slice(0, Math.max(0, all.length - keepLast)))

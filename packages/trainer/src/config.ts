@@ -219,6 +219,30 @@ export interface ValidateOptions {
   source?: string;
   /** Keys that must be set (non-null) for this command, e.g. ["data", "out"]. */
   require?: (keyof TrainConfig)[];
+  /** Keys set by command-line flags, with the flag's name: their problems are blamed on the flag
+   * (`--lr: expected a number`), not on the config file. */
+  flags?: Record<string, string>;
+}
+
+/**
+ * A ConfigError whose problems about flag-set keys name the flag instead of the key; when every
+ * problem is such a one, the error names no file either.
+ */
+export function blameFlags(
+  err: ConfigError,
+  source: string,
+  flags: Record<string, string> = {},
+): ConfigError {
+  let fromFlags = 0;
+  const problems = err.problems.map((p) => {
+    const key = /^([a-z_]+)(?=[:[/])/.exec(p)?.[1];
+    const flag = key !== undefined ? flags[key] : undefined;
+    if (!flag) return p;
+    fromFlags++;
+    return flag + p.slice((key as string).length);
+  });
+  if (fromFlags === 0) return err;
+  return new ConfigError(fromFlags === problems.length ? "" : source, problems);
 }
 
 /**
@@ -333,5 +357,10 @@ export function loadConfig(
 ): TrainConfig {
   const base = file ? readConfigFile(file) : {};
   const merged = mergeConfigLayers((opts.defaults ?? {}) as Record<string, unknown>, base, overrides);
-  return validateConfig(merged, { ...opts, source: opts.source ?? file ?? "config" });
+  const source = opts.source ?? file ?? "config";
+  try {
+    return validateConfig(merged, { ...opts, source });
+  } catch (e) {
+    throw e instanceof ConfigError ? blameFlags(e, source, opts.flags) : e;
+  }
 }

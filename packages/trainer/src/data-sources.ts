@@ -31,6 +31,13 @@ export function openPretrainSequences(
   return {
     numSequences: src.numSequences,
     get: (i) => src.get(i),
+    name: `${prefix}.bin`,
+    // Every document's tokens (padding and EOS are the model's own ids, checked with its config).
+    maxTokenId: () => {
+      let m = -1;
+      for (let i = 0; i < ds.numSequences; i++) for (const id of ds.get(i)) if (id > m) m = id;
+      return m;
+    },
     numDocuments: ds.numDocuments,
     close: () => ds.close(),
   };
@@ -86,7 +93,7 @@ export function finetuneSequences(
   seqLen: number,
 ): SequenceSource & { dropped: number; examples: number } {
   const examples = finetuneExamples(task, path);
-  const src = supervisedSequences(tokenizer, examples, seqLen);
+  const src = Object.assign(supervisedSequences(tokenizer, examples, seqLen), { name: path });
   if (src.numSequences === 0)
     throw new DataFormatError(`${path}: no example keeps any answer token within seq_len ${seqLen}`);
   return Object.assign(src, { examples: examples.length });

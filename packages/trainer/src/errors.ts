@@ -1,8 +1,14 @@
 /** A run configuration with one or more problems; `problems` lists every one of them. */
 export class ConfigError extends Error {
   readonly problems: string[];
+  /** `source` names where the values came from; "" when every problem names its own flag. */
   constructor(source: string, problems: string[]) {
-    super(`${source}: ${problems.length} problem${problems.length === 1 ? "" : "s"}: ${problems.join("; ")}`);
+    const list = problems.length === 1 ? problems[0] : `${problems.length} problems: ${problems.join("; ")}`;
+    super(
+      source
+        ? `${source}: ${problems.length} problem${problems.length === 1 ? "" : "s"}: ${problems.join("; ")}`
+        : list,
+    );
     this.name = "ConfigError";
     this.problems = problems;
   }

@@ -7,8 +7,10 @@ export {
   listCheckpoints,
   MANIFEST_FILE,
   readManifest,
+  verifyCheckpoint,
 } from "./checkpoint-store.js";
 export {
+  blameFlags,
   DEFAULT_TRAIN_CONFIG,
   FINETUNE_DEFAULTS,
   loadConfig,
@@ -42,9 +44,11 @@ export {
   MetricsWriter,
   readMetrics,
   type StepMetrics,
+  truncateMetrics,
 } from "./metrics-log.js";
 export { lossCurveSpec, type PlotOptions, plotRun, renderSvg, runningAverage, svgToPng } from "./plot.js";
 export { Rng, seededPermutation } from "./rng.js";
+export { RunDirectory } from "./run-dir.js";
 export {
   type EvalRow,
   evalRows,
@@ -62,5 +66,12 @@ export {
   tokenizePromptCompletion,
   trimToLastLabel,
 } from "./supervised-sequences.js";
-export { llamaUnits, makeSchedule, type TrainOptions, type TrainResult, train } from "./train.js";
+export {
+  llamaUnits,
+  makeSchedule,
+  runModelConfig,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from "./train.js";
 export { type CheckpointManifest, type LoopState, readShardedStates, resumeConfig } from "./train-state.js";

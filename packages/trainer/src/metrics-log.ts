@@ -1,5 +1,6 @@
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { filterJsonl, JsonlAppender, readJsonl } from "@biomed-llama/safe-files";
 
 /** One line of metrics.jsonl; the same figures as the stderr log line. */
 export interface StepMetrics {
@@ -59,35 +60,54 @@ function finiteOrString(v: unknown): unknown {
   return typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
 }
 
-/** Appends one JSON object per line; each append is one write so a crash leaves whole lines. */
+/**
+ * Appends one JSON object per line; each append is one write, so a crash leaves whole lines but for
+ * the one being written, which the next writer cuts off (with a warning) instead of gluing a row onto.
+ */
 export class MetricsWriter {
-  constructor(readonly path: string) {
+  private readonly out: JsonlAppender;
+
+  constructor(
+    readonly path: string,
+    warn?: (message: string) => void,
+  ) {
     mkdirSync(dirname(path), { recursive: true });
+    this.out = new JsonlAppender(path, warn);
   }
 
   write(record: StepMetrics | EvalMetrics | Record<string, unknown>): void {
     const clean: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(record)) clean[k] = finiteOrString(v);
-    appendFileSync(this.path, `${JSON.stringify(clean)}\n`);
+    this.out.append(clean);
   }
 }
 
 /**
- * Reads metrics.jsonl. A torn last line (crash mid-write) is ignored; after a resume the steps
- * past the checkpoint are logged again, and the later record of a step wins.
+ * A resumed run continues from its checkpoint's step: the rows logged after it (by the run that was
+ * killed) are dropped, atomically, so every step appears once. Returns the rows dropped.
  */
-export function readMetrics(path: string): { steps: StepMetrics[]; evals: EvalMetrics[] } {
-  const text = readFileSync(path, "utf8");
+export function truncateMetrics(path: string, step: number, warn?: (message: string) => void): number {
+  return filterJsonl(
+    path,
+    (r) => typeof (r as { step?: unknown }).step !== "number" || (r as { step: number }).step <= step,
+    warn,
+  );
+}
+
+/**
+ * Reads metrics.jsonl. A torn last line (crash mid-write) is dropped with a warning; a damaged line
+ * elsewhere is an error naming the line. If a step appears twice (a log from before resumes
+ * truncated it), the later record wins.
+ */
+export function readMetrics(
+  path: string,
+  warn?: (message: string) => void,
+): { steps: StepMetrics[]; evals: EvalMetrics[] } {
   const steps = new Map<number, StepMetrics>();
   const evals = new Map<number, EvalMetrics>();
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    let rec: Record<string, unknown>;
-    try {
-      rec = JSON.parse(line);
-    } catch {
-      continue;
-    }
+  for (const r of readJsonl(path, warn)) {
+    if (typeof r !== "object" || r === null) continue;
+    const rec = r as Record<string, unknown>;
     for (const [k, v] of Object.entries(rec))
       if (typeof v === "string" && /^-?(NaN|Infinity)$/.test(v)) rec[k] = Number(v);
     if (typeof rec.step !== "number") continue;

@@ -16,6 +16,11 @@ export interface TrainingSequence {
 export interface SequenceSource {
   numSequences: number;
   get(i: number): TrainingSequence;
+  /** Where the sequences come from (a file or dataset prefix), for errors. */
+  name?: string;
+  /** The largest token id any sequence holds; the trainer checks it against the model's vocabulary
+   * before any work. */
+  maxTokenId?(): number;
 }
 
 export const IGNORE_INDEX = -100;
@@ -96,7 +101,12 @@ export function supervisedSequences(
     labels.set(t.labels);
     seqs.push({ inputIds, labels });
   }
-  return { numSequences: seqs.length, get: (i) => seqs[i], dropped };
+  const maxTokenId = () => {
+    let m = -1;
+    for (const s of seqs) for (const id of s.inputIds) if (id > m) m = id;
+    return m;
+  };
+  return { numSequences: seqs.length, get: (i) => seqs[i], dropped, maxTokenId };
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   readManifest,
   tempStepDir,
 } from "./checkpoint-store.js";
-import { RESUMABLE_OVERRIDES, type TrainConfig, validateConfig } from "./config.js";
+import { blameFlags, RESUMABLE_OVERRIDES, type TrainConfig, validateConfig } from "./config.js";
 import { CheckpointError, ConfigError } from "./errors.js";
 
 /** Scalars of the loop that a resume needs besides weights and moments. */
@@ -149,7 +149,11 @@ export function readShardedStates(ckptDir: string): { manifest: CheckpointManife
  * applied only for keys that do not change what the run computes (RESUMABLE_OVERRIDES). Any other
  * differing override is reported, all at once.
  */
-export function resumeConfig(runDir: string, overrides: Record<string, unknown>): TrainConfig {
+export function resumeConfig(
+  runDir: string,
+  overrides: Record<string, unknown>,
+  flags: Record<string, string> = {},
+): TrainConfig {
   const ref = latestCheckpoint(runDir);
   const manifest = readManifest<CheckpointManifest>(ref.dir);
   const saved = manifest.config as unknown as Record<string, unknown>;
@@ -161,6 +165,11 @@ export function resumeConfig(runDir: string, overrides: Record<string, unknown>)
     else if (JSON.stringify(v) !== JSON.stringify(saved[k]))
       problems.push(`${k}: the run was started with ${JSON.stringify(saved[k])}; a resume cannot change it`);
   }
-  if (problems.length) throw new ConfigError(`${ref.dir}/manifest.json`, problems);
-  return validateConfig(next, { source: `${ref.dir}/manifest.json` });
+  const source = `${ref.dir}/manifest.json`;
+  try {
+    if (problems.length) throw new ConfigError(source, problems);
+    return validateConfig(next, { source });
+  } catch (e) {
+    throw e instanceof ConfigError ? blameFlags(e, source, flags) : e;
+  }
 }

@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   initProcessGroup,
@@ -15,6 +14,7 @@ import {
   llamaUnits as modelUnits,
   parameterShapes,
   presetConfig,
+  readHFConfig,
   saveHFCheckpoint,
   saveHFStateDict,
   setBackend,
@@ -32,13 +32,20 @@ import {
   sumOfSquares,
   warmupStepsFrom,
 } from "@biomed-llama/optimizer";
+import { writeFileAtomic } from "@biomed-llama/safe-files";
 import { BatchPlan } from "./batch-plan.js";
-import { type CheckpointRef, latestCheckpoint, listCheckpoints } from "./checkpoint-store.js";
-import type { TrainConfig } from "./config.js";
-import { CheckpointError, ConfigError, NonFiniteLossError } from "./errors.js";
-import { formatStepLine, MetricsWriter, type StepMetrics } from "./metrics-log.js";
+import { type CheckpointRef, latestCheckpoint, readManifest } from "./checkpoint-store.js";
+import { blameFlags, type TrainConfig } from "./config.js";
+import { CheckpointError, ConfigError, DataFormatError, NonFiniteLossError } from "./errors.js";
+import { formatStepLine, MetricsWriter, type StepMetrics, truncateMetrics } from "./metrics-log.js";
+import { RunDirectory } from "./run-dir.js";
 import { type SequenceSource, trimToLastLabel } from "./supervised-sequences.js";
-import { type LoopState, readShardedStates, saveTrainCheckpoint } from "./train-state.js";
+import {
+  type CheckpointManifest,
+  type LoopState,
+  readShardedStates,
+  saveTrainCheckpoint,
+} from "./train-state.js";
 import { UnitShardedModel } from "./unit-sharded-model.js";
 
 export interface TrainOptions {
@@ -50,6 +57,10 @@ export interface TrainOptions {
   evalData?: SequenceSource | null;
   /** Continue from the newest complete checkpoint under config.out (weights, moments, step, data cursor). */
   resume?: boolean;
+  /** A fresh run may replace a non-empty config.out (the user passed --overwrite). */
+  overwrite?: boolean;
+  /** Config keys set by command-line flags, with the flag: their problems name the flag. */
+  flags?: Record<string, string>;
   /** Default: initProcessGroup() from the launcher's environment (a group of one without one). */
   group?: ProcessGroup;
   /** Recorded in the manifest: "pretrain" | "finetune:medqa" | "instruct" ... */
@@ -99,6 +110,48 @@ export function makeSchedule(cfg: TrainConfig, totalSteps: number): LrSchedule {
   return constantLr({ peakLr: cfg.lr, warmupSteps });
 }
 
+/**
+ * The architecture a run trains, known before any weight is read: the resumed checkpoint's, the
+ * `init_from` checkpoint's config.json, or the preset's. `source` names where it came from.
+ */
+export function runModelConfig(cfg: TrainConfig, resume: boolean): { config: LlamaConfig; source: string } {
+  if (resume) {
+    const ref = latestCheckpoint(cfg.out as string);
+    return { config: readManifest<CheckpointManifest>(ref.dir).model, source: ref.dir };
+  }
+  if (cfg.init_from) return { config: readHFConfig(cfg.init_from), source: cfg.init_from };
+  if (cfg.model) return { config: presetConfig(cfg.model), source: `preset ${cfg.model}` };
+  throw new ConfigError("config", ["init_from/model: set one of them (or resume)"]);
+}
+
+/**
+ * Model/data compatibility, checked before any work: positions the model has, and token ids its
+ * vocabulary holds (for every sequence source that can tell its largest id).
+ */
+function checkModelFitsData(
+  model: { config: LlamaConfig; source: string },
+  cfg: TrainConfig,
+  sources: (SequenceSource | null | undefined)[],
+  flags: Record<string, string> | undefined,
+): void {
+  const { config, source } = model;
+  if (cfg.seq_len > config.max_position_embeddings)
+    throw blameFlags(
+      new ConfigError("config", [
+        `seq_len: ${cfg.seq_len} exceeds the model's max_position_embeddings ${config.max_position_embeddings} (${source})`,
+      ]),
+      "config",
+      flags,
+    );
+  for (const src of sources) {
+    const max = src?.maxTokenId?.();
+    if (max !== undefined && max >= config.vocab_size)
+      throw new DataFormatError(
+        `${src?.name ?? "data"}: token id ${max} is outside the vocabulary of ${source} (vocab_size ${config.vocab_size})`,
+      );
+  }
+}
+
 /** Sums doubles across ranks through float32 collectives without losing them to float32 rounding. */
 async function allReduceSums(group: ProcessGroup, values: number[]): Promise<number[]> {
   const buf = new Float32Array(values.length * 2);
@@ -130,9 +183,52 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (cfg.eval_interval > 0 && !opts.evalData)
     throw new ConfigError("config", ["eval_interval: needs held-out data (eval_data)"]);
+  // ── everything that can be checked before any work ──────────────────────────────────────
+  checkModelFitsData(runModelConfig(cfg, opts.resume === true), cfg, [opts.data, opts.evalData], opts.flags);
 
-  // ── process group and backend ────────────────────────────────────────────────────────────
+  // ── process group; rank 0 takes the run directory (one writer per run) ──────────────────
   const group = opts.group ?? (await initProcessGroup());
+  const rank0 = group.rank === 0;
+  let runDirectory: RunDirectory | null = null;
+  let openError: unknown = null;
+  if (rank0)
+    try {
+      runDirectory = RunDirectory.open(runDir, {
+        resume: opts.resume === true,
+        overwrite: opts.overwrite,
+        command: opts.kind ?? "pretrain",
+        log,
+      });
+    } catch (e) {
+      openError = e;
+    }
+  // every rank learns whether rank 0 holds the directory, so a refused job stops everywhere at once
+  const [refused] = await allReduceSums(group, [openError ? 1 : 0]);
+  if (refused > 0) {
+    if (!opts.group) await group.destroy();
+    throw (
+      openError ?? new CheckpointError(`${runDir}: rank 0 could not take the run directory (see its error)`)
+    );
+  }
+  let failed = true;
+  try {
+    const r = await trainInDirectory(opts, group, runDirectory, log);
+    failed = false;
+    return r;
+  } finally {
+    runDirectory?.close(failed);
+    if (!opts.group) await group.destroy();
+  }
+}
+
+async function trainInDirectory(
+  opts: TrainOptions,
+  group: ProcessGroup,
+  runDirectory: RunDirectory | null,
+  log: (line: string) => void,
+): Promise<TrainResult> {
+  const cfg = opts.config;
+  const runDir = cfg.out as string;
   const rank0 = group.rank === 0;
   await setBackend(cfg.backend);
   setMatmulPrecision(cfg.matmul_precision);
@@ -150,10 +246,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const totalSteps = cfg.max_steps ?? plan.stepsForEpochs(cfg.epochs ?? 1);
 
   // ── checkpoint to resume from (read before the model: it fixes the architecture) ────────
-  if (!opts.resume && listCheckpoints(runDir).length > 0)
-    throw new CheckpointError(
-      `${runDir}: already holds checkpoints of a run; continue it with --resume, or pick a new --out`,
-    );
   const resumeFrom = opts.resume ? latestCheckpoint(runDir) : null;
   const saved = resumeFrom ? readShardedStates(resumeFrom.dir) : null;
   if (saved) {
@@ -229,12 +321,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         );
     }
 
-    const metrics = rank0 ? new MetricsWriter(join(runDir, "metrics.jsonl")) : null;
+    const metricsPath = join(runDir, "metrics.jsonl");
     if (rank0) {
-      mkdirSync(runDir, { recursive: true });
-      writeFileSync(join(runDir, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
-      // a fresh run (nothing to resume) starts its log over, e.g. after one killed before its first save
-      if (!saved) writeFileSync(join(runDir, "metrics.jsonl"), "");
+      writeFileAtomic(join(runDir, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+      // a resumed run continues its log at the checkpoint: rows the killed run logged after it go
+      if (saved) {
+        const dropped = truncateMetrics(metricsPath, loop.step, log);
+        if (dropped > 0) log(`${metricsPath}: dropped ${dropped} rows logged after step ${loop.step}`);
+      }
+    }
+    const metrics = rank0 ? new MetricsWriter(metricsPath, log) : null;
+    if (rank0) {
       log(
         `train: ${totalSteps} steps × ${cfg.global_batch} sequences (micro ${cfg.micro_batch} × accum ${plan.accumulation} × ${group.size} rank(s)), backend ${backend}, sharding ${cfg.sharding}`,
       );
@@ -246,6 +343,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const startStep = loop.step;
     const t0 = Date.now();
     let stepTimeAvg = 0;
+    let saveDue = false;
     const lastStep = opts.stopAfterStep !== undefined ? Math.min(opts.stopAfterStep, totalSteps) : totalSteps;
 
     // ── the loop ───────────────────────────────────────────────────────────────────────────
@@ -361,7 +459,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
       }
       const isLast = step + 1 === totalSteps;
-      if ((cfg.save_interval > 0 && (step + 1) % cfg.save_interval === 0) || isLast) {
+      if ((cfg.save_interval > 0 && (step + 1) % cfg.save_interval === 0) || isLast) saveDue = true;
+      // A checkpoint is never taken of a non-finite state: a save that falls on a skipped step waits
+      // for the next finite one (and keep_last therefore never prunes a good checkpoint for a bad one).
+      if (saveDue && skipped && rank0) log(`step ${step + 1}: checkpoint deferred: the step was non-finite`);
+      const paramsFinite =
+        saveDue && !skipped
+          ? Number.isFinite(await reduceSumOfSquares(sumOfSquares(sdp.parameterShards().map((s) => s.param))))
+          : true;
+      if (!paramsFinite && rank0) log(`step ${step + 1}: checkpoint deferred: the parameters are non-finite`);
+      if (saveDue && !skipped && paramsFinite) {
+        saveDue = false;
         // rank 0 writes the HF weights; under ZeRO-3 they are gathered unit by unit (every rank takes part)
         let hfWeights: ((dir: string) => Promise<void>) | null = null;
         if (sharded) {
@@ -382,6 +490,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         });
         hfWeights = null; // under ZeRO-3 it holds the gathered full parameters: let them go now
         if (rank0 && ref) {
+          runDirectory?.markCommitted();
           lastCheckpoint = ref;
           log(`step ${step + 1}: checkpoint ${ref.dir}`);
         }
@@ -399,7 +508,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     };
   } finally {
     model.dispose();
-    if (!opts.group) await group.destroy();
   }
 }
 

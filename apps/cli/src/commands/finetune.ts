@@ -1,5 +1,11 @@
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
-import { FINETUNE_DEFAULTS, type FinetuneTask, finetuneSequences, train } from "@biomed-llama/trainer";
+import {
+  FINETUNE_DEFAULTS,
+  type FinetuneTask,
+  finetuneSequences,
+  runModelConfig,
+  train,
+} from "@biomed-llama/trainer";
 import type { Command } from "commander";
 import { addTrainFlags, runConfig, runLog } from "./pretrain.js";
 
@@ -19,8 +25,14 @@ export function registerFinetune(program: Command): void {
   addTrainFlags(cmd).action(async (opts: Record<string, unknown>) => {
     const task = opts.task as FinetuneTask;
     if (!TASKS.includes(task)) throw new Error(`--task: expected one of ${TASKS.join("|")}, got "${task}"`);
-    const { config, resume } = runConfig(opts, FINETUNE_DEFAULTS);
+    const { config, resume, overwrite, flags } = runConfig(opts, FINETUNE_DEFAULTS);
     const tokenizer = await LlamaTokenizer.load(opts.tokenizer as string | undefined);
+    // before tokenizing anything: ids the tokenizer makes must exist in the model's embedding
+    const model = runModelConfig(config, resume);
+    if (tokenizer.vocabSize > model.config.vocab_size)
+      throw new Error(
+        `--tokenizer ${opts.tokenizer ?? "(LLaMA's)"}: ${tokenizer.vocabSize} pieces, more than the vocab_size ${model.config.vocab_size} of ${model.source}`,
+      );
     const data = finetuneSequences(task, config.data!, tokenizer, config.seq_len);
     process.stderr.write(
       `finetune: ${data.numSequences} examples from ${config.data}${data.dropped ? ` (${data.dropped} dropped: no answer token within seq_len)` : ""}\n`,
@@ -28,7 +40,16 @@ export function registerFinetune(program: Command): void {
     const evalData = config.eval_data
       ? finetuneSequences(task, config.eval_data, tokenizer, config.seq_len)
       : null;
-    const r = await train({ config, data, evalData, resume, kind: `finetune:${task}`, log: runLog() });
+    const r = await train({
+      config,
+      data,
+      evalData,
+      resume,
+      overwrite,
+      flags,
+      kind: `finetune:${task}`,
+      log: runLog(),
+    });
     if (r.lastCheckpoint)
       process.stderr.write(`finetune: done, ${r.stepsRun} steps; last checkpoint ${r.lastCheckpoint.dir}\n`);
   });

@@ -1,12 +1,10 @@
 import { rankInfoFromEnv } from "@biomed-llama/fsdp-sharding";
-import { BACKEND_NAMES, presetConfig, readHFConfig } from "@biomed-llama/llama-model";
+import { BACKEND_NAMES } from "@biomed-llama/llama-model";
 import {
-  type CheckpointManifest,
-  latestCheckpoint,
   loadConfig,
   openPretrainSequences,
-  readManifest,
   resumeConfig,
+  runModelConfig,
   type TrainConfig,
   train,
 } from "@biomed-llama/trainer";
@@ -64,7 +62,8 @@ export function addTrainFlags(cmd: Command): Command {
     .option("--config <file>", "JSON file of run keys (flags override it)")
     .option("--data <path>", "training data")
     .option("--out <dir>", "run directory (metrics.jsonl, checkpoints/)")
-    .option("--resume <runDir>", "continue RUN_DIR from its newest complete checkpoint")
+    .option("--resume <runDir>", "continue RUN_DIR from its newest checkpoint that verifies")
+    .option("--overwrite", "replace a non-empty --out (default: refuse it)")
     .addOption(
       new Option(
         "--transport <name>",
@@ -99,33 +98,37 @@ export function overridesFrom(opts: Record<string, unknown>): Record<string, unk
   return out;
 }
 
-/** The run config: the saved one on --resume, else defaults < --config file < flags. */
+/**
+ * The run config: the saved one on --resume, else defaults < --config file < flags. `flags` maps
+ * each key a flag set to that flag, so a bad value is blamed on the flag, not the config file.
+ */
 export function runConfig(
   opts: Record<string, unknown>,
   defaults: Partial<TrainConfig> = {},
-): { config: TrainConfig; resume: boolean } {
+): { config: TrainConfig; resume: boolean; overwrite: boolean; flags: Record<string, string> } {
   const overrides = overridesFrom(opts);
+  const flags: Record<string, string> = {};
+  for (const key of Object.keys(overrides)) flags[key] = flagOf(key);
   const dpRanks = rankInfoFromEnv(process.env).worldSize;
-  if (typeof opts.resume === "string") return { config: resumeConfig(opts.resume, overrides), resume: true };
+  const overwrite = opts.overwrite === true;
+  if (typeof opts.resume === "string") {
+    if (overwrite) throw new Error("--overwrite: not with --resume (a resumed run keeps its directory)");
+    return { config: resumeConfig(opts.resume, overrides, flags), resume: true, overwrite, flags };
+  }
   const config = loadConfig(opts.config as string | undefined, overrides, {
     defaults,
     dpRanks,
     require: ["data", "out"],
+    flags,
   });
-  return { config, resume: false };
+  return { config, resume: false, overwrite, flags };
 }
 
 /** EOS / pad ids of the model the run trains (the checkpoint's on resume, else its config.json or preset). */
 export function modelSpecialIds(config: TrainConfig, resume: boolean): { eosId: number; padId: number } {
-  const m = resume
-    ? readManifest<CheckpointManifest>(latestCheckpoint(config.out!).dir).model
-    : config.init_from
-      ? readHFConfig(config.init_from)
-      : config.model
-        ? presetConfig(config.model)
-        : null;
-  const eos = m?.eos_token_id;
-  return { eosId: (Array.isArray(eos) ? eos[0] : eos) ?? 2, padId: Math.max(m?.pad_token_id ?? 0, 0) };
+  const m = runModelConfig(config, resume).config;
+  const eos = m.eos_token_id;
+  return { eosId: (Array.isArray(eos) ? eos[0] : eos) ?? 2, padId: Math.max(m.pad_token_id ?? 0, 0) };
 }
 
 /**
@@ -153,7 +156,7 @@ export function registerPretrain(program: Command): void {
       "Continue pretraining (--init-from HF_DIR) or train from scratch (--model PRESET) on a Megatron indexed dataset (--data PREFIX).",
     );
   addTrainFlags(cmd).action(async (opts: Record<string, unknown>) => {
-    const { config, resume } = runConfig(opts);
+    const { config, resume, overwrite, flags } = runConfig(opts);
     const ids = modelSpecialIds(config, resume);
     const data = openPretrainSequences(config.data!, {
       packing: config.packing,
@@ -164,7 +167,16 @@ export function registerPretrain(program: Command): void {
       ? openPretrainSequences(config.eval_data, { packing: config.packing, seqLen: config.seq_len, ...ids })
       : null;
     try {
-      const r = await train({ config, data, evalData, resume, kind: "pretrain", log: runLog() });
+      const r = await train({
+        config,
+        data,
+        evalData,
+        resume,
+        overwrite,
+        flags,
+        kind: "pretrain",
+        log: runLog(),
+      });
       if (r.lastCheckpoint)
         process.stderr.write(
           `pretrain: done, ${r.stepsRun} steps; last checkpoint ${r.lastCheckpoint.dir}\n`,
