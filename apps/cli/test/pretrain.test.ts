@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -144,8 +144,35 @@ describe("biomed-llama pretrain", () => {
     const lines = err.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^biomed-llama: config: 4 problems: /);
-    for (const frag of ["lr: must be > 0", "betas[1]", "schedule: expected one of", "data: required"])
+    for (const frag of ["--lr: must be > 0", "--betas[1]", "--schedule: expected one of", "; data: required"])
       expect(lines[0]).toContain(frag);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test("bad flag values are blamed on the flag, not on --config; seq-len beyond the model is refused", async () => {
+    const cfg = join(dir, "good.json");
+    writeFileSync(cfg, JSON.stringify({ init_from: hf, data, max_steps: 2, seq_len: 24, global_batch: 4 }));
+    const out = join(dir, "never-flags");
+    const fails = async (extra: string[]) => {
+      const e = await run(process.execPath, [cli, "pretrain", "--config", cfg, "--out", out, ...extra]).then(
+        () => null,
+        (err) => err,
+      );
+      expect(e?.code).toBe(1);
+      const lines = e.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      return lines[0];
+    };
+    expect(await fails(["--lr", "abc", "--sharding", "zero9"])).toMatch(
+      /^biomed-llama: 2 problems: --lr: expected a number, got "abc"; --sharding: expected one of full\|/,
+    );
+    expect(await fails(["--max-steps", "0"])).toBe("biomed-llama: --max-steps: must be >= 1, got 0");
+    expect(await fails(["--betas", "0.9,1.5"])).toBe(
+      "biomed-llama: --betas[1]: must be a number in [0, 1), got 1.5",
+    );
+    expect(await fails(["--seq-len", "1024"])).toBe(
+      `biomed-llama: --seq-len: 1024 exceeds the model's max_position_embeddings 64 (${hf})`,
+    );
     expect(existsSync(out)).toBe(false);
   });
 
