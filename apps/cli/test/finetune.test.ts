@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { initHFCheckpoint, resolveConfig } from "@biomed-llama/llama-model";
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
 import { expect, test } from "vitest";
 
@@ -127,4 +128,31 @@ test("finetune --task instruct reads instruct-mix JSONL; bad records fail in one
   );
   expect(err?.code).toBe(1);
   expect(err.stderr.trim()).toMatch(/^biomed-llama: .*bad\.jsonl:2: field "output" must be a string$/);
+});
+
+test("a tokenizer with more pieces than the model's vocabulary is refused before anything is tokenized", async () => {
+  const d = mkdtempSync(join(tmpdir(), "cli-ft-"));
+  const hf = join(d, "small-vocab");
+  await initHFCheckpoint(
+    resolveConfig({
+      vocab_size: 96,
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_hidden_layers: 1,
+      num_attention_heads: 4,
+      max_position_embeddings: 512,
+    }),
+    hf,
+  );
+  const out = join(d, "run");
+  const args = ["finetune", "--task", "medqa", "--data", medqa, "--out", out, "--init-from", hf];
+  const e = await run(process.execPath, [cli, ...args, ...common.slice(2)]).then(
+    () => null,
+    (err) => err,
+  );
+  expect(e?.code).toBe(1);
+  expect(e.stderr.trim().split("\n")).toEqual([
+    `biomed-llama: --tokenizer (LLaMA's): 32000 pieces, more than the vocab_size 96 of ${hf}`,
+  ]);
+  expect(existsSync(out)).toBe(false);
 });
