@@ -3,7 +3,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generate, loadHFCheckpoint, setBackend } from "@biomed-llama/llama-model";
+import {
+  generate,
+  LLAMA_PRESETS,
+  LlamaForCausalLM,
+  loadHFCheckpoint,
+  saveHFStateDict,
+  setBackend,
+} from "@biomed-llama/llama-model";
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
 import { beforeAll, expect, test } from "vitest";
 
@@ -94,4 +101,31 @@ test("a missing checkpoint fails with one line naming it", () => {
   );
   expect(r2.status).not.toBe(0);
   expect(r2.stderr).toContain("--top-p");
+}, 60_000);
+
+test("NaN weights: a warning naming the checkpoint and tensor at load, then exit 1 at the first non-finite logits", async () => {
+  // A checkpoint whose final norm holds one NaN: every logit is NaN. Before this guard the command
+  // printed "⁇ ⁇" (token 0, picked from NaNs) and exited 0 without a word.
+  const dir = join(mkdtempSync(join(tmpdir(), "gen-nan-")), "nan");
+  await setBackend("cpu");
+  const cfg = LLAMA_PRESETS["tiny-llama"];
+  const m = new LlamaForCausalLM(cfg, { seed: 3 });
+  const state = m.stateDict();
+  m.dispose();
+  (state.get("model.norm.weight") as Float32Array)[3] = Number.NaN;
+  await saveHFStateDict(cfg, state, dir);
+  const r = spawnSync(
+    process.execPath,
+    [cli, "generate", "--model", dir, "--prompt", "Aspirin", "--max-new-tokens", "4", "--backend", "cpu"],
+    { encoding: "utf8" },
+  );
+  expect(r.status).toBe(1);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toContain(
+    `warning: ${dir}: parameter model.norm.weight holds NaN (at index 3): the checkpoint's weights are not finite\n`,
+  );
+  const last = r.stderr.trim().split("\n").at(-1);
+  expect(last).toBe(
+    `biomed-llama: ${dir}: the logits of generated token 1 are not finite (NaN for token id 0); the model's weights or inputs are broken`,
+  );
 }, 60_000);

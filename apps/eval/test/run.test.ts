@@ -81,7 +81,8 @@ describe("biomed-eval run on a tiny real checkpoint and the bundled data", () =>
     const md = readFileSync(join(out, "results.md"), "utf8");
     expect(md.split("\n")[0]).toMatch(/^\|\s*Tasks\s*\|Version\|Filter\|n-shot\|\s*Metric\s*\|/);
 
-    const second = await run(args);
+    // The results exist now: a rerun must say --overwrite; the request cache in the folder is kept.
+    const second = await run([...args, "--overwrite"]);
     expect(second.stderr).toMatch(/answered from the cache/);
     const r2 = JSON.parse(second.stdout);
     expect(r2.results).toEqual(r.results);

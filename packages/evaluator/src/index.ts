@@ -19,9 +19,11 @@ export { DEFAULT_FEWSHOT_SEED, FewshotSampler } from "./fewshot.js";
 export {
   LlamaLM,
   type LlamaLMOptions,
+  type LlamaLMPlan,
   type LoadedLlamaLMInfo,
   type LoadLlamaLMOptions,
   loadLlamaLM,
+  prepareLlamaLM,
   type TokenizerLike,
 } from "./llama-lm.js";
 export type { LM, QueryScore, ScoreQuery, ScoreRow } from "./lm.js";
@@ -50,10 +52,15 @@ export {
 } from "./metrics.js";
 export { PythonRandom } from "./python-random.js";
 export { type CachedScore, RequestCache } from "./request-cache.js";
+export { checkRequestLengths, type RequestLengthOptions } from "./request-lengths.js";
 export {
   buildResults,
+  CACHE_FILE,
+  checkResultsDir,
   compareTable,
   makeTable,
+  type ResultsDirOptions,
+  type ResultsDirState,
   type ResultsJson,
   type RunInfo,
   writeFileAtomic,

@@ -3,9 +3,11 @@ import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   type BackendName,
+  firstNonFiniteParameter,
   type LlamaConfig,
   type LlamaForCausalLM,
   loadHFCheckpoint,
+  type NonFiniteParameter,
   readHFConfig,
   setBackend,
 } from "@biomed-llama/llama-model";
@@ -58,15 +60,22 @@ export class LlamaLM implements LM {
   }
 
   /** Tokenizer and options against a model config (ModelLoadError if they do not fit); the max length. */
-  static check(cfg: LlamaConfig, tokenizer: TokenizerLike, opts: LlamaLMOptions = {}): number {
+  static check(
+    cfg: LlamaConfig,
+    tokenizer: TokenizerLike,
+    opts: LlamaLMOptions = {},
+    configPath = "config.json",
+  ): number {
     if (tokenizer.vocabSize > cfg.vocab_size)
       throw new ModelLoadError(
         `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${cfg.vocab_size}: they do not belong together`,
       );
     const maxLength = opts.maxLength ?? cfg.max_position_embeddings;
+    if (!Number.isInteger(maxLength) || maxLength < 1)
+      throw new ModelLoadError(`max length (--max-length) must be a positive integer, got ${maxLength}`);
     if (maxLength > cfg.max_position_embeddings)
       throw new ModelLoadError(
-        `max length ${maxLength} exceeds max_position_embeddings ${cfg.max_position_embeddings}`,
+        `max length (--max-length) ${maxLength} exceeds max_position_embeddings ${cfg.max_position_embeddings} of ${configPath}`,
       );
     return maxLength;
   }
@@ -173,6 +182,74 @@ export interface LoadedLlamaLMInfo {
   parameterBytes: number;
   /** Seconds spent reading the checkpoint. */
   loadSeconds: number;
+  /** The first parameter holding NaN or ±Infinity (every score is then meaningless), or null. */
+  nonFinite: NonFiniteParameter | null;
+}
+
+/**
+ * Everything about a checkpoint but its weights: the backend is set, the config read and the
+ * tokenizer loaded and checked against it, so that bad input fails (and requests can be measured,
+ * see `checkRequestLengths`) before gigabytes of weights are read. `load()` reads them.
+ */
+export interface LlamaLMPlan {
+  readonly dir: string;
+  readonly config: LlamaConfig;
+  readonly backend: string;
+  readonly tokenizerPath: string | null;
+  readonly maxLength: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  encode(text: string): number[];
+  load(): Promise<LlamaLM & LoadedLlamaLMInfo>;
+}
+
+/** The checks and the cheap part of `loadLlamaLM`; see `LlamaLMPlan`. */
+export async function prepareLlamaLM(dir: string, opts: LoadLlamaLMOptions = {}): Promise<LlamaLMPlan> {
+  if (!existsSync(join(dir, "config.json")))
+    throw new ModelLoadError(
+      `${join(dir, "config.json")}: not found (is --model an HF checkpoint directory?)`,
+    );
+  const config = readHFConfig(dir);
+  const backend = opts.backend ? await setBackend(opts.backend) : tf.getBackend();
+  const tokPath =
+    opts.tokenizer ?? (existsSync(join(dir, "tokenizer.model")) ? join(dir, "tokenizer.model") : null);
+  const tokenizer = tokPath ? await LlamaTokenizer.load(tokPath) : await LlamaTokenizer.load();
+  const maxLength = LlamaLM.check(config, tokenizer, opts, join(dir, "config.json"));
+  return {
+    dir,
+    config,
+    backend,
+    tokenizerPath: tokPath,
+    maxLength,
+    bosId: tokenizer.bosId,
+    eosId: tokenizer.eosId,
+    encode: (text) => tokenizer.encode(text),
+    load: async () => {
+      const start = Date.now();
+      const model = await loadHFCheckpoint(dir, {
+        weights: opts.weights ?? "bf16",
+        onProgress: opts.onLoadProgress,
+      });
+      const loadSeconds = (Date.now() - start) / 1000;
+      let lm: LlamaLM;
+      let nonFinite: NonFiniteParameter | null;
+      try {
+        lm = new LlamaLM(model, tokenizer, { ...opts, id: opts.id ?? checkpointId(dir, tokPath) });
+        nonFinite = firstNonFiniteParameter(model);
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      return Object.assign(lm, {
+        backend,
+        tokenizerPath: tokPath,
+        weights: model.bf16Parameters().length > 0 ? ("bf16" as const) : ("f32" as const),
+        parameterBytes: model.parameterBytes(),
+        loadSeconds,
+        nonFinite,
+      });
+    },
+  };
 }
 
 /** Load an HF checkpoint directory (config.json + safetensors) and its tokenizer as an `LM`. */
@@ -180,36 +257,7 @@ export async function loadLlamaLM(
   dir: string,
   opts: LoadLlamaLMOptions = {},
 ): Promise<LlamaLM & LoadedLlamaLMInfo> {
-  if (!existsSync(join(dir, "config.json")))
-    throw new ModelLoadError(
-      `${join(dir, "config.json")}: not found (is --model an HF checkpoint directory?)`,
-    );
-  const backend = opts.backend ? await setBackend(opts.backend) : tf.getBackend();
-  const tokPath =
-    opts.tokenizer ?? (existsSync(join(dir, "tokenizer.model")) ? join(dir, "tokenizer.model") : null);
-  const tokenizer = tokPath ? await LlamaTokenizer.load(tokPath) : await LlamaTokenizer.load();
-  // Whatever does not fit fails before gigabytes of weights are read.
-  LlamaLM.check(readHFConfig(dir), tokenizer, opts);
-  const start = Date.now();
-  const model = await loadHFCheckpoint(dir, {
-    weights: opts.weights ?? "bf16",
-    onProgress: opts.onLoadProgress,
-  });
-  const loadSeconds = (Date.now() - start) / 1000;
-  let lm: LlamaLM;
-  try {
-    lm = new LlamaLM(model, tokenizer, { ...opts, id: opts.id ?? checkpointId(dir, tokPath) });
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return Object.assign(lm, {
-    backend,
-    tokenizerPath: tokPath,
-    weights: model.bf16Parameters().length > 0 ? ("bf16" as const) : ("f32" as const),
-    parameterBytes: model.parameterBytes(),
-    loadSeconds,
-  });
+  return (await prepareLlamaLM(dir, opts)).load();
 }
 
 /** Identity of a checkpoint for the request cache: its path and every file's size and mtime. */

@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { ioError, makeParents, readJsonl, repairJsonlTail, type Warn } from "@biomed-llama/safe-files";
+
+const defaultWarn: Warn = (m) => process.stderr.write(`warning: ${m}\n`);
 
 export interface CachedScore {
   logprob: number;
@@ -10,23 +13,37 @@ export interface CachedScore {
 /**
  * Scored requests, appended to a JSONL file after every batch, keyed by a hash of the model id
  * and the request's exact token ids. An interrupted run re-reads the file and scores only what
- * is missing. Append-only (not temp+rename) because it is a log: a line cut short by a crash is
- * ignored on load, so the file never holds a wrong answer.
+ * is missing. Append-only (not temp+rename) because it is a log, kept whole: a line cut short by a
+ * crash is dropped with a warning on load and cut off before the next append (never glued onto the
+ * next row), and an append that fails (a full disk, a file size limit) is rolled back to the last
+ * whole line before the error (naming the file) is thrown.
  */
 export class RequestCache {
   private readonly entries = new Map<string, CachedScore>();
+  /** A torn last line is cut off before the first append (and was already reported if seen on load). */
+  private repaired = false;
+  private tornOnLoad = false;
 
-  constructor(readonly path?: string) {
+  /** `warn` receives what was dropped (default: a "warning: …" line on stderr). */
+  constructor(
+    readonly path?: string,
+    private readonly warn?: Warn,
+  ) {
     if (path && existsSync(path)) {
-      for (const line of readFileSync(path, "utf8").split("\n")) {
-        if (!line) continue;
-        let rec: { k?: unknown; ll?: unknown; g?: unknown };
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (typeof rec.k === "string" && typeof rec.ll === "number" && typeof rec.g === "boolean")
+      let records: unknown[];
+      try {
+        records = readJsonl(path, (m) => {
+          this.tornOnLoad = true;
+          (warn ?? defaultWarn)(m);
+        });
+      } catch (e) {
+        throw new Error(
+          `${(e as Error).message}: the request cache is damaged; delete it (it is rebuilt) or run with --no-cache`,
+        );
+      }
+      for (const r of records) {
+        const rec = r as { k?: unknown; ll?: unknown; g?: unknown } | null;
+        if (rec && typeof rec.k === "string" && typeof rec.ll === "number" && typeof rec.g === "boolean")
           this.entries.set(rec.k, { logprob: rec.ll, isGreedy: rec.g });
       }
     }
@@ -48,14 +65,56 @@ export class RequestCache {
 
   setMany(items: Array<[string, CachedScore]>): void {
     let text = "";
+    const added: string[] = [];
     for (const [k, v] of items) {
       if (this.entries.has(k)) continue;
       this.entries.set(k, v);
+      added.push(k);
       text += `${JSON.stringify({ k, ll: v.logprob, g: v.isGreedy })}\n`;
     }
-    if (this.path && text) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      appendFileSync(this.path, text);
+    if (!this.path || !text) return;
+    try {
+      this.append(this.path, text);
+    } catch (e) {
+      for (const k of added) this.entries.delete(k);
+      throw e;
+    }
+  }
+
+  /** Appends whole lines or nothing: a short write is cut back to the previous end. */
+  private append(path: string, text: string): void {
+    // A first append that fails leaves no empty cache file or directory behind.
+    const existed = existsSync(path);
+    const undoParents = existed ? () => {} : makeParents(dirname(path));
+    if (!this.repaired) {
+      // Once per run, before the first row: a torn line left by a crash must not prefix it.
+      repairJsonlTail(path, this.tornOnLoad ? () => {} : (this.warn ?? defaultWarn));
+      this.repaired = true;
+    }
+    let fd = -1;
+    let end = -1;
+    try {
+      fd = openSync(path, "a");
+      end = fstatSync(fd).size;
+      const bytes = Buffer.from(text);
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      if (fd >= 0 && end >= 0)
+        try {
+          ftruncateSync(fd, end);
+        } catch {
+          // the next run drops the torn line with a warning (repairJsonlTail)
+        }
+      if (fd >= 0) closeSync(fd);
+      fd = -1;
+      if (!existed) {
+        rmSync(path, { force: true });
+        undoParents();
+      }
+      throw ioError(e, path);
+    } finally {
+      if (fd >= 0) closeSync(fd);
     }
   }
 }

@@ -1,5 +1,17 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { checkOutput, ioError, makeParents, OutputError, publish, withPath } from "@biomed-llama/safe-files";
 import type { TaskResult } from "./evaluate.js";
 
 /** lm-eval's results file (the keys people grep for), plus what this run chose. */
@@ -226,35 +238,117 @@ export function compareTable(
   return renderTable(["Task", "Metric", ...labels], rows, [false, false, ...labels.map(() => true)]);
 }
 
-/** Write via a temp file in the same directory, then rename: never a half-written file. */
-export function writeFileAtomic(path: string, data: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+/** The request cache's name inside a results directory (see `RequestCache`). */
+export const CACHE_FILE = "requests-cache.jsonl";
+
+/** What `checkResultsDir` found at a results directory; every state may be written. */
+export type ResultsDirState = "absent" | "empty" | "resume" | "replace";
+
+export interface ResultsDirOptions {
+  /** An existing directory with results (or anything else) in it may be replaced. */
+  overwrite?: boolean;
+  /** The flag that named the directory, for messages (default "--output"). */
+  flag?: string;
 }
 
-/** results.json, samples_<task>.jsonl (when asked) and results.md into `dir`. */
+/** True when `abs` is a directory holding nothing but a request cache (an interrupted run). */
+function onlyCache(abs: string): boolean {
+  try {
+    const names = readdirSync(abs);
+    return names.length > 0 && names.every((n) => n === CACHE_FILE);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks a results directory before any work: absent, empty, or holding only the request cache of
+ * an interrupted run ("resume": the run continues from it) may be written; a directory with anything
+ * else in it only with `overwrite`; a file never. Throws one line naming the flag and the path.
+ */
+export function checkResultsDir(dir: string, opts: ResultsDirOptions = {}): ResultsDirState {
+  const resume = onlyCache(resolve(dir));
+  const state = checkOutput(dir, {
+    flag: opts.flag ?? "--output",
+    kind: "dir",
+    overwrite: opts.overwrite || resume,
+  });
+  return resume ? "resume" : state;
+}
+
+/** `path` written and flushed to disk; an error names `shownAs` (the path the user will look at). */
+function writeDurable(path: string, text: string, shownAs: string): void {
+  let fd = -1;
+  try {
+    fd = openSync(path, "wx", 0o644);
+    const bytes = Buffer.from(text);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } catch (e) {
+    throw ioError(e, shownAs);
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+/**
+ * results.json, results.md and samples_<task>.jsonl (when asked) into `dir`, whole or not at all:
+ * they are written in a temp directory beside `dir` that is renamed into place, so a failure (a full
+ * disk, a file size limit) leaves `dir` as it was, no temp files, and no parent directories that
+ * were made for it; the error names the file. The request cache already in `dir` is kept (it is
+ * keyed by checkpoint and tokens, so it never gives a wrong answer); anything else in `dir` is
+ * replaced only with `overwrite` (check first with `checkResultsDir`).
+ */
 export function writeResultsDir(
   dir: string,
   results: ResultsJson,
   taskResults: readonly TaskResult[],
-  opts: { logSamples?: boolean } = {},
+  opts: { logSamples?: boolean } & ResultsDirOptions = {},
 ): { resultsPath: string; tablePath: string; samplePaths: string[] } {
-  mkdirSync(dir, { recursive: true });
-  const samplePaths: string[] = [];
-  if (opts.logSamples) {
-    for (const tr of taskResults) {
-      const p = join(dir, `samples_${tr.task.name}.jsonl`);
-      writeFileAtomic(
-        p,
+  const abs = resolve(dir);
+  const files: Array<[string, string]> = [];
+  if (opts.logSamples)
+    for (const tr of taskResults)
+      files.push([
+        `samples_${tr.task.name}.jsonl`,
         tr.samples.map((s) => JSON.stringify(s)).join("\n") + (tr.samples.length ? "\n" : ""),
-      );
-      samplePaths.push(p);
+      ]);
+  files.push(["results.md", `${makeTable(results)}\n`]);
+  // Last: a results.json is only ever seen next to the files it describes.
+  files.push(["results.json", `${JSON.stringify(results, null, 2)}\n`]);
+
+  const parent = dirname(abs);
+  const undoParents = makeParents(parent);
+  const tmp = join(parent, `.${basename(abs)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    withPath(tmp, () => mkdirSync(tmp));
+    for (const [name, text] of files) writeDurable(join(tmp, name), text, join(abs, name));
+    const cache = join(abs, CACHE_FILE);
+    if (existsSync(cache)) {
+      try {
+        linkSync(cache, join(tmp, CACHE_FILE));
+      } catch {
+        withPath(cache, () => copyFileSync(cache, join(tmp, CACHE_FILE)));
+      }
     }
+    const replace = opts.overwrite || onlyCache(abs);
+    try {
+      publish(tmp, abs, { replace, flag: opts.flag ?? "--output" });
+    } catch (e) {
+      throw e instanceof OutputError ? e : ioError(e, abs);
+    }
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    undoParents();
+    throw e;
   }
-  const tablePath = join(dir, "results.md");
-  writeFileAtomic(tablePath, `${makeTable(results)}\n`);
-  const resultsPath = join(dir, "results.json");
-  writeFileAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-  return { resultsPath, tablePath, samplePaths };
+  return {
+    resultsPath: join(abs, "results.json"),
+    tablePath: join(abs, "results.md"),
+    samplePaths: files.filter(([n]) => n.startsWith("samples_")).map(([n]) => join(abs, n)),
+  };
 }
+
+/** Whole file or nothing, flushed to disk; an error names the path (re-exported from safe-files). */
+export { writeFileAtomic } from "@biomed-llama/safe-files";

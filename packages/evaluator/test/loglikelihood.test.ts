@@ -154,16 +154,23 @@ describe("request cache", () => {
       loglikelihood(crashing, reqs, { batchSize: 2, cache: new RequestCache(path) }),
     ).rejects.toThrow("killed");
     expect(readFileSync(path, "utf8").trim().split("\n")).toHaveLength(2);
-    // A half-written line (crash mid-append) is ignored.
+    // A half-written line (crash mid-append) is dropped with a warning, and cut off before the next
+    // append: the rows scored now start lines of their own instead of being glued onto it.
     writeFileSync(path, `${readFileSync(path, "utf8")}{"k":"abc","ll":-1`);
 
     const fresh = new BigramLM(64, 16);
     const progress: number[] = [];
+    const warnings: string[] = [];
     const res = await loglikelihood(fresh, reqs, {
       batchSize: 2,
-      cache: new RequestCache(path),
+      cache: new RequestCache(path, (m) => warnings.push(m)),
       onProgress: (p) => progress.push(p.cached),
     });
+    expect(warnings).toEqual([`${path}: ignored a torn last line 3 (an interrupted write)`]);
+    const lines = readFileSync(path, "utf8").split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines.map((l) => JSON.parse(l).k)).toHaveLength(4); // whole: every line parses
+    expect(new RequestCache(path).size).toBe(4);
     expect(fresh.rowsSeen.flat()).toHaveLength(2); // only the two unscored requests
     expect(progress[0]).toBe(2);
     const ref = await loglikelihood(new BigramLM(64, 16), reqs);

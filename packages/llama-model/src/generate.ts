@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { firstNonFiniteIndex } from "./finite-check.js";
 import { Xoshiro128 } from "./hf-init.js";
 import { disposeCache, type KVCache, type LlamaForCausalLM } from "./llama.js";
 
@@ -113,6 +114,13 @@ export async function generate(
       }
       const logits = (await logitsT.data()) as Float32Array;
       logitsT.dispose();
+      // As transformers' sampling refuses "inf, nan or element < 0" probabilities: a token picked from
+      // non-finite logits is noise that would look like an answer.
+      const bad = firstNonFiniteIndex(logits);
+      if (bad >= 0)
+        throw new GenerateError(
+          `the logits of generated token ${out.length + 1} are not finite (${logits[bad]} for token id ${bad}); the model's weights or inputs are broken`,
+        );
       trimNativeCache();
       const next = pickToken(logits, temperature, topP, rng);
       out.push(next);

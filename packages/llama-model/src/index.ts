@@ -33,6 +33,7 @@ export {
   trainingFlopsPerToken,
   UnknownPresetError,
 } from "./config.js";
+export { firstNonFiniteIndex, firstNonFiniteParameter, type NonFiniteParameter } from "./finite-check.js";
 export { FUSED, setFusedKernels } from "./fused.js";
 export { GenerateError, type GenerateOptions, generate, pickToken } from "./generate.js";
 export { initialParameter, initialParameters, Xoshiro128 } from "./hf-init.js";

@@ -7,6 +7,8 @@ import {
   openSync,
   readFileSync,
   readSync,
+  statSync,
+  truncateSync,
 } from "node:fs";
 import { writeFileAtomic } from "./atomic-file.js";
 import { ioError } from "./io-error.js";
@@ -62,10 +64,18 @@ export class JsonlAppender {
     repairJsonlTail(path, warn);
   }
 
+  /** One line; a write that fails part-way (a full disk) is cut back off, so only whole lines remain. */
   append(record: unknown): void {
+    let before = 0;
     try {
+      before = existsSync(this.path) ? statSync(this.path).size : 0;
       appendFileSync(this.path, `${JSON.stringify(record)}\n`);
     } catch (e) {
+      try {
+        truncateSync(this.path, before);
+      } catch {
+        // nothing was written
+      }
       throw ioError(e, this.path);
     }
   }

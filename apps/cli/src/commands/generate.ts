@@ -3,6 +3,8 @@ import { join } from "node:path";
 import {
   BACKEND_NAMES,
   type BackendName,
+  firstNonFiniteParameter,
+  GenerateError,
   generate,
   loadHFCheckpoint,
   readHFConfig,
@@ -119,6 +121,11 @@ async function run(opts: GenerateCliOptions): Promise<void> {
   process.stderr.write(
     `loaded ${opts.model} in ${loadSeconds.toFixed(1)} s: ${(model.parameterBytes() / 1e9).toFixed(2)} GB of weights (${weights === "bf16" ? "bfloat16, 2 bytes/parameter" : "float32"}) on ${backend}\n`,
   );
+  const bad = firstNonFiniteParameter(model);
+  if (bad)
+    process.stderr.write(
+      `warning: ${opts.model}: parameter ${bad.name} holds ${bad.value} (at index ${bad.index}): the checkpoint's weights are not finite\n`,
+    );
   const start = Date.now();
   const tokens = createProgress("generate", opts.maxNewTokens, { unit: "tokens", logEverySec: 5 });
   tokens.update(0);
@@ -133,6 +140,9 @@ async function run(opts: GenerateCliOptions): Promise<void> {
       eosTokenId: tokenizer.eosId,
       onToken: () => tokens.update(++made),
     });
+  } catch (e) {
+    // non-finite logits (GenerateError) and the like: name the checkpoint they came from
+    throw e instanceof GenerateError ? new GenerateError(`${opts.model}: ${e.message}`) : e;
   } finally {
     tokens.stop();
   }

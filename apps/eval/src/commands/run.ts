@@ -4,9 +4,12 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import {
   buildResults,
+  CACHE_FILE,
+  checkRequestLengths,
+  checkResultsDir,
   evaluateTasks,
-  loadLlamaLM,
   makeTable,
+  prepareLlamaLM,
   prepareTasks,
   RequestCache,
   resolveTasks,
@@ -46,6 +49,7 @@ interface RunOpts {
   weights: "f32" | "bf16";
   maxLength?: number;
   output: string;
+  overwrite: boolean;
   dataDir?: string;
   logSamples: boolean;
   cache: boolean;
@@ -81,14 +85,22 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--max-length <n>",
-      "model context length (default: max_position_embeddings)",
+      "model context length: at most max_position_embeddings (the default), and enough to hold every multiple-choice prompt + answer whole",
       intOption("--max-length", 1),
     )
     .option(
       "--data-dir <dir>",
       "folder laid out like medqa/, medmcqa/, pubmedqa/, mmlu_medical/, pile/ (default: the bundled subsets)",
     )
-    .requiredOption("--output <dir>", "where results.json, results.md and samples go")
+    .requiredOption(
+      "--output <dir>",
+      "where results.json, results.md and samples go (absent, empty, or an interrupted run's: refused if it holds anything else)",
+    )
+    .option(
+      "--overwrite",
+      "replace the results in an existing --output directory (its request cache is kept)",
+      false,
+    )
     .option("--log-samples", "write samples_<task>.jsonl (lm-eval's --log_samples)", false)
     .option("--no-cache", "do not read or write <output>/requests-cache.jsonl")
     .option(
@@ -107,14 +119,20 @@ export function registerRun(program: Command): void {
     });
 }
 
+const warn = (m: string) => process.stderr.write(`biomed-eval: warning: ${m}\n`);
+
 async function run(o: RunOpts): Promise<void> {
+  // Everything that can be wrong with the input is checked before the weights are read, in the
+  // order a user fixes it: flags, the output, tasks and data, the checkpoint's config and tokenizer,
+  // then whether every request fits the max length.
   if (!(BACKEND_NAMES as readonly string[]).includes(o.backend))
     throw new Error(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got "${o.backend}"`);
   if (o.weights !== "f32" && o.weights !== "bf16")
     throw new Error(`--weights must be bf16 or f32, got "${o.weights}"`);
+  const output = resolve(o.output);
+  const outputState = checkResultsDir(output, { flag: "--output", overwrite: o.overwrite });
   const dataDir = resolve(o.dataDir ?? bundledDataDir());
   if (!existsSync(dataDir)) throw new Error(`${dataDir}: --data-dir not found`);
-  // Everything that can be wrong with the input is checked before the model is loaded.
   const startTime = Date.now() / 1000;
   const evalOpts = { dataDir, numFewshot: o.numFewshot, limit: o.limit, fewshotSeed: o.fewshotSeed };
   const prepared = await prepareTasks(resolveTasks(o.tasks), evalOpts);
@@ -124,27 +142,44 @@ async function run(o: RunOpts): Promise<void> {
       p.fewshotSplit === p.task.testSplit &&
       !p.task.fewshotSplits.includes(p.task.testSplit)
     )
-      process.stderr.write(
-        `biomed-eval: warning: ${p.task.name}: no ${p.task.fewshotSplits.join("/")} file in the data dir; few-shot examples come from the evaluated split (current document excluded)\n`,
+      warn(
+        `${p.task.name}: no ${p.task.fewshotSplits.join("/")} file in the data dir; few-shot examples come from the evaluated split (current document excluded)`,
       );
-  const loading = createByteProgress("biomed-eval load");
-  let lm: Awaited<ReturnType<typeof loadLlamaLM>>;
+  let loading: ReturnType<typeof createByteProgress> | undefined;
+  const plan = await prepareLlamaLM(o.model, {
+    tokenizer: o.tokenizer,
+    backend: o.backend,
+    maxLength: o.maxLength,
+    weights: o.weights,
+    onLoadProgress: (done, total) => loading?.update(done, total),
+  });
+  for (const w of checkRequestLengths(plan, prepared, {
+    addBos: o.addBos,
+    maxLengthFlag: o.maxLength === undefined ? undefined : "--max-length",
+    maxPositions: plan.config.max_position_embeddings,
+  }))
+    warn(w);
+  // A damaged cache fails here too; a torn last line is dropped with a warning.
+  const cache = o.cache ? new RequestCache(join(output, CACHE_FILE), warn) : undefined;
+  if (outputState === "resume" && cache)
+    process.stderr.write(
+      `biomed-eval: resuming from ${join(output, CACHE_FILE)} (${cache.size} scored requests)\n`,
+    );
+
+  loading = createByteProgress("biomed-eval load");
+  let lm: Awaited<ReturnType<typeof plan.load>>;
   try {
-    lm = await loadLlamaLM(o.model, {
-      tokenizer: o.tokenizer,
-      backend: o.backend,
-      maxLength: o.maxLength,
-      weights: o.weights,
-      onLoadProgress: (done, total) => loading.update(done, total),
-    });
+    lm = await plan.load();
   } finally {
     loading.stop();
   }
   process.stderr.write(
     `biomed-eval: loaded ${o.model} in ${lm.loadSeconds.toFixed(1)} s: ${(lm.parameterBytes / 1e9).toFixed(2)} GB of weights (${lm.weights === "bf16" ? "bfloat16, 2 bytes/parameter" : "float32"}) on ${lm.backend}\n`,
   );
-  const output = resolve(o.output);
-  const cache = o.cache ? new RequestCache(join(output, "requests-cache.jsonl")) : undefined;
+  if (lm.nonFinite)
+    warn(
+      `${o.model}: parameter ${lm.nonFinite.name} holds ${lm.nonFinite.value} (at index ${lm.nonFinite.index}): the checkpoint's weights are not finite, so the scores are meaningless`,
+    );
   // One progress line per request type: log-likelihood (multiple choice), then rolling (perplexity).
   let progress: ReturnType<typeof createProgress> | undefined;
   let phase = "";
@@ -186,7 +221,17 @@ async function run(o: RunOpts): Promise<void> {
     endTime: Date.now() / 1000,
     extra: { backend: lm.backend, weights: lm.weights, data_dir: dataDir, num_fewshot: o.numFewshot },
   });
-  const paths = writeResultsDir(output, results, taskResults, { logSamples: o.logSamples });
+  for (const tr of taskResults)
+    for (const [k, v] of Object.entries(tr.metrics))
+      if (typeof v === "number" && !Number.isFinite(v))
+        warn(
+          `${tr.task.name}: ${k.split(",")[0]} is ${v} (written as null in results.json): the model's scores are not finite`,
+        );
+  const paths = writeResultsDir(output, results, taskResults, {
+    logSamples: o.logSamples,
+    overwrite: o.overwrite,
+    flag: "--output",
+  });
   lm.dispose();
   if (o.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else process.stdout.write(`${makeTable(results)}\n\nwrote ${paths.resultsPath}\n`);

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
-import { loadLlamaLM, loglikelihood, writeFileAtomic } from "@biomed-llama/evaluator";
+import { dirname, resolve } from "node:path";
+import { loadLlamaLM, loglikelihood } from "@biomed-llama/evaluator";
 import { BACKEND_NAMES, type BackendName } from "@biomed-llama/llama-model";
+import { checkOutput, makeParents, writeFileAtomic } from "@biomed-llama/safe-files";
 import type { Command } from "commander";
 import { fail, intOption } from "../fail.js";
 import { createProgress } from "../progress.js";
@@ -13,6 +15,7 @@ interface ScoreOpts {
   addBos: boolean;
   backend: BackendName;
   output?: string;
+  overwrite: boolean;
 }
 
 /** `{context, continuation}` per line; checked entirely before the model is loaded. */
@@ -53,9 +56,12 @@ export function registerScore(program: Command): void {
     .option("--batch-size <n>", "forward passes batched together", intOption("--batch-size", 1), 1)
     .option("--add-bos", "prepend BOS to every request", false)
     .option("--backend <name>", `tfjs backend: ${BACKEND_NAMES.join(" | ")}`, "auto")
-    .option("--output <file>", "write JSONL here instead of stdout")
+    .option("--output <file>", "write JSONL here instead of stdout (an existing file only with --overwrite)")
+    .option("--overwrite", "replace an existing --output file", false)
     .action(async (o: ScoreOpts) => {
       try {
+        // The output and the requests are checked before the model is loaded.
+        if (o.output) checkOutput(o.output, { flag: "--output", kind: "file", overwrite: o.overwrite });
         const reqs = readRequests(o.requests);
         const lm = await loadLlamaLM(o.model, { tokenizer: o.tokenizer, backend: o.backend });
         const progress = createProgress("biomed-eval score");
@@ -68,8 +74,15 @@ export function registerScore(program: Command): void {
         lm.dispose();
         const lines = reqs.map((r, i) => JSON.stringify({ ...r, logprob: res[i][0], is_greedy: res[i][1] }));
         const text = lines.length ? `${lines.join("\n")}\n` : "";
-        if (o.output) writeFileAtomic(o.output, text);
-        else process.stdout.write(text);
+        if (o.output) {
+          const undo = makeParents(dirname(resolve(o.output)));
+          try {
+            writeFileAtomic(o.output, text);
+          } catch (e) {
+            undo();
+            throw e;
+          }
+        } else process.stdout.write(text);
       } catch (e) {
         fail(e);
       }
