@@ -9,8 +9,9 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   # Open MPI: the optional --transport mpi (packages/mpi-addon is built against it when present);
   # OpenBLAS: the wasm backend's matmul (packages/blas-addon is built against it when present).
   # oneDNN: the native CPU backend (packages/native-backend is built against it when present).
+  # Slurm + munge, iproute2: the cluster tests start a one-node Slurm and network-namespace "hosts".
   need=()
-  for p in zstd chromium openmpi-bin libopenmpi-dev libopenblas-dev libdnnl-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  for p in zstd chromium openmpi-bin libopenmpi-dev libopenblas-dev libdnnl-dev slurm-wlm munge iproute2; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   fi

@@ -65,7 +65,9 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
   const secret = env[SECRET_VAR];
   if (!secret)
     throw new DistributedError(
-      `${SECRET_VAR} is not set: set the same secret on every rank (biomed-llama launch sets one for single-node jobs)`,
+      info.source === "slurm"
+        ? `${SECRET_VAR} is not set: export it before srun / sbatch (srun passes the environment to every task), e.g. export ${SECRET_VAR}=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n'); see examples/slurm/pretrain.sbatch`
+        : `${SECRET_VAR} is not set: set the same secret on every rank (biomed-llama launch sets one for single-node jobs)`,
     );
   if (info.numNodes > 1 && !env[ADDR_VAR])
     throw new DistributedError(
