@@ -13,7 +13,8 @@ import { fail } from "./fail.js";
 
 const program = new Command("biomed-llama")
   .description("BioMed-LLaMA in TypeScript: Pile extraction, tokenization, pretraining, fine-tuning.")
-  .showHelpAfterError();
+  // a bad flag is one line naming it (and `--help` says the rest), like every other error
+  .showHelpAfterError(false);
 
 registerExtract(program);
 registerTokenize(program);

@@ -8,7 +8,8 @@ export interface Progress {
 
 /**
  * Progress with rate and ETA: a live bar on a TTY, plain log lines (at most one per
- * `logEverySec`) otherwise, so logs of batch jobs stay readable.
+ * `logEverySec`) otherwise, so logs of batch jobs stay readable; once a line has been printed,
+ * stop() prints the final position too.
  */
 export function createProgress(
   label: string,
@@ -40,7 +41,12 @@ export function createProgress(
     };
   }
   let last = 0;
+  // Lines are throttled; the last position reported must still be printed at stop(), or a log
+  // ends on whatever the last throttled line said (48.8 % for `init --preset tiny-llama`).
+  let latest: number | undefined;
+  let printed: number | undefined;
   const line = (done: number) => {
+    printed = done;
     const sec = Math.max((Date.now() - start) / 1000, 1e-3);
     const rate = done / sec;
     const eta = rate > 0 ? Math.max(total - done, 0) / rate : Number.POSITIVE_INFINITY;
@@ -51,11 +57,14 @@ export function createProgress(
   };
   return {
     update(done) {
+      latest = done;
       if (Date.now() - last >= (opts.logEverySec ?? 10) * 1000) {
         last = Date.now();
         line(done);
       }
     },
-    stop() {},
+    stop() {
+      if (printed !== undefined && latest !== undefined && latest !== printed) line(latest);
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -134,7 +134,8 @@ describe("biomed-llama extract", () => {
     expect(errLines).toEqual([
       `biomed-llama: ${bad}: zstd stream is truncated: the frame starting at byte 0 ends early at compressed byte ${full.length - 40}`,
     ]);
-    expect(readdirSync(out)).toEqual([]);
+    // Not even an empty --out directory is left behind.
+    expect(existsSync(out)).toBe(false);
   });
 
   test("a bad JSON line exits 1 naming file:line; --on-bad-line skip counts it instead", () => {
@@ -184,20 +185,117 @@ describe("biomed-llama extract", () => {
     expect(written).toEqual(input);
   });
 
-  test("an existing extract is not overwritten", () => {
+  test("an existing non-empty --out is refused before any work; --overwrite replaces it whole", () => {
     const out = join(dir, "twice");
     expect(run(["extract", "--input", join(dir, "a.jsonl"), "--out", out]).status).toBe(0);
-    const again = run(["extract", "--input", join(dir, "a.jsonl"), "--out", out]);
+    const first = readFileSync(join(out, "manifest.json"), "utf8");
+    const again = run(["extract", "--input", join(dir, "b.jsonl"), "--out", out]);
     expect(again.status).toBe(1);
-    expect(again.stderr).toContain("manifest.json already exists");
-    // Shards left by an unfinished run are refused before any work, naming the file.
-    const stale = join(dir, "stale");
-    mkdirSync(stale);
-    writeFileSync(join(stale, "pubmed-central-00000.jsonl.zst"), "");
-    const r = run(["extract", "--input", join(dir, "a.jsonl"), "--out", stale]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain(
-      `biomed-llama: ${join(stale, "pubmed-central-00000.jsonl.zst")} already exists`,
+    expect(again.stderr).toBe(
+      `biomed-llama: --out ${out}: already exists and is not empty; pass --overwrite to replace it, or pick another path\n`,
     );
+    expect(readFileSync(join(out, "manifest.json"), "utf8")).toBe(first);
+    // A folder with anything in it (here a shard of an unfinished run, or notes) is refused too.
+    const other = join(dir, "other");
+    mkdirSync(other);
+    writeFileSync(join(other, "notes.txt"), "keep");
+    const r = run(["extract", "--input", join(dir, "a.jsonl"), "--out", other]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`--out ${other}: already exists and is not empty`);
+    expect(readdirSync(other)).toEqual(["notes.txt"]);
+    // --overwrite: the new extract replaces the old one, nothing of the old one is left.
+    const ok = run(["extract", "--input", join(dir, "b.jsonl"), "--out", other, "--overwrite", "--json"]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(readdirSync(other).sort()).toEqual([
+      "manifest.json",
+      "pubmed-abstracts-00000.jsonl.zst",
+      "pubmed-central-00000.jsonl.zst",
+    ]);
+    expect(JSON.parse(ok.stdout).sources[0].path).toBe(join(dir, "b.jsonl"));
+    expect(readdirSync(dir).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+
+  test("ranks sharing --out refuse only their own existing files; --overwrite replaces only those", () => {
+    const out = join(dir, "shared");
+    const rank = (r: string, ...extra: string[]) =>
+      run([
+        "extract",
+        "--input",
+        join(dir, "in"),
+        "--subsets",
+        "all",
+        "--out",
+        out,
+        "--rank",
+        r,
+        "--world-size",
+        "2",
+        ...extra,
+      ]);
+    expect(rank("0").status).toBe(0);
+    const before = readdirSync(out).sort();
+    const again = rank("0");
+    expect(again.status).toBe(1);
+    expect(again.stderr).toBe(
+      `biomed-llama: --out ${out}: already holds this rank's ${join(out, before[0])}; pass --overwrite to replace this rank's files, or pick another path\n`,
+    );
+    expect(rank("1").status).toBe(0);
+    const both = readdirSync(out).sort();
+    expect(rank("0", "--overwrite").status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(both);
+  });
+
+  test("--subsets must name subsets of The Pile: a typo fails before any work, listing them", () => {
+    const out = join(dir, "typo");
+    const r = run([
+      "extract",
+      "--input",
+      join(dir, "a.jsonl"),
+      "--subsets",
+      "PubMed Abstractz",
+      "--out",
+      out,
+    ]);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^biomed-llama: --subsets: unknown Pile subset "PubMed Abstractz" \(did you mean "PubMed Abstracts"\?\); known: "Pile-CC", /,
+    );
+    for (const name of ["PubMed Central", "Wikipedia (en)", "Enron Emails", "Gutenberg (PG-19)"])
+      expect(lines[0]).toContain(`"${name}"`);
+    expect(existsSync(out)).toBe(false);
+    const all = run(["extract", "--input", join(dir, "a.jsonl"), "--subsets", "all", "--out", out, "--json"]);
+    expect(all.status, all.stderr).toBe(0);
+    expect(JSON.parse(all.stdout).docs).toBe(120);
+  });
+
+  test("--level outside zstd's 1..22 is refused naming the flag; 22 works", () => {
+    for (const level of ["99", "0", "-1", "2.5", "x"]) {
+      const out = join(dir, `level-${level}`);
+      const r = run(["extract", "--input", join(dir, "a.jsonl"), "--level", level, "--out", out]);
+      expect(r.status).toBe(1);
+      expect(r.stderr.split("\n")[0]).toBe(
+        `error: option '--level <n>' argument '${level}' is invalid. expected a zstd level from 1 to 22, got "${level}"`,
+      );
+      expect(existsSync(out)).toBe(false);
+    }
+    const out = join(dir, "level-22");
+    expect(run(["extract", "--input", join(dir, "a.jsonl"), "--level", "22", "--out", out]).status).toBe(0);
+  });
+
+  test("failures after the output was started leave no --out, nor the parents it created", () => {
+    const bad = join(dir, "bad2.jsonl");
+    writeFileSync(bad, `${jsonl(docs(3, "x"))}{"text": "cut\n`);
+    for (const args of [
+      ["--input", bad],
+      ["--input", bad, "--rank", "0", "--world-size", "2", "--split-by", "file"],
+    ]) {
+      const out = join(dir, "deep", "er", "out");
+      const r = run(["extract", ...args, "--out", out]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`${bad}:4: bad JSON line`);
+      expect(existsSync(join(dir, "deep"))).toBe(false);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,7 @@ import {
   parameterCount,
   setBackend,
 } from "@biomed-llama/llama-model";
+import { defaultTokenizerModelPath } from "@biomed-llama/tokenizer";
 import { expect, test } from "vitest";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -112,4 +113,101 @@ test("bad input: one line on stderr, exit code 1, nothing written", () => {
   });
   expect(r2.status).not.toBe(0);
   expect(r2.stderr).toContain("nope");
+});
+
+const init = (...args: string[]) => spawnSync(process.execPath, [cli, "init", ...args], { encoding: "utf8" });
+
+test("an existing non-empty --out (or a plain file) is refused before any work; --overwrite replaces it atomically", () => {
+  const dir = tmp();
+  const run = join(dir, "run");
+  mkdirSync(join(run, "sub"), { recursive: true });
+  writeFileSync(join(run, "notes.txt"), "keep");
+  const r = init("--preset", "tiny-llama", "--out", run);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toBe(
+    `biomed-llama: --out ${run}: already exists and is not empty; pass --overwrite to replace it, or pick another path\n`,
+  );
+  expect(readdirSync(run).sort()).toEqual(["notes.txt", "sub"]);
+  expect(readFileSync(join(run, "notes.txt"), "utf8")).toBe("keep");
+
+  const file = join(dir, "plain");
+  writeFileSync(file, "keep");
+  for (const extra of [[], ["--overwrite"]]) {
+    const f = init("--preset", "tiny-llama", "--out", file, ...extra);
+    expect(f.status).toBe(1);
+    expect(f.stderr.trim().split("\n")).toEqual([
+      `biomed-llama: --out ${file}: exists and is not a directory; pick another path`,
+    ]);
+    expect(readFileSync(file, "utf8")).toBe("keep");
+  }
+
+  // An empty directory is fine without --overwrite.
+  const empty = join(dir, "empty");
+  mkdirSync(empty);
+  expect(init("--preset", "tiny-llama", "--out", empty, "--no-tokenizer").status).toBe(0);
+  expect(readdirSync(empty).sort()).toEqual(["config.json", "generation_config.json", "model.safetensors"]);
+
+  const ok = init("--preset", "tiny-llama", "--out", run, "--overwrite");
+  expect(ok.status, ok.stderr).toBe(0);
+  expect(readdirSync(run).sort()).toEqual([
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.model",
+  ]);
+  // No staging or old directory left beside it.
+  expect(readdirSync(dir).sort()).toEqual(["empty", "plain", "run"]);
+});
+
+test("--tokenizer is checked before any work: not a SentencePiece model, or another vocabulary size", () => {
+  const dir = tmp();
+  const garbage = join(dir, "garbage.model");
+  writeFileSync(garbage, "this is not a tokenizer");
+  const r = init("--preset", "tiny-llama", "--out", join(dir, "a"), "--tokenizer", garbage);
+  expect(r.status).toBe(1);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr).toMatch(
+    new RegExp(`^biomed-llama: --tokenizer ${garbage}: not a usable SentencePiece model \\(`),
+  );
+  const bundled = join(dir, "llama.model");
+  // The bundled LLaMA model (32000 pieces) against a 100-token model.
+  writeFileSync(bundled, readFileSync(defaultTokenizerModelPath()));
+  const v = init(
+    "--preset",
+    "tiny-llama",
+    "--vocab-size",
+    "100",
+    "--out",
+    join(dir, "b"),
+    "--tokenizer",
+    bundled,
+  );
+  expect(v.status).toBe(1);
+  expect(v.stderr).toBe(
+    `biomed-llama: --tokenizer ${bundled}: has 32000 pieces, the model's vocab_size is 100; pass --vocab-size 32000, another --tokenizer, or --no-tokenizer\n`,
+  );
+  expect(readdirSync(dir).sort()).toEqual(["garbage.model", "llama.model"]);
+  // The same file with the matching vocabulary is copied in.
+  expect(init("--preset", "tiny-llama", "--out", join(dir, "c"), "--tokenizer", bundled).status).toBe(0);
+  expect(readFileSync(join(dir, "c", "tokenizer.model"))).toEqual(readFileSync(bundled));
+});
+
+test("the progress log ends at the total: 4.2/4.2 M params (100.0%)", () => {
+  const dir = tmp();
+  const r = init("--preset", "tiny-llama", "--out", join(dir, "m"));
+  expect(r.status, r.stderr).toBe(0);
+  const lines = r.stderr.trim().split("\n");
+  expect(lines.length).toBeGreaterThan(0);
+  expect(lines.at(-1)).toMatch(/^init: 4\.2\/4\.2 M params \(100\.0%\) \|/);
+});
+
+test("a failed init leaves nothing behind, not even the parent directories it would create", () => {
+  const dir = tmp();
+  const deep = join(dir, "a", "b", "c");
+  const r = init("--preset", "tiny-llama", "--out", deep, "--tokenizer", join(dir, "missing.model"));
+  expect(r.status).toBe(1);
+  expect(r.stderr.trim().split("\n")).toEqual([
+    `biomed-llama: --tokenizer ${join(dir, "missing.model")}: not a usable SentencePiece model (ENOENT)`,
+  ]);
+  expect(readdirSync(dir)).toEqual([]);
 });

@@ -137,4 +137,59 @@ describe("biomed-llama instruct-mix", () => {
     },
     SPAWN_TIMEOUT_MS,
   );
+
+  test(
+    "an existing --out or stats file is refused before any work; --overwrite replaces both",
+    () => {
+      const dir = join(work, "keep");
+      const out = join(dir, "mix.jsonl");
+      const args = ["--config", sampleConfig, "--out", out, "--draws", "50"];
+      expect(run(...args).status).toBe(0);
+      const before = readFileSync(out, "utf8");
+      const again = run(...args, "--seed", "5");
+      expect(again.status).toBe(1);
+      expect(again.stderr).toBe(
+        `biomed-llama: --out ${out}: already exists; pass --overwrite to replace it, or pick another path\n`,
+      );
+      expect(readFileSync(out, "utf8")).toBe(before);
+      // A new --out beside an existing mix-stats.json would replace that one: refused as well.
+      const other = join(dir, "other.jsonl");
+      const stats = run("--config", sampleConfig, "--out", other, "--draws", "50");
+      expect(stats.status).toBe(1);
+      expect(stats.stderr).toBe(
+        `biomed-llama: --stats ${join(dir, "mix-stats.json")}: already exists; pass --overwrite to replace it, or pick another path\n`,
+      );
+      expect(readdirSync(dir).sort()).toEqual(["mix-stats.json", "mix.jsonl"]);
+      const ok = run(...args, "--seed", "5", "--overwrite");
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(readFileSync(out, "utf8")).not.toBe(before);
+      expect(JSON.parse(readFileSync(join(dir, "mix-stats.json"), "utf8")).seed).toBe(5);
+      expect(readdirSync(dir).sort()).toEqual(["mix-stats.json", "mix.jsonl"]);
+    },
+    SPAWN_TIMEOUT_MS,
+  );
+
+  test(
+    "a --stats path that cannot be written fails before any work: no mixture without its stats",
+    () => {
+      const dir = join(work, "nostats");
+      const blocker = join(work, "blocker");
+      writeFileSync(blocker, "a file, not a folder");
+      const r = run(
+        "--config",
+        sampleConfig,
+        "--out",
+        join(dir, "mix.jsonl"),
+        "--stats",
+        join(blocker, "stats.json"),
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(
+        `biomed-llama: --stats ${join(blocker, "stats.json")}: ${blocker} is not a directory\n`,
+      );
+      expect(() => readdirSync(dir)).toThrow(/ENOENT/);
+      expect(readFileSync(blocker, "utf8")).toBe("a file, not a folder");
+    },
+    SPAWN_TIMEOUT_MS,
+  );
 });

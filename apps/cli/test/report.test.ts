@@ -1,8 +1,8 @@
 // `biomed-llama report` on a small run directory, then the page is opened in a real headless
 // Chromium (Debian's, installed by scripts/setup.sh): the charts must render as SVG with the run's
 // data, and the tables must carry the run's numbers. A screenshot is kept in test-artifacts/.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -126,5 +126,29 @@ test("report on a directory that is not a run fails with one line naming the fil
     expect(e.stderr).toContain("metrics.jsonl");
   } finally {
     rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test("--out naming an existing file is refused before any work unless --overwrite; RUN_DIR/report.html is regenerated", () => {
+  const dir = mkdtempSync(join(tmpdir(), "biomed-report-out-"));
+  try {
+    const out = join(dir, "notes.html");
+    writeFileSync(out, "keep");
+    const r = spawnSync(process.execPath, [cli, "report", run, "--out", out], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      `biomed-llama: --out ${out}: already exists; pass --overwrite to replace it, or pick another path\n`,
+    );
+    expect(readFileSync(out, "utf8")).toBe("keep");
+    const ok = spawnSync(process.execPath, [cli, "report", run, "--out", out, "--overwrite"], {
+      encoding: "utf8",
+    });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(readFileSync(out, "utf8")).toMatch(/^<!doctype html>/);
+    // The default output is derived from the run: written again without asking.
+    for (let i = 0; i < 2; i++)
+      expect(spawnSync(process.execPath, [cli, "report", run], { encoding: "utf8" }).status).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,7 +83,7 @@ describe("biomed-llama tokenize", () => {
       [["--input", corrupt, "--out", join(dir, "a")], /corrupt\.jsonl\.zst/],
       [
         ["--input", sample, "--out", join(dir, "b"), "--tokenizer", badModel],
-        /bad\.model: not a usable SentencePiece model/,
+        /^biomed-llama: --tokenizer \S*bad\.model: not a usable SentencePiece model/,
       ],
       [["--input", join(dir, "nothing-here.jsonl"), "--out", join(dir, "c")], /nothing-here/],
     ];
@@ -96,13 +96,40 @@ describe("biomed-llama tokenize", () => {
     expect(readdirSync(dir).sort()).toEqual(["bad.model", "corrupt.jsonl.zst"]);
   });
 
-  test("refuses to overwrite an existing dataset", () => {
+  test("refuses an existing dataset before any work, naming --out; --overwrite replaces it", () => {
     const dir = tmp();
-    writeFileSync(join(dir, "x.idx"), "");
+    writeFileSync(join(dir, "x.idx"), "keep");
     const r = run("--input", sample, "--out", join(dir, "x"));
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/x\.idx already exists/);
-    expect(existsSync(join(dir, "x.bin"))).toBe(false);
+    expect(r.stderr).toBe(
+      `biomed-llama: --out ${join(dir, "x.idx")}: already exists; pass --overwrite to replace it, or pick another path\n`,
+    );
+    expect(readdirSync(dir)).toEqual(["x.idx"]);
+    expect(readFileSync(join(dir, "x.idx"), "utf8")).toBe("keep");
+    writeFileSync(join(dir, "y.stats.json"), "{}");
+    expect(run("--input", sample, "--out", join(dir, "y")).stderr).toContain(
+      `--out ${join(dir, "y.stats.json")}: already exists`,
+    );
+    const ok = run("--input", sample, "--out", join(dir, "x"), "--overwrite", "--workers", "1");
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(IndexedDataset.open(join(dir, "x")).numDocuments).toBe(40);
+    expect(readdirSync(dir).sort()).toEqual(["x.bin", "x.idx", "x.stats.json", "y.stats.json"]);
+  });
+
+  test("flags are checked before any work: --subsets against The Pile's names, --out's folder", () => {
+    const dir = tmp();
+    const r = run("--input", sample, "--out", join(dir, "x"), "--subsets", "PubMed Centrall");
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^biomed-llama: --subsets: unknown Pile subset "PubMed Centrall" \(did you mean "PubMed Central"\?\); known: "Pile-CC", .*"Enron Emails", or "all"$/m,
+    );
+    const nowhere = join(dir, "no", "x");
+    const n = run("--input", sample, "--out", nowhere);
+    expect(n.stderr).toBe(
+      `biomed-llama: --out ${nowhere}: ${join(dir, "no")} is not an existing directory\n`,
+    );
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   test("interrupted mid-run (SIGINT): exit 130, no dataset and no temp files left", async () => {

@@ -1,5 +1,6 @@
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { ioError, makeParents, tempPathFor } from "@biomed-llama/safe-files";
 import { ADAPTERS } from "./adapters/registry.js";
 import { MixConfigError } from "./errors.js";
 import { formatPrompt } from "./format-prompt.js";
@@ -120,7 +121,9 @@ export interface RunMixOptions {
 /**
  * Load, plan, draw and write: `out` gets one JSON object per draw ({source, instruction,
  * input, output, template, prompt, completion}), the stats file the table. Both are written
- * to a temporary file in the same folder and renamed, so a failure leaves nothing half-written.
+ * to temporary files beside them and renamed into place together at the end, so a failure leaves
+ * nothing half-written and no directory it had to create; existing files at `out` and the stats
+ * path are replaced (callers that must not replace them check first, as the CLI does).
  */
 export function runMix(config: MixConfig, opts: RunMixOptions): MixStats {
   const draws = opts.draws ?? config.draws ?? DEFAULT_DRAWS;
@@ -140,26 +143,58 @@ export function runMix(config: MixConfig, opts: RunMixOptions): MixStats {
   const plan = planMixture(groups);
 
   const out = resolve(opts.out);
+  const statsPath = resolve(opts.statsPath ?? join(dirname(out), "mix-stats.json"));
+  if (statsPath === out) throw new MixConfigError(out, "the stats file and the output are the same file");
   const drawn = plan.map(() => 0);
-  writeAtomically(out, (write) => {
-    for (const { stratum, index } of drawMixture(plan, pools, { draws, seed, onProgress: opts.onProgress })) {
-      drawn[stratum]++;
-      const r = pools[stratum][index];
-      const { prompt, completion } = formatPrompt(r);
-      write(
-        `${JSON.stringify({
-          source: r.source,
-          instruction: r.instruction,
-          input: r.input,
-          output: r.output,
-          template: r.template ?? "alpaca",
-          prompt,
-          completion,
-        })}\n`,
-      );
-    }
-  });
+  const undo = [makeParents(dirname(out)), makeParents(dirname(statsPath))];
+  const temps: string[] = [];
+  try {
+    temps.push(
+      writeTemp(out, (write) => {
+        for (const { stratum, index } of drawMixture(plan, pools, {
+          draws,
+          seed,
+          onProgress: opts.onProgress,
+        })) {
+          drawn[stratum]++;
+          const r = pools[stratum][index];
+          const { prompt, completion } = formatPrompt(r);
+          write(
+            `${JSON.stringify({
+              source: r.source,
+              instruction: r.instruction,
+              input: r.input,
+              output: r.output,
+              template: r.template ?? "alpaca",
+              prompt,
+              completion,
+            })}\n`,
+          );
+        }
+      }),
+    );
+    const stats = mixStats(out, draws, seed, dedup, plan, drawn, removed, loaded);
+    temps.push(writeTemp(statsPath, (write) => write(`${JSON.stringify(stats, null, 2)}\n`)));
+    renameInto(temps[0], out);
+    renameInto(temps[1], statsPath);
+    return stats;
+  } catch (err) {
+    for (const t of temps) rmSync(t, { force: true });
+    for (const u of undo.reverse()) u();
+    throw err;
+  }
+}
 
+function mixStats(
+  out: string,
+  draws: number,
+  seed: number,
+  dedup: boolean,
+  plan: ReturnType<typeof planMixture>,
+  drawn: number[],
+  removed: number[],
+  loaded: LoadedSource[],
+): MixStats {
   const malformed = loaded.flatMap((l) => l.malformed);
   const stats: MixStats = {
     out,
@@ -187,37 +222,79 @@ export function runMix(config: MixConfig, opts: RunMixOptions): MixStats {
     malformedExamples: loaded.flatMap((l) => l.malformed.slice(0, 5)),
     malformedTotal: malformed.length,
   };
-  const statsPath = resolve(opts.statsPath ?? join(dirname(out), "mix-stats.json"));
-  writeAtomically(statsPath, (write) => write(`${JSON.stringify(stats, null, 2)}\n`));
   return stats;
 }
 
-/** Write through a temp file in the target's folder, then rename over the target. */
-export function writeAtomically(file: string, body: (write: (chunk: string) => void) => void): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
-  const fd = openSync(tmp, "w");
+function renameInto(tmp: string, file: string): void {
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    throw ioError(e, file);
+  }
+}
+
+/**
+ * Writes `body`'s chunks to a temp file beside `file` (buffered, 1 MiB writes) and returns its
+ * path; on error the temp file is removed and the error names `file`.
+ */
+function writeTemp(file: string, body: (write: (chunk: string) => void) => void): string {
+  const tmp = tempPathFor(file);
+  let fd = -1;
   let buffer: string[] = [];
   let size = 0;
   const flush = () => {
-    if (buffer.length) writeSync(fd, buffer.join(""));
+    if (buffer.length) {
+      const bytes = Buffer.from(buffer.join(""));
+      let off = 0;
+      try {
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      } catch (e) {
+        throw ioError(e, file);
+      }
+    }
     buffer = [];
     size = 0;
   };
   try {
+    try {
+      fd = openSync(tmp, "wx", 0o644);
+    } catch (e) {
+      throw ioError(e, file);
+    }
     body((chunk) => {
       buffer.push(chunk);
       size += chunk.length;
       if (size > 1 << 20) flush();
     });
     flush();
-    closeSync(fd);
-    renameSync(tmp, file);
-  } catch (err) {
+    const closing = fd;
+    fd = -1;
     try {
-      closeSync(fd);
-    } catch {}
+      closeSync(closing);
+    } catch (e) {
+      throw ioError(e, file);
+    }
+    return tmp;
+  } catch (err) {
+    if (fd >= 0)
+      try {
+        closeSync(fd);
+      } catch {}
     rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Write through a temp file in the target's folder, then rename over the target. */
+export function writeAtomically(file: string, body: (write: (chunk: string) => void) => void): void {
+  const undo = makeParents(dirname(file));
+  let tmp: string | undefined;
+  try {
+    tmp = writeTemp(file, body);
+    renameInto(tmp, file);
+  } catch (err) {
+    if (tmp) rmSync(tmp, { force: true });
+    undo();
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { withPath, writeDirAtomic } from "@biomed-llama/safe-files";
 import * as tf from "@tensorflow/tfjs";
 import { type LlamaConfig, LlamaConfigError, parameterShapes, resolveConfig } from "./config.js";
 import { initialParameter } from "./hf-init.js";
@@ -18,6 +19,12 @@ export interface SaveOptions {
   maxShardBytes?: number;
   /** A SentencePiece tokenizer.model to copy beside the weights (HF's LlamaTokenizer reads it there). */
   tokenizerModel?: string;
+  /**
+   * Replace an existing non-empty `dir` (atomically). Default: true for saveHFCheckpoint and
+   * saveHFStateDict (a run re-saves its own checkpoints), false for initHFCheckpoint, which refuses
+   * rather than delete what is there.
+   */
+  overwrite?: boolean;
 }
 
 /** Read and validate `dir/config.json`. */
@@ -138,44 +145,59 @@ export async function loadHFCheckpoint(dir: string, opts: LoadHFOptions = {}): P
 }
 
 /**
- * Build the checkpoint in a temp directory beside `dir`, then swap it in with renames, so a crash
- * leaves either the old checkpoint or the new one, never a mix.
+ * Build the checkpoint in a temp directory beside `dir`, then rename it into place, so a crash
+ * leaves either the old checkpoint or the new one, never a mix, and a failure leaves nothing (not
+ * even the parent directories it had to create). An existing non-empty `dir` is replaced only when
+ * `overwrite`; errors name the files by their final paths.
  */
-function writeAtomically(dir: string, fill: (tmp: string) => void): void {
-  const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  const base = path.basename(path.resolve(dir));
-  const tmp = fs.mkdtempSync(path.join(parent, `.${base}.tmp-`));
-  fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a checkpoint is meant to be shared
+async function writeAtomically(dir: string, overwrite: boolean, fill: (tmp: string) => void): Promise<void> {
+  const final = path.resolve(dir);
+  let existing: fs.Stats | undefined;
   try {
-    fill(tmp);
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    existing = fs.statSync(final);
+  } catch {
+    // nothing there yet
   }
-  if (fs.existsSync(dir)) {
-    const old = `${path.join(parent, `.${base}.old-`)}${process.pid}-${Date.now()}`;
-    fs.renameSync(dir, old);
-    fs.renameSync(tmp, dir);
-    fs.rmSync(old, { recursive: true, force: true });
-  } else {
-    fs.renameSync(tmp, dir);
+  if (existing && !existing.isDirectory())
+    throw new CheckpointError(`${final}: exists and is not a directory; pick another path`);
+  if (existing && !overwrite && fs.readdirSync(final).length > 0)
+    throw new CheckpointError(
+      `${final}: already exists and is not empty; refusing to replace it (overwrite: true replaces it)`,
+    );
+  let staging: string | undefined;
+  try {
+    await writeDirAtomic(
+      final,
+      (tmp) => {
+        staging = tmp;
+        fill(tmp);
+      },
+      { replace: overwrite },
+    );
+  } catch (e) {
+    if (staging && e instanceof Error) e.message = e.message.split(staging).join(final);
+    throw e;
   }
 }
 
 function writeCheckpointDir(tmp: string, config: LlamaConfig, src: TensorSource, opts: SaveOptions): void {
   const dtype = opts.dtype ?? "F32";
   const cfg = { ...config, torch_dtype: dtype === "BF16" ? "bfloat16" : "float32" };
-  fs.writeFileSync(path.join(tmp, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
-  fs.writeFileSync(
-    path.join(tmp, "generation_config.json"),
+  const write = (name: string, text: string) => {
+    const file = path.join(tmp, name);
+    withPath(file, () => fs.writeFileSync(file, text));
+  };
+  write("config.json", `${JSON.stringify(cfg, null, 2)}\n`);
+  write(
+    "generation_config.json",
     `${JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id, pad_token_id: config.pad_token_id ?? undefined }, null, 2)}\n`,
   );
   writeSafetensorsCheckpoint(tmp, src, { dtype, maxShardBytes: opts.maxShardBytes });
   if (opts.tokenizerModel) {
     if (!fs.existsSync(opts.tokenizerModel))
       throw new CheckpointError(`${opts.tokenizerModel}: tokenizer model not found`);
-    fs.copyFileSync(opts.tokenizerModel, path.join(tmp, "tokenizer.model"));
+    const file = path.join(tmp, "tokenizer.model");
+    withPath(file, () => fs.copyFileSync(opts.tokenizerModel as string, file));
   }
 }
 
@@ -187,7 +209,7 @@ export async function saveHFCheckpoint(
 ): Promise<void> {
   const params = model.namedParameters();
   const entries = [...params].map(([name, v]) => ({ name, shape: v.shape }));
-  writeAtomically(dir, (tmp) =>
+  await writeAtomically(dir, opts.overwrite ?? true, (tmp) =>
     writeCheckpointDir(
       tmp,
       model.config,
@@ -216,7 +238,7 @@ export async function saveHFStateDict(
       throw new CheckpointError(`${dir}: tensor "${name}" is missing or does not have ${numel} values`);
   }
   const entries = [...shapes].map(([name, shape]) => ({ name, shape }));
-  writeAtomically(dir, (tmp) =>
+  await writeAtomically(dir, opts.overwrite ?? true, (tmp) =>
     writeCheckpointDir(tmp, cfg, { entries, data: (name) => state.get(name) as Float32Array }, opts),
   );
 }
@@ -224,7 +246,9 @@ export async function saveHFStateDict(
 /**
  * Write a freshly initialised checkpoint (HF's init: normal(0, initializer_range), norms 1) without
  * building a model: each tensor is generated, written and dropped, so llama-7b needs ~1 GB, not 27.
- * The weights equal `new LlamaForCausalLM(config, { seed })`.
+ * The weights equal `new LlamaForCausalLM(config, { seed })`. `onTensor(done, total)` counts
+ * parameters, as `parameterCount(config)` does, and ends at `done === total`. An existing
+ * non-empty `dir` is refused unless `overwrite`.
  */
 export async function initHFCheckpoint(
   config: LlamaConfig,
@@ -236,7 +260,7 @@ export async function initHFCheckpoint(
   const entries = [...shapes].map(([name, shape]) => ({ name, shape }));
   const total = entries.reduce((a, e) => a + e.shape.reduce((x, y) => x * y, 1), 0);
   let done = 0;
-  writeAtomically(dir, (tmp) =>
+  await writeAtomically(dir, opts.overwrite ?? false, (tmp) =>
     writeCheckpointDir(
       tmp,
       cfg,

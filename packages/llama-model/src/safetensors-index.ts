@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeFileAtomic } from "@biomed-llama/safe-files";
 import {
   SafetensorsError,
   SafetensorsFile,
@@ -161,7 +162,7 @@ export function writeSafetensorsCheckpoint(
     writeSafetensorsFrom(path.join(dir, names[i]), { entries, data: src.data }, { ...opts, metadata });
     for (const e of entries) weightMap[e.name] = names[i];
   });
-  fs.writeFileSync(
+  writeFileAtomic(
     path.join(dir, INDEX_FILE),
     `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
   );

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ioError, withPath } from "@biomed-llama/safe-files";
 
 /** dtypes the safetensors format defines; we decode F32/F16/BF16 (and integers) and write F32/BF16. */
 const DTYPE_BYTES: Record<string, number> = {
@@ -387,9 +388,11 @@ export function writeSafetensorsFrom(
 ): void {
   const dtype = opts.dtype ?? "F32";
   if (dtype !== "F32" && dtype !== "BF16") throw new SafetensorsError(`${file}: cannot write dtype ${dtype}`);
-  const fd = fs.openSync(file, "w");
+  // Node's own errors for writes through a descriptor name no file ("ENOSPC: ..., write"): every
+  // errno error of this file is rethrown as one line naming it.
+  const fd = withPath(file, () => fs.openSync(file, "w"));
   try {
-    fs.writeSync(fd, headerFor(src.entries, dtype, opts.metadata));
+    writeAll(fd, file, headerFor(src.entries, dtype, opts.metadata));
     for (const { name, shape } of src.entries) {
       const data = src.data(name);
       const numel = shape.reduce((a, b) => a * b, 1);
@@ -398,11 +401,20 @@ export function writeSafetensorsFrom(
           `${file}: tensor "${name}" has ${data.length} values, shape [${shape}] needs ${numel}`,
         );
       const raw = dtype === "BF16" ? float32ToBf16Bits(data) : data;
-      fs.writeSync(fd, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+      writeAll(fd, file, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
     }
-    fs.fsyncSync(fd);
+    withPath(file, () => fs.fsyncSync(fd));
   } finally {
-    fs.closeSync(fd);
+    withPath(file, () => fs.closeSync(fd));
+  }
+}
+
+function writeAll(fd: number, file: string, bytes: Uint8Array): void {
+  let off = 0;
+  try {
+    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+  } catch (e) {
+    throw ioError(e, file);
   }
 }
 
@@ -425,6 +437,7 @@ export async function writeSafetensors(
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    // name the file the caller asked for, not the temporary one
+    throw ioError(e instanceof Error ? Object.assign(e, { message: e.message.replace(tmp, file) }) : e, file);
   }
 }

@@ -1,5 +1,7 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
 import {
@@ -234,6 +236,48 @@ describe("Hugging Face checkpoints", () => {
     expect(Array.from(emb.slice(0, 32))).toEqual(Array(32).fill(0)); // padding row zeroed, as HF
     loaded.dispose();
     fresh.dispose();
+  });
+
+  test("initHFCheckpoint refuses a non-empty directory unless overwrite; saveHFCheckpoint replaces its own", async () => {
+    const parent = tmpDir("init-guard");
+    const dir = path.join(parent, "run");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "notes.txt"), "keep");
+    await expect(initHFCheckpoint(TINY, dir, { seed: 1 })).rejects.toThrow(
+      `${dir}: already exists and is not empty; refusing to replace it (overwrite: true replaces it)`,
+    );
+    expect(fs.readdirSync(dir)).toEqual(["notes.txt"]);
+    await initHFCheckpoint(TINY, dir, { seed: 1, overwrite: true });
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      "config.json",
+      "generation_config.json",
+      "model.safetensors",
+    ]);
+    const model = new LlamaForCausalLM(TINY, { seed: 2 });
+    await saveHFCheckpoint(model, dir);
+    model.dispose();
+    expect(fs.readdirSync(parent)).toEqual(["run"]);
+  });
+
+  test("a write past the file size limit (EFBIG, as ENOSPC) names the file; nothing is left", () => {
+    const parent = tmpDir("init-efbig");
+    const dir = path.join(parent, "a", "ckpt");
+    const dist = pathToFileURL(path.join(import.meta.dirname, "..", "dist", "index.js")).href;
+    const script = `import { initHFCheckpoint, LLAMA_PRESETS } from ${JSON.stringify(dist)};
+await initHFCheckpoint(LLAMA_PRESETS["tiny-llama"], ${JSON.stringify(dir)}).catch((e) => {
+  process.stderr.write(e.message + "\\n");
+  process.exit(1);
+});`;
+    const r = spawnSync(
+      "bash",
+      ["-c", 'ulimit -f 100; exec "$0" --input-type=module -e "$1"', process.execPath, script],
+      { encoding: "utf8" },
+    );
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toBe(
+      `${path.join(dir, "model.safetensors")}: file too large (file system limit or the process's file size limit, ulimit -f) (EFBIG)\n`,
+    );
+    expect(fs.readdirSync(parent)).toEqual([]);
   });
 
   test("bad checkpoints fail with one line naming the tensor and file", async () => {

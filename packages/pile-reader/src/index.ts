@@ -19,6 +19,7 @@ export {
   type PileReaderState,
   PUBMED_SUBSETS,
 } from "./pile-reader.js";
+export { checkPileSubsets, PILE_SUBSETS, PileSubsetError } from "./pile-subsets.js";
 export {
   type PileShardInfo,
   PileShardWriter,
@@ -27,7 +28,7 @@ export {
 } from "./shard-writer.js";
 export type { PileStats } from "./stats.js";
 export { MAX_WINDOW_LOG } from "./zstd-binding.js";
-export { ZstdFileWriter } from "./zstd-file-writer.js";
+export { checkZstdLevel, ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL, ZstdFileWriter } from "./zstd-file-writer.js";
 
 /** Written into extract manifests so a shard set records which reader produced it. */
 export const PILE_READER_VERSION: string = pkg.version;

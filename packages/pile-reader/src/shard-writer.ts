@@ -1,13 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ZstdFileWriter } from "./zstd-file-writer.js";
+import { withPath } from "@biomed-llama/safe-files";
+import { checkZstdLevel, ZstdFileWriter } from "./zstd-file-writer.js";
 
 export interface PileShardWriterOptions {
   /** Directory the shards go into (created if missing). */
   dir: string;
   /** Start a new shard once a shard holds this many uncompressed JSONL bytes (default 512 MiB). */
   maxShardBytes?: number;
-  /** zstd level (default 3, as `zstd` uses). */
+  /** zstd level, 1 to 22 (default 3, as `zstd` uses); anything else is refused up front. */
   level?: number;
   /** Inserted between the subset slug and the shard number, e.g. `"rank3-"` when ranks share a dir. */
   namePrefix?: string;
@@ -53,7 +54,8 @@ export class PileShardWriter {
 
   constructor(private readonly opts: PileShardWriterOptions) {
     this.maxShardBytes = opts.maxShardBytes ?? 512 * 2 ** 20;
-    mkdirSync(opts.dir, { recursive: true });
+    if (opts.level !== undefined) checkZstdLevel(opts.level);
+    withPath(opts.dir, () => mkdirSync(opts.dir, { recursive: true }));
   }
 
   write(doc: { text: string; meta: { pile_set_name: string; [key: string]: unknown } }): void {

@@ -1,8 +1,17 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
-import { PileReader, PileShardWriter, subsetSlug } from "../src/index.js";
+import {
+  checkPileSubsets,
+  PILE_SUBSETS,
+  PileReader,
+  PileShardWriter,
+  PileSubsetError,
+  subsetSlug,
+  ZSTD_MAX_LEVEL,
+} from "../src/index.js";
 import { makeDocs, tempDir } from "./pile-files.js";
 
 describe("PileShardWriter", () => {
@@ -58,5 +67,70 @@ describe("PileShardWriter", () => {
     expect(subsetSlug("PubMed Abstracts")).toBe("pubmed-abstracts");
     expect(subsetSlug("Wikipedia (en)")).toBe("wikipedia-en");
     expect(subsetSlug("NIH ExPorter")).toBe("nih-exporter");
+  });
+
+  test("a zstd level outside 1..22 is refused before any file is created", () => {
+    const dir = join(tempDir(), "shards");
+    expect(ZSTD_MAX_LEVEL).toBe(22);
+    for (const level of [0, -1, 23, 99, 2.5])
+      expect(() => new PileShardWriter({ dir, level })).toThrow(
+        `zstd level must be a whole number from 1 to 22, got ${level}`,
+      );
+    expect(() => readdirSync(dir)).toThrow(/ENOENT/);
+    const w = new PileShardWriter({ dir, level: 22 });
+    w.write(makeDocs(1)[0]);
+    expect(w.close()).toHaveLength(1);
+  });
+});
+
+test("a write past the file size limit (EFBIG, as ENOSPC) names the shard; abort leaves nothing", () => {
+  const dir = join(tempDir(), "shards");
+  const dist = pathToFileURL(join(import.meta.dirname, "..", "dist", "index.js")).href;
+  const script = `import { PileShardWriter } from ${JSON.stringify(dist)};
+const w = new PileShardWriter({ dir: ${JSON.stringify(dir)}, level: 1 });
+try {
+  for (let i = 0; i < 400; i++)
+    w.write({ text: Array.from({ length: 200 }, (_, j) => Math.sin(i * 200 + j).toString(36)).join(" "), meta: { pile_set_name: "PubMed Central" } });
+  w.close();
+} catch (e) {
+  w.abort();
+  process.stderr.write(e.message + "\\n");
+  process.exit(1);
+}`;
+  const r = spawnSync(
+    "bash",
+    ["-c", 'ulimit -f 32; exec "$0" --input-type=module -e "$1"', process.execPath, script],
+    { encoding: "utf8" },
+  );
+  expect(r.status, r.stderr).toBe(1);
+  expect(r.stderr).toBe(
+    `${join(dir, "pubmed-central-00000.jsonl.zst")}: file too large (file system limit or the process's file size limit, ulimit -f) (EFBIG)\n`,
+  );
+  expect(readdirSync(dir)).toEqual([]);
+});
+
+describe("Pile subset names", () => {
+  test("the 22 names of The Pile; a typo is refused with a suggestion and the list", () => {
+    expect(PILE_SUBSETS).toHaveLength(22);
+    expect(new Set(PILE_SUBSETS).size).toBe(22);
+    expect(PILE_SUBSETS).toContain("PubMed Abstracts");
+    expect(checkPileSubsets(["all"])).toBe("all");
+    expect(checkPileSubsets("all")).toBe("all");
+    expect(checkPileSubsets(["PubMed Central", "Github", "Github"])).toEqual(["PubMed Central", "Github"]);
+    let err: unknown;
+    try {
+      checkPileSubsets(["PubMed Central", "PubMed Abstractz"]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PileSubsetError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(
+      /^unknown Pile subset "PubMed Abstractz" \(did you mean "PubMed Abstracts"\?\); known: "Pile-CC", /,
+    );
+    for (const name of PILE_SUBSETS) expect(msg).toContain(JSON.stringify(name));
+    expect(msg).not.toContain("\n");
+    expect(() => checkPileSubsets(["all", "Github"])).toThrow('unknown Pile subset "all"');
+    expect(() => checkPileSubsets(["zzzzzzzzzz"])).toThrow(/^unknown Pile subset "zzzzzzzzzz"; known/);
   });
 });

@@ -9,6 +9,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { ioError } from "@biomed-llama/safe-files";
 import { IndexedDatasetError } from "./errors.js";
 
 /**
@@ -49,7 +50,9 @@ function tmpPath(path: string): string {
 /**
  * Streams documents to PREFIX.bin; `finalize()` writes PREFIX.idx. Both are written under
  * temporary names and renamed into place (.bin first, then .idx) only when complete, so a killed
- * job leaves no .idx that points into a partial .bin.
+ * job leaves no .idx that points into a partial .bin; an older PREFIX.idx is removed before the new
+ * .bin goes in, so it never points into the new one either. A failed write (a full disk, a file
+ * size limit) throws one line naming the file and removes the temporary files.
  */
 export class IndexedDatasetWriter {
   readonly dtype: TokenDtype;
@@ -69,7 +72,11 @@ export class IndexedDatasetWriter {
       throw new IndexedDatasetError(`${prefix}.bin`, `dtype must be uint16 or int32, got ${this.dtype}`);
     this.binTmp = tmpPath(`${prefix}.bin`);
     this.buf = Buffer.allocUnsafe(opts.bufferBytes ?? 1 << 22);
-    this.fd = openSync(this.binTmp, "w");
+    try {
+      this.fd = openSync(this.binTmp, "wx");
+    } catch (e) {
+      throw ioError(e, `${prefix}.bin`);
+    }
   }
 
   get numDocuments(): number {
@@ -100,7 +107,12 @@ export class IndexedDatasetWriter {
 
   private flush(): void {
     let off = 0;
-    while (off < this.used) off += writeSync(this.fd!, this.buf, off, this.used - off);
+    try {
+      while (off < this.used) off += writeSync(this.fd!, this.buf, off, this.used - off);
+    } catch (e) {
+      this.abort();
+      throw ioError(e, `${this.prefix}.bin`);
+    }
     this.used = 0;
   }
 
@@ -109,25 +121,50 @@ export class IndexedDatasetWriter {
     if (this.finalized) return;
     if (this.fd === null) throw new IndexedDatasetError(`${this.prefix}.bin`, "writer was aborted");
     this.flush();
-    closeSync(this.fd);
+    const binPath = `${this.prefix}.bin`;
+    const idxPath = `${this.prefix}.idx`;
+    try {
+      closeSync(this.fd);
+    } catch (e) {
+      this.abort();
+      throw ioError(e, binPath);
+    }
     this.fd = null;
     const idx = encodeIndex(this.sizes, this.dtype);
-    const idxTmp = tmpPath(`${this.prefix}.idx`);
-    const fd = openSync(idxTmp, "w");
+    const idxTmp = tmpPath(idxPath);
+    let fd = -1;
     try {
+      fd = openSync(idxTmp, "wx");
       let off = 0;
       while (off < idx.length) off += writeSync(fd, idx, off, idx.length - off);
-    } finally {
       closeSync(fd);
+      fd = -1;
+    } catch (e) {
+      if (fd >= 0) closeSync(fd);
+      rmSync(idxTmp, { force: true });
+      this.abort();
+      throw ioError(e, idxPath);
     }
-    renameSync(this.binTmp, `${this.prefix}.bin`);
-    renameSync(idxTmp, `${this.prefix}.idx`);
+    try {
+      rmSync(idxPath, { force: true });
+      renameSync(this.binTmp, binPath);
+      renameSync(idxTmp, idxPath);
+    } catch (e) {
+      rmSync(idxTmp, { force: true });
+      this.abort();
+      throw ioError(e, this.prefix);
+    }
     this.finalized = true;
   }
 
   /** Drops the temporary file; nothing appears at PREFIX. */
   abort(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd !== null)
+      try {
+        closeSync(this.fd);
+      } catch {
+        // closing after a failed write may fail again; the file is removed either way
+      }
     this.fd = null;
     rmSync(this.binTmp, { force: true });
   }

@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
 import { IndexedDataset, IndexedDatasetError, IndexedDatasetWriter } from "../src/index";
 
@@ -159,4 +161,41 @@ describe("bad files give one-line errors naming the file", () => {
   test("missing files", () => {
     expect(() => IndexedDataset.open(join(tmp(), "nope"))).toThrow(/nope\.idx: cannot read \(ENOENT\)/);
   });
+});
+
+test("a write past the file size limit (EFBIG, as ENOSPC) names PREFIX.bin and leaves no file", () => {
+  const dir = tmp();
+  const dist = pathToFileURL(join(import.meta.dirname, "..", "dist", "index.js")).href;
+  const script = `import { IndexedDatasetWriter } from ${JSON.stringify(dist)};
+const w = new IndexedDatasetWriter(${JSON.stringify(join(dir, "x"))}, { bufferBytes: 4096 });
+try {
+  for (let i = 0; i < 100; i++) w.addDocument(new Array(1000).fill(i));
+  await w.finalize();
+} catch (e) {
+  process.stderr.write(e.message + "\\n");
+  process.exit(1);
+}`;
+  const r = spawnSync(
+    "bash",
+    ["-c", 'ulimit -f 16; exec "$0" --input-type=module -e "$1"', process.execPath, script],
+    { encoding: "utf8" },
+  );
+  expect(r.status, r.stderr).toBe(1);
+  expect(r.stderr).toBe(
+    `${join(dir, "x.bin")}: file too large (file system limit or the process's file size limit, ulimit -f) (EFBIG)\n`,
+  );
+  expect(readdirSync(dir)).toEqual([]);
+});
+
+test("finalize over an existing dataset drops the old .idx before the new .bin goes in", async () => {
+  const dir = tmp();
+  const prefix = join(dir, "x");
+  for (const docs of [[[1, 2, 3]], [[4], [5, 6]]]) {
+    const w = new IndexedDatasetWriter(prefix);
+    for (const d of docs) w.addDocument(d);
+    await w.finalize();
+  }
+  const ds = IndexedDataset.open(prefix);
+  expect([Array.from(ds.get(0)), Array.from(ds.get(1))]).toEqual([[4], [5, 6]]);
+  expect(readdirSync(dir).sort()).toEqual(["x.bin", "x.idx"]);
 });

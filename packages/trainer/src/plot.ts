@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { writeFileAtomic } from "@biomed-llama/safe-files";
 import { DataFormatError } from "./errors.js";
 import { readMetrics, type StepMetrics } from "./metrics-log.js";
 
@@ -145,12 +146,6 @@ export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
   return png;
 }
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
 /** Reads RUN_DIR/metrics.jsonl and writes RUN_DIR/loss.svg and RUN_DIR/loss.png. */
 export async function plotRun(
   runDir: string,
@@ -163,11 +158,11 @@ export async function plotRun(
   if (steps.length === 0) throw new DataFormatError(`${metricsPath}: no step records to plot`);
   const svg = await renderSvg(lossCurveSpec(steps, evals, { title: runDir, ...opts }));
   const svgPath = join(runDir, "loss.svg");
-  writeAtomic(svgPath, svg);
+  writeFileAtomic(svgPath, svg);
   let pngPath: string | null = null;
   if (opts.png !== false) {
     pngPath = join(runDir, "loss.png");
-    writeAtomic(pngPath, await svgToPng(svg));
+    writeFileAtomic(pngPath, await svgToPng(svg));
   }
   return { svg: svgPath, png: pngPath, steps: steps.length };
 }

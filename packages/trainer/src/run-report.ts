@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
+import { writeFileAtomic } from "@biomed-llama/safe-files";
 import { listCheckpoints, MANIFEST_FILE } from "./checkpoint-store.js";
 import { DataFormatError } from "./errors.js";
 import { readMetrics, type StepMetrics } from "./metrics-log.js";
@@ -213,8 +214,6 @@ ${table(
 </body></html>
 `;
   const out = opts.out ?? join(runDir, "report.html");
-  const tmp = `${out}.tmp-${process.pid}`;
-  writeFileSync(tmp, html);
-  renameSync(tmp, out);
+  writeFileAtomic(out, html);
   return out;
 }

@@ -7,7 +7,8 @@ import {
   presetConfig,
   resolveConfig,
 } from "@biomed-llama/llama-model";
-import { defaultTokenizerModelPath } from "@biomed-llama/tokenizer";
+import { checkOutput } from "@biomed-llama/safe-files";
+import { defaultTokenizerModelPath, LlamaTokenizer } from "@biomed-llama/tokenizer";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { createProgress } from "../progress.js";
 
@@ -20,6 +21,7 @@ interface InitOptions {
   dtype: "F32" | "BF16";
   maxShardBytes?: number;
   tokenizer?: string | false;
+  overwrite?: boolean;
   json?: boolean;
 }
 
@@ -49,7 +51,11 @@ export function registerInit(program: Command): void {
       new Option("--preset <name>", "model preset").choices(Object.keys(LLAMA_PRESETS)).conflicts("config"),
     )
     .option("--config <file>", "a Hugging Face config.json instead of a preset")
-    .requiredOption("--out <dir>", "checkpoint directory to create (replaced atomically if it exists)")
+    .requiredOption("--out <dir>", "checkpoint directory to create (an existing non-empty one is refused)")
+    .option(
+      "--overwrite",
+      "replace an existing --out directory (atomically, once the new checkpoint is complete)",
+    )
     .option("--vocab-size <n>", "override vocab_size", positiveInt)
     .option("--seed <n>", "initialisation seed", nonNegativeInt, 0)
     .addOption(new Option("--dtype <dtype>", "stored dtype").choices(["F32", "BF16"]).default("F32"))
@@ -83,10 +89,22 @@ async function init(opts: InitOptions): Promise<void> {
     config = presetConfig(opts.preset as string);
   }
   if (opts.vocabSize !== undefined) config = resolveConfig({ ...config, vocab_size: opts.vocabSize });
+  checkOutput(opts.out, { flag: "--out", kind: "dir", overwrite: opts.overwrite });
   const tokenizerModel =
     opts.tokenizer === false
       ? undefined
       : (opts.tokenizer ?? (config.vocab_size === LLAMA_VOCAB ? defaultTokenizerModelPath() : undefined));
+  // A file copied in as tokenizer.model must be a SentencePiece model of the model's vocabulary:
+  // checked before any weight is written (the bundled one is LLaMA's 32000 pieces).
+  if (opts.tokenizer) {
+    const tok = await LlamaTokenizer.load(opts.tokenizer).catch((e: Error) => {
+      throw new Error(`--tokenizer ${e.message}`);
+    });
+    if (tok.vocabSize !== config.vocab_size)
+      throw new Error(
+        `--tokenizer ${opts.tokenizer}: has ${tok.vocabSize} pieces, the model's vocab_size is ${config.vocab_size}; pass --vocab-size ${tok.vocabSize}, another --tokenizer, or --no-tokenizer`,
+      );
+  }
   const total = parameterCount(config);
   const progress = createProgress("init", total, { unit: "M params", scale: 1e6, logEverySec: 5 });
   const start = Date.now();
@@ -95,9 +113,9 @@ async function init(opts: InitOptions): Promise<void> {
     dtype: opts.dtype,
     maxShardBytes: opts.maxShardBytes,
     tokenizerModel,
+    overwrite: opts.overwrite,
     onTensor: (done) => progress.update(done),
   });
-  progress.update(total);
   progress.stop();
   const summary = {
     out: opts.out,

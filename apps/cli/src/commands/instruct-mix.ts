@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import {
   formatMixTable,
   type LoadedSource,
@@ -6,6 +6,7 @@ import {
   type MixStats,
   runMix,
 } from "@biomed-llama/instruct-mixer";
+import { checkOutput } from "@biomed-llama/safe-files";
 import { type Command, InvalidArgumentError } from "commander";
 import { createProgress, type Progress } from "../progress.js";
 
@@ -17,6 +18,7 @@ interface InstructMixOptions {
   draws?: number;
   dedup?: boolean;
   strict?: boolean;
+  overwrite?: boolean;
   json?: boolean;
 }
 
@@ -44,6 +46,7 @@ export function registerInstructMix(program: Command): void {
       "output JSONL ({source, instruction, input, output, template, prompt, completion})",
     )
     .option("--stats <file>", "where to write the statistics (default: mix-stats.json beside --out)")
+    .option("--overwrite", "replace an existing --out / --stats file (atomically, at the end)")
     .option("--seed <n>", "seed of the xoshiro128** generator (default: config's, else 42)", nonNegativeInt)
     .option(
       "--draws <n>",
@@ -54,13 +57,19 @@ export function registerInstructMix(program: Command): void {
     .option("--strict", "abort on the first malformed record instead of counting it")
     .option("--json", "print the statistics as JSON instead of the table")
     .action((opts: InstructMixOptions) => {
+      // Outputs first: neither an existing mixture nor its stats is replaced without --overwrite.
+      const out = resolve(opts.out);
+      const statsPath = resolve(opts.stats ?? join(dirname(out), "mix-stats.json"));
+      checkOutput(out, { flag: "--out", kind: "file", overwrite: opts.overwrite });
+      if (statsPath === out) throw new Error(`--stats ${opts.stats}: is the --out file itself`);
+      checkOutput(statsPath, { flag: "--stats", kind: "file", overwrite: opts.overwrite });
       const config = loadMixConfig(opts.config);
       if (opts.strict) config.strict = true;
       const log = (line: string) => process.stderr.write(`${line}\n`);
       let progress: Progress | undefined;
       const stats = runMix(config, {
-        out: opts.out,
-        ...(opts.stats !== undefined ? { statsPath: resolve(opts.stats) } : {}),
+        out,
+        statsPath,
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         ...(opts.draws !== undefined ? { draws: opts.draws } : {}),
         ...(opts.dedup ? { dedup: true } : {}),

@@ -5,7 +5,8 @@ export function registerPlot(program: Command): void {
   program
     .command("plot")
     .description(
-      "Loss (with running average), learning-rate and throughput curves of a run: RUN_DIR/loss.svg and loss.png.",
+      "Loss (with running average), learning-rate and throughput curves of a run: RUN_DIR/loss.svg and loss.png " +
+        "(derived from metrics.jsonl, so they are rewritten each time).",
     )
     .argument("<runDir>", "run directory holding metrics.jsonl")
     .option("--smooth <steps>", "running-average window in steps (default: steps / 50)")

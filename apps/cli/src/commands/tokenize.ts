@@ -1,7 +1,8 @@
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
-import { PileReader, type PileReaderOptions } from "@biomed-llama/pile-reader";
+import { basename, dirname, resolve } from "node:path";
+import { checkPileSubsets, PileReader, type PileReaderOptions } from "@biomed-llama/pile-reader";
+import { checkOutput, writeFileAtomic } from "@biomed-llama/safe-files";
 import {
   defaultTokenizerModelPath,
   IndexedDatasetWriter,
@@ -21,6 +22,7 @@ interface TokenizeOptions {
   appendEos: boolean;
   dtype?: TokenDtype;
   subsets: string[];
+  overwrite?: boolean;
   json?: boolean;
 }
 
@@ -38,7 +40,14 @@ export function registerTokenize(program: Command): void {
       "Tokenize Pile-format documents (an extract output dir or .jsonl/.jsonl.zst files) with SentencePiece into a Megatron indexed dataset PREFIX.bin + PREFIX.idx",
     )
     .requiredOption("--input <paths...>", "extract output directories, .jsonl / .jsonl.zst files, or globs")
-    .requiredOption("--out <prefix>", "output prefix: writes PREFIX.bin, PREFIX.idx, PREFIX.stats.json")
+    .requiredOption(
+      "--out <prefix>",
+      "output prefix: writes PREFIX.bin, PREFIX.idx, PREFIX.stats.json (existing ones are refused)",
+    )
+    .option(
+      "--overwrite",
+      "replace an existing PREFIX.bin / .idx / .stats.json once the new ones are complete",
+    )
     .option(
       "--tokenizer <llama|path>",
       'SentencePiece model: "llama" (bundled LLaMA-1/2) or a .model path',
@@ -98,14 +107,24 @@ function tokenProgress(totalBytes: number) {
 }
 
 async function tokenize(opts: TokenizeOptions): Promise<void> {
+  // Every check comes before any work: outputs, subsets, the tokenizer model, the inputs.
   const prefix = resolve(opts.out);
-  for (const ext of [".idx", ".bin"])
-    if (existsSync(prefix + ext))
-      throw new Error(`${prefix}${ext} already exists; remove it or choose another --out`);
-  if (!existsSync(dirname(prefix))) throw new Error(`${dirname(prefix)}: output directory does not exist`);
+  const dir = dirname(prefix);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new Error(`--out ${opts.out}: ${dir} is not an existing directory`);
+  const outputs = [`${prefix}.bin`, `${prefix}.idx`, `${prefix}.stats.json`];
+  for (const file of outputs) checkOutput(file, { flag: "--out", kind: "file", overwrite: opts.overwrite });
+  let subsetsToKeep: readonly string[] | "all";
+  try {
+    subsetsToKeep = checkPileSubsets(opts.subsets);
+  } catch (e) {
+    throw new Error(`--subsets: ${(e as Error).message}`);
+  }
   const modelPath = opts.tokenizer === "llama" ? defaultTokenizerModelPath() : resolve(opts.tokenizer);
   // Loaded here too: a bad model fails before any work, and the vocabulary picks the dtype.
-  const tok = await LlamaTokenizer.load(modelPath);
+  const tok = await LlamaTokenizer.load(modelPath).catch((e: Error) => {
+    throw new Error(`--tokenizer ${e.message}`);
+  });
   const dtype = opts.dtype ?? optimalTokenDtype(tok.vocabSize);
   if (dtype === "uint16" && tok.vocabSize > 65536)
     throw new Error(
@@ -116,7 +135,7 @@ async function tokenize(opts: TokenizeOptions): Promise<void> {
   let totalBytes = 0;
   const readerOpts: PileReaderOptions = {
     inputs: opts.input,
-    subsets: opts.subsets.length === 1 && opts.subsets[0] === "all" ? "all" : opts.subsets,
+    subsets: subsetsToKeep,
     onProgress: (p) => {
       bytesRead = p.bytesRead;
       totalBytes = p.totalBytes;
@@ -195,9 +214,14 @@ async function tokenize(opts: TokenizeOptions): Promise<void> {
     workers: opts.workers,
   };
   const statsPath = `${prefix}.stats.json`;
-  const tmp = join(dirname(prefix), `.${basename(statsPath)}.tmp-${process.pid}`);
-  writeFileSync(tmp, `${JSON.stringify(summary, null, 2)}\n`);
-  renameSync(tmp, statsPath);
+  try {
+    writeFileAtomic(statsPath, `${JSON.stringify(summary, null, 2)}\n`);
+  } catch (e) {
+    // A dataset without its stats is a half-written output: take back the .bin and .idx just written.
+    rmSync(`${prefix}.idx`, { force: true });
+    rmSync(`${prefix}.bin`, { force: true });
+    throw e;
+  }
 
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
