@@ -9,8 +9,14 @@ NPROC=${NPROC:-1}
 CLI="node apps/cli/dist/cli.js"
 EVAL="node apps/eval/dist/cli.js"
 if [ ! -f apps/cli/dist/cli.js ] || [ ! -f apps/eval/dist/cli.js ]; then pnpm build; fi
+# Re-running replaces an earlier demo's output (marked by .biomed-llama-demo), never anything else.
+if [ -e "$OUT" ] && [ -n "$(ls -A "$OUT" 2>/dev/null)" ] && [ ! -f "$OUT/.biomed-llama-demo" ]; then
+  echo "demo: $OUT exists and is not the output of an earlier demo; pick another OUT_DIR" >&2
+  exit 1
+fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
+touch "$OUT/.biomed-llama-demo"
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "1/7 extract: keep PubMed Abstracts / PubMed Central from a Pile-format shard"

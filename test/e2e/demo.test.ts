@@ -114,3 +114,23 @@ test("plot and report", () => {
   expect(html).toContain('<table id="eval">');
   expect(html).toContain("medqa_4options");
 });
+
+test("the demo replaces only an earlier demo's output, never a directory of the user's", () => {
+  const mine = join(work, "mine");
+  execFileSync("mkdir", ["-p", join(mine, "sub")]);
+  writeFileSync(join(mine, "notes.txt"), "keep");
+  let status = 0;
+  let stderr = "";
+  try {
+    execFileSync("bash", [join(repoRoot, "scripts/demo.sh"), mine], { cwd: repoRoot, stdio: "pipe" });
+  } catch (e) {
+    status = (e as { status: number }).status;
+    stderr = String((e as { stderr: Buffer }).stderr);
+  }
+  expect(status).toBe(1);
+  expect(stderr.trim()).toBe(
+    `demo: ${mine} exists and is not the output of an earlier demo; pick another OUT_DIR`,
+  );
+  expect(readdirSync(mine).sort()).toEqual(["notes.txt", "sub"]);
+  expect(readdirSync(out)).toContain(".biomed-llama-demo");
+});
