@@ -1,3 +1,4 @@
+export { dataPathOf, describeDataPaths } from "./data-paths.js";
 export {
   AuthenticationError,
   CollectiveMismatchError,

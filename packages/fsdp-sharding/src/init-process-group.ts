@@ -157,7 +157,7 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
       groups.push(group);
       ringGroups.push({ key: spec.name, group });
     }
-    await setUpSharedMemory(ringGroups, store, env, opts, rendezvousMs);
+    await setUpSharedMemory(ringGroups, info.localWorldSize, store, env, opts, rendezvousMs);
   } catch (e) {
     listener.close();
     await store.close();
@@ -185,11 +185,15 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
           );
         }
       } finally {
+        // After a failure nothing may wait on a peer or the store: a rank behind a cut link would
+        // otherwise add a goodbye timeout (and rank 0 its wait for the others to hang up) to the
+        // collective timeout that already decided the job's fate.
+        const failed = job.aborted !== null || job.channels.some((c) => c.failed);
         for (const c of job.channels) c.close();
         listener.close();
-        await store.close();
+        await (failed ? store.closeNow() : store.close());
         if (server) {
-          const deadline = Date.now() + Math.min(rendezvousMs, 10_000);
+          const deadline = Date.now() + (failed ? 0 : Math.min(rendezvousMs, 10_000));
           while (server.openClients > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
           await server.close();
         }
@@ -208,6 +212,7 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
  */
 async function setUpSharedMemory(
   ringGroups: { key: string; group: TcpProcessGroup }[],
+  localWorldSize: number,
   store: TcpStoreClient,
   env: Record<string, string | undefined>,
   opts: InitProcessGroupOptions,
@@ -226,6 +231,14 @@ async function setUpSharedMemory(
   }
   const { addon, reason } = await loadShmAddon();
   for (const { key, group } of ringGroups) {
+    // The launcher's layout says which ranks form a node; a group that spans nodes talks over the
+    // network even where its "nodes" happen to share a /dev/shm (containers or network namespaces on
+    // one machine), so that what runs is what the user declared.
+    const nodes = new Set(group.members.map((r) => Math.floor(r / localWorldSize)));
+    if (nodes.size > 1) {
+      group.sharedMemoryRefusal = `the group spans ${nodes.size} nodes`;
+      continue;
+    }
     const result = addon
       ? await openSharedArena({
           store,

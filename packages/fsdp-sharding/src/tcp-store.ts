@@ -375,6 +375,13 @@ export class TcpStoreClient {
   abort(rank: number, reason: string): void {
     this.fs.sendJson({ op: "abort", rank, reason }).catch(() => {});
   }
+  /** Hangs up without the goodbye (the job failed: the store may be unreachable). */
+  async closeNow(): Promise<void> {
+    if (this.beat) clearInterval(this.beat);
+    this.closing = true;
+    if (!this.fs.isClosed) this.fs.close();
+  }
+
   async close(): Promise<void> {
     if (this.beat) clearInterval(this.beat);
     if (this.fs.isClosed) return;

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { writeFileAtomic } from "@biomed-llama/safe-files";
 import { listCheckpoints, MANIFEST_FILE } from "./checkpoint-store.js";

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  describeDataPaths,
   initProcessGroup,
   type ProcessGroup,
   ShardedDataParallel,
@@ -333,7 +334,7 @@ async function trainInDirectory(
     const metrics = rank0 ? new MetricsWriter(metricsPath, log) : null;
     if (rank0) {
       log(
-        `train: ${totalSteps} steps × ${cfg.global_batch} sequences (micro ${cfg.micro_batch} × accum ${plan.accumulation} × ${group.size} rank(s)), backend ${backend}, sharding ${cfg.sharding}`,
+        `train: ${totalSteps} steps × ${cfg.global_batch} sequences (micro ${cfg.micro_batch} × accum ${plan.accumulation} × ${group.size} rank(s)), backend ${backend}, sharding ${cfg.sharding}${group.size > 1 ? `; ${describeDataPaths(group)}` : ""}`,
       );
     }
     const flopsPerToken = trainingFlopsPerToken(model.config, cfg.seq_len);
