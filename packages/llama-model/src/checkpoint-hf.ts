@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { withPath, writeDirAtomic } from "@biomed-llama/safe-files";
 import * as tf from "@tensorflow/tfjs";
+import { checkpointDigestProblem } from "./checkpoint-digests.js";
 import { type LlamaConfig, LlamaConfigError, parameterShapes, resolveConfig } from "./config.js";
 import { initialParameter } from "./hf-init.js";
 import { LlamaForCausalLM, type LlamaOptions, nativeWeightHost } from "./llama.js";
@@ -66,6 +67,9 @@ export interface LoadHFOptions extends Omit<LlamaOptions, "seed" | "uninitialize
   weights?: WeightStorage;
   /** (bytes read, total bytes): once at 0 before the first read, after every chunk (≤ 64 MiB), at the end. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Check the files against the trainer's manifest.json where there is one (default true); see
+   * checkpointDigestProblem. */
+  verify?: boolean;
 }
 
 /**
@@ -76,10 +80,12 @@ export interface LoadHFOptions extends Omit<LlamaOptions, "seed" | "uninitialize
  * any weight is read, with the tensor and file named.
  */
 export async function loadHFCheckpoint(dir: string, opts: LoadHFOptions = {}): Promise<LlamaForCausalLM> {
-  const { weights = "f32", onProgress, ...modelOpts } = opts;
+  const { weights = "f32", onProgress, verify = true, ...modelOpts } = opts;
   if (weights !== "f32" && weights !== "bf16")
     throw new CheckpointError(`weights must be "f32" or "bf16", got ${JSON.stringify(weights)}`);
   const config = readHFConfig(dir);
+  const damaged = verify ? checkpointDigestProblem(dir) : null;
+  if (damaged) throw new CheckpointError(damaged);
   const shapes = parameterShapes(config);
   const ckpt = new SafetensorsCheckpoint(dir);
   const tensors = new Map<string, tf.Tensor>();
