@@ -16,6 +16,7 @@ import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
 import { freePort, initProcessGroup, TcpProcessGroup } from "../packages/fsdp-sharding/dist/index.js";
+import { type BandwidthRow, collectiveBandwidth, sendAll } from "./collective-bandwidth.js";
 import { launchRanks, resultLine } from "./launch-ranks.js";
 import { writeResult } from "./write-result.js";
 
@@ -30,16 +31,7 @@ const pieceElems = arg("piece-elems", 0) || undefined;
 const sizesMb = [1, 4, 16, 64, 256].filter((m) => m <= maxMb);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-interface Row {
-  /** Where the data moved: "shm" or "tcp" (as the group reported it). */
-  path: string;
-  op: string;
-  ranks: number;
-  mb: number;
-  medianSeconds: number;
-  algGBps: number;
-  busGBps: number;
-}
+type Row = BandwidthRow;
 
 /**
  * The three data paths: the default (single-copy where the kernel allows process_vm_readv, as here),
@@ -62,39 +54,7 @@ async function worker(): Promise<void> {
   const g = await initProcessGroup({ timeoutMs: 600_000, pieceElems });
   const n = g.size;
   const path = g instanceof TcpProcessGroup ? g.dataPath : "solo";
-  const rows: Row[] = [];
-  for (const mb of sizesMb) {
-    const elems = Math.floor((mb * 1024 * 1024) / 4 / n) * n;
-    const bytes = elems * 4;
-    const buf = new Float32Array(elems).fill(1);
-    const chunk = new Float32Array(elems / n).fill(1);
-    // Output buffers allocated once, as nccl-tests do (reduce_scatter_tensor / all_gather_into_tensor):
-    // a fresh result array per call would time the kernel's page faults, not the collective.
-    const rsOut = new Float32Array(elems / n);
-    const agOut = new Float32Array(elems);
-    const ops: [string, number, () => Promise<unknown>][] = [
-      ["allReduce", (2 * (n - 1)) / n, () => g.allReduce(buf)],
-      ["reduceScatter", (n - 1) / n, () => g.reduceScatter(buf, "sum", rsOut)],
-      ["allGather", (n - 1) / n, () => g.allGather(chunk, agOut)],
-    ];
-    for (const [op, factor, run] of ops) {
-      await run(); // warm-up: JIT, socket buffers
-      const times: number[] = [];
-      for (let k = 0; k < iters; k++) {
-        await g.barrier();
-        const t0 = process.hrtime.bigint();
-        await run();
-        times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-      }
-      // The slowest rank defines the collective's time.
-      const t = new Float32Array([median(times)]);
-      await g.allReduce(t, "max");
-      const alg = bytes / t[0] / 1e9;
-      rows.push({ path, op, ranks: n, mb, medianSeconds: t[0], algGBps: alg, busGBps: alg * factor });
-      if (g.rank === 0)
-        process.stderr.write(`${path} ${op} n=${n} ${mb} MB: bus ${(alg * factor).toFixed(3)} GB/s\n`);
-    }
-  }
+  const rows = await collectiveBandwidth(g, sizesMb, iters);
   // Latency: what a small collective costs (synchronisation, not bandwidth), mean over 300 calls.
   const meanMicros = async (run: () => Promise<unknown>) => {
     for (let k = 0; k < 30; k++) await run();
@@ -181,21 +141,6 @@ async function rawDuplex(mb: number): Promise<number> {
       child.on("error", reject);
     });
   });
-}
-
-function sendAll(sock: import("node:net").Socket, total: number, then?: () => void): void {
-  const block = Buffer.alloc(4 * 1024 * 1024, 7);
-  let sent = 0;
-  const pump = () => {
-    while (sent < total) {
-      const n = Math.min(block.length, total - sent);
-      sent += n;
-      if (!sock.write(n === block.length ? block : block.subarray(0, n)))
-        return void sock.once("drain", pump);
-    }
-    then?.();
-  };
-  pump();
 }
 
 /**

@@ -11,7 +11,8 @@ import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { createHosts, netnsUnavailable } from "../apps/cli/test/cluster/netns.js";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
-import { initProcessGroup, TcpProcessGroup } from "../packages/fsdp-sharding/dist/index.js";
+import { initProcessGroup } from "../packages/fsdp-sharding/dist/index.js";
+import { type BandwidthRow, collectiveBandwidth, sendAll } from "./collective-bandwidth.js";
 import { resultLine } from "./launch-ranks.js";
 import { writeResult } from "./write-result.js";
 
@@ -28,65 +29,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const PORT = 29700;
 const RAW_PORT = 29800;
 
-interface Row {
-  path: string;
-  op: string;
-  mb: number;
-  medianSeconds: number;
-  algGBps: number;
-  busGBps: number;
-}
-
 /** A rank: the collectives over 1–maxMb MB, rank 0 prints the rows. */
 async function worker(): Promise<void> {
   const g = await initProcessGroup({ timeoutMs: 600_000 });
-  const n = g.size;
-  const path = g instanceof TcpProcessGroup ? g.dataPath : "solo";
-  const rows: Row[] = [];
-  for (const mb of sizesMb) {
-    const elems = Math.floor((mb * 1024 * 1024) / 4 / n) * n;
-    const buf = new Float32Array(elems).fill(1);
-    const chunk = new Float32Array(elems / n).fill(1);
-    const rsOut = new Float32Array(elems / n);
-    const agOut = new Float32Array(elems);
-    const ops: [string, number, () => Promise<unknown>][] = [
-      ["allReduce", (2 * (n - 1)) / n, () => g.allReduce(buf)],
-      ["reduceScatter", (n - 1) / n, () => g.reduceScatter(buf, "sum", rsOut)],
-      ["allGather", (n - 1) / n, () => g.allGather(chunk, agOut)],
-    ];
-    for (const [op, factor, run] of ops) {
-      await run();
-      const times: number[] = [];
-      for (let k = 0; k < iters; k++) {
-        await g.barrier();
-        const t0 = process.hrtime.bigint();
-        await run();
-        times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-      }
-      const t = new Float32Array([median(times)]);
-      await g.allReduce(t, "max");
-      const alg = (elems * 4) / t[0] / 1e9;
-      rows.push({ path, op, mb, medianSeconds: t[0], algGBps: alg, busGBps: alg * factor });
-      if (g.rank === 0) process.stderr.write(`ring ${op} ${mb} MB: bus ${(alg * factor).toFixed(3)} GB/s\n`);
-    }
-  }
+  const rows = await collectiveBandwidth(g, sizesMb, iters);
   if (g.rank === 0) process.stdout.write(`RESULT ${JSON.stringify(rows)}\n`);
   await g.destroy();
-}
-
-function sendAll(sock: import("node:net").Socket, total: number, then?: () => void): void {
-  const block = Buffer.alloc(4 * 1024 * 1024, 7);
-  let sent = 0;
-  const pump = () => {
-    while (sent < total) {
-      const k = Math.min(block.length, total - sent);
-      sent += k;
-      if (!sock.write(k === block.length ? block : block.subarray(0, k)))
-        return void sock.once("drain", pump);
-    }
-    then?.();
-  };
-  pump();
 }
 
 /** Host 0 side of a raw transfer: receives `total` bytes (and in duplex mode sends as many), prints GB/s. */
@@ -176,7 +124,7 @@ async function main(): Promise<void> {
         }),
       ),
     );
-    const rows = resultLine<Row[]>((await Promise.all(ranks))[0]);
+    const rows = resultLine<BandwidthRow[]>((await Promise.all(ranks))[0]);
     const after = await baselines();
     const rawDuplexGBps = median([before.duplex, after.duplex]);
     const biggest = rows.filter((r) => r.mb === Math.max(...sizesMb));

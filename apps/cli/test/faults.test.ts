@@ -19,10 +19,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { initHFCheckpoint, readSafetensors, resolveConfig } from "@biomed-llama/llama-model";
-import { IndexedDatasetWriter } from "@biomed-llama/tokenizer";
+import { readSafetensors } from "@biomed-llama/llama-model";
 import { latestCheckpoint, listCheckpoints, Rng } from "@biomed-llama/trainer";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { losses, type TinyInputs, tinyInputs, trainFlags } from "./helpers/tiny-run";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const run = promisify(execFile);
@@ -30,75 +30,20 @@ const SEED = Number(process.env.BIOMED_LLAMA_FAULT_SEED ?? 20261206);
 const KILLS_1 = 4;
 const KILLS_2 = 2;
 let dir: string;
-let hf: string;
-let data: string;
+let inputs: TinyInputs;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "cli-faults-"));
-  hf = join(dir, "hf");
-  await initHFCheckpoint(
-    resolveConfig({
-      vocab_size: 96,
-      hidden_size: 32,
-      intermediate_size: 64,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      max_position_embeddings: 64,
-    }),
-    hf,
-    { seed: 3 },
-  );
-  data = join(dir, "counting");
-  const w = new IndexedDatasetWriter(data, { dtype: "uint16" });
-  for (let d = 0; d < 48; d++)
-    w.addDocument(Array.from({ length: 10 + ((d * 7) % 23) }, (_, i) => ((((d * 13) % 90) + i) % 90) + 3));
-  await w.finalize();
+  inputs = await tinyInputs(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const trainArgs = (out: string, steps = 8) => [
   "pretrain",
-  "--init-from",
-  hf,
-  "--data",
-  data,
-  "--out",
-  out,
-  "--seq-len",
-  "24",
-  "--global-batch",
-  "4",
-  "--micro-batch",
-  "1",
-  "--lr",
-  "1e-2",
-  "--warmup-steps",
-  "1",
-  "--max-steps",
-  String(steps),
-  "--save-interval",
-  "2",
-  "--keep-last",
-  "2",
-  "--backend",
-  "wasm",
+  ...trainFlags(inputs, out, { maxSteps: steps, keepLast: 2 }),
 ];
 const on = (ranks: number, args: string[]) =>
   ranks === 1 ? [cli, ...args] : [cli, "launch", "--nproc-per-node", String(ranks), "--", ...args];
-
-/** Step → loss of metrics.jsonl; fails if a step is logged twice or a line is not JSON. */
-function losses(runDir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const line of readFileSync(join(runDir, "metrics.jsonl"), "utf8").split("\n")) {
-    if (!line) continue;
-    const r = JSON.parse(line);
-    if (!("loss" in r)) continue;
-    expect(out.has(r.step), `step ${r.step} logged twice`).toBe(false);
-    out.set(r.step, r.loss);
-  }
-  return out;
-}
 
 const finalWeights = (runDir: string, steps = 8) =>
   readSafetensors(join(runDir, "checkpoints", `step-${String(steps).padStart(8, "0")}`, "model.safetensors"));
@@ -117,17 +62,43 @@ function rankPids(child: ChildProcess, ranks: number): number[] {
   return r.stdout.split("\n").filter(Boolean).map(Number);
 }
 
+/** Where a kill lands: once `afterSteps` steps are logged (0: from the start), plus `extraMs`. */
+interface Moment {
+  afterSteps: number;
+  extraMs: number;
+}
+
+const stepsLogged = (out: string) => {
+  try {
+    return readFileSync(join(out, "metrics.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"loss"')).length;
+  } catch {
+    return 0;
+  }
+};
+
 /**
- * Starts the job, kill -9s one of its processes after `delayMs` (a rank, under launch), waits for the
- * job to end, then brings the run to its end the way a user would: --resume when a checkpoint exists,
- * else the same command again (with --overwrite if the killed run left files).
+ * Starts the job, kill -9s one of its processes at `moment` (a rank, under launch), waits for the job to
+ * end, then brings the run to its end the way a user would: --resume when a checkpoint exists, else the
+ * same command again (with --overwrite if the killed run left files).
  */
-async function killAndFinish(out: string, ranks: number, delayMs: number, victim: number): Promise<string> {
-  const child = spawn(process.execPath, on(ranks, trainArgs(out)), { stdio: "ignore" });
+async function killAndFinish(out: string, ranks: number, moment: Moment, victim: number): Promise<string> {
+  const child = spawn(process.execPath, on(ranks, trainArgs(out)), { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (b) => {
+    stderr += b;
+  });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  await Promise.race([sleep(delayMs), exited]);
-  const pids = rankPids(child, ranks);
-  let killed = "finished before the kill";
+  while (stepsLogged(out) < moment.afterSteps && child.exitCode === null) await sleep(20);
+  await Promise.race([sleep(moment.extraMs), exited]);
+  // under launch, the ranks may not be started yet: wait for them (a kill always hits a live rank)
+  let pids = rankPids(child, ranks);
+  while (pids.length < ranks && child.exitCode === null) {
+    await sleep(20);
+    pids = rankPids(child, ranks);
+  }
+  let killed = `finished before the kill (exit ${child.exitCode}): ${stderr.trim().split("\n").pop()}`;
   if (pids.length > 0 && child.exitCode === null) {
     try {
       process.kill(pids[victim % pids.length], "SIGKILL");
@@ -149,28 +120,36 @@ describe.each([
 ])(`kill -9 at random moments (seed ${SEED}), %i rank(s)`, (ranks, kills) => {
   let reference: Map<number, number>;
   let refDir: string;
-  let runMs: number;
+  let stepMs: number;
   const rng = new Rng(SEED + ranks);
 
   beforeAll(async () => {
     refDir = join(dir, `ref-${ranks}`);
-    const t = Date.now();
     await run(process.execPath, on(ranks, trainArgs(refDir)), { timeout: 240_000 });
-    runMs = Date.now() - t;
     reference = losses(refDir);
     expect(reference.size).toBe(8);
+    // the median time of a step (and its save) in the uninterrupted run
+    const elapsed = readFileSync(join(refDir, "metrics.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).elapsed_s as number);
+    const gaps = elapsed.slice(1).map((t, k) => (t - elapsed[k]) * 1000);
+    stepMs = gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
   }, 240_000);
 
   test.each(Array.from({ length: kills }, (_, i) => i))(
     "moment %i: resumed trace and weights equal the uninterrupted run's",
     async (i) => {
-      // anywhere from process start-up (before the lock) to the last save
-      const delay = Math.round(runMs * (0.05 + 0.9 * (rng.nextUint32() / 2 ** 32)));
+      // anywhere from process start-up (before the lock, within 1.5 s) to inside step 7, saves
+      // included; steps, not wall time, so a faster or slower machine still kills a live job
+      const afterSteps = rng.nextInt(7);
+      const extraMs = Math.round((rng.nextUint32() / 2 ** 32) * (afterSteps === 0 ? 1500 : 0.8 * stepMs));
+      const moment = `after ${afterSteps} steps + ${extraMs} ms (step ≈ ${Math.round(stepMs)} ms)`;
       const victim = rng.nextUint32();
       const out = join(dir, `killed-${ranks}-${i}`);
-      const what = await killAndFinish(out, ranks, delay, victim);
-      expect(what, `after ${delay} ms of ${runMs}`).toMatch(/^killed pid/);
-      expect([...losses(out)], `${what} after ${delay} ms of ${runMs}`).toEqual([...reference]);
+      const what = await killAndFinish(out, ranks, { afterSteps, extraMs }, victim);
+      expect(what, moment).toMatch(/^killed pid/);
+      expect([...losses(out)], `${what} ${moment}`).toEqual([...reference]);
       expectSameWeights(finalWeights(out), finalWeights(refDir));
       expect(existsSync(join(out, "run.lock"))).toBe(false);
       expect(latestCheckpoint(out).step).toBe(8);

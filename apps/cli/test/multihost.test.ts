@@ -5,15 +5,14 @@
 // configured timeout naming its peer; a rank with the wrong secret, or none, is refused across hosts.
 // CI must run these (it is root); a machine that refuses namespaces skips them, saying why.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { initHFCheckpoint, resolveConfig } from "@biomed-llama/llama-model";
-import { IndexedDatasetWriter } from "@biomed-llama/tokenizer";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createHosts, type Hosts, netnsUnavailable } from "./cluster/netns";
+import { losses, type TinyInputs, tinyInputs, trainFlags } from "./helpers/tiny-run";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const run = promisify(execFile);
@@ -22,47 +21,15 @@ if (why && process.env.CI) throw new Error(`CI must run the multi-host tests, bu
 if (why) console.warn(`skipping the multi-host tests: ${why}`);
 
 let dir: string;
-let hf: string;
-let data: string;
+let inputs: TinyInputs;
 let net: Hosts;
 let reference: Map<number, number>;
 let port = 29600;
 
 const trainArgs = (out: string, extra: string[] = []) => [
-  "--init-from",
-  hf,
-  "--data",
-  data,
-  "--out",
-  out,
-  "--seq-len",
-  "24",
-  "--global-batch",
-  "4",
-  "--micro-batch",
-  "1",
-  "--lr",
-  "1e-2",
-  "--warmup-steps",
-  "1",
-  "--max-steps",
-  "8",
-  "--save-interval",
-  "4",
-  "--backend",
-  "wasm",
+  ...trainFlags(inputs, out, { saveInterval: 4 }),
   ...extra,
 ];
-
-function losses(runDir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const line of readFileSync(join(runDir, "metrics.jsonl"), "utf8").split("\n"))
-    if (line) {
-      const r = JSON.parse(line);
-      if ("loss" in r) out.set(r.step, r.loss);
-    }
-  return out;
-}
 
 function expectReferenceTrace(runDir: string): void {
   const got = losses(runDir);
@@ -133,25 +100,7 @@ async function job(
 describe.skipIf(why !== null)("two hosts (network namespaces on a veth link)", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "cli-hosts-"));
-    hf = join(dir, "hf");
-    await initHFCheckpoint(
-      resolveConfig({
-        vocab_size: 96,
-        hidden_size: 32,
-        intermediate_size: 64,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        max_position_embeddings: 64,
-      }),
-      hf,
-      { seed: 3 },
-    );
-    data = join(dir, "counting");
-    const w = new IndexedDatasetWriter(data, { dtype: "uint16" });
-    for (let d = 0; d < 48; d++)
-      w.addDocument(Array.from({ length: 10 + ((d * 7) % 23) }, (_, i) => ((((d * 13) % 90) + i) % 90) + 3));
-    await w.finalize();
+    inputs = await tinyInputs(dir);
     const ref = join(dir, "ref");
     await run(process.execPath, [cli, "pretrain", ...trainArgs(ref)]);
     reference = losses(ref);

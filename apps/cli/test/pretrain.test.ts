@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { freePort } from "@biomed-llama/fsdp-sharding";
-import { initHFCheckpoint, readSafetensors, resolveConfig } from "@biomed-llama/llama-model";
-import { IndexedDatasetWriter } from "@biomed-llama/tokenizer";
+import { readSafetensors } from "@biomed-llama/llama-model";
 import { beforeAll, describe, expect, test } from "vitest";
+import { losses, tinyInputs, trainFlags } from "./helpers/tiny-run";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const run = promisify(execFile);
@@ -17,56 +17,13 @@ let data: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "cli-pretrain-"));
-  hf = join(dir, "hf");
-  // a 2-layer LLaMA written by the model package: the --init-from input
-  await initHFCheckpoint(
-    resolveConfig({
-      vocab_size: 96,
-      hidden_size: 32,
-      intermediate_size: 64,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      max_position_embeddings: 64,
-    }),
-    hf,
-    { seed: 3 },
-  );
-  // a real MMIDIDX dataset of counting runs, so the loss can fall
-  data = join(dir, "counting");
-  const w = new IndexedDatasetWriter(data, { dtype: "uint16" });
-  for (let d = 0; d < 48; d++)
-    w.addDocument(Array.from({ length: 10 + ((d * 7) % 23) }, (_, i) => ((((d * 13) % 90) + i) % 90) + 3));
-  await w.finalize();
+  ({ hf, data } = await tinyInputs(dir));
 });
 
 const runArgs = (out: string, extra: string[] = []) => [
   cli,
   "pretrain",
-  "--init-from",
-  hf,
-  "--data",
-  data,
-  "--out",
-  out,
-  "--seq-len",
-  "24",
-  "--global-batch",
-  "4",
-  "--micro-batch",
-  "2",
-  "--lr",
-  "1e-2",
-  "--warmup-steps",
-  "1",
-  "--max-steps",
-  "8",
-  "--save-interval",
-  "2",
-  "--keep-last",
-  "10",
-  "--backend",
-  "wasm",
+  ...trainFlags({ hf, data }, out, { microBatch: 2, keepLast: 10 }),
   ...extra,
 ];
 
@@ -95,16 +52,6 @@ async function ranks(world: number, args: string[], perNode = world): Promise<vo
       }),
     ),
   );
-}
-
-function losses(runDir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const line of readFileSync(join(runDir, "metrics.jsonl"), "utf8").split("\n")) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
-    if ("loss" in r) out.set(r.step, r.loss);
-  }
-  return out;
 }
 
 function weights(runDir: string, step: number) {

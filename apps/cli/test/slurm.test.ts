@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { initHFCheckpoint, readSafetensors, resolveConfig } from "@biomed-llama/llama-model";
-import { IndexedDatasetWriter } from "@biomed-llama/tokenizer";
+import { readSafetensors } from "@biomed-llama/llama-model";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type SlurmCluster, slurmUnavailable, startSlurm } from "./cluster/slurm";
+import { losses, type TinyInputs, tinyInputs, trainFlags } from "./helpers/tiny-run";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const template = fileURLToPath(new URL("../../../examples/slurm/pretrain.sbatch", import.meta.url));
@@ -22,45 +22,11 @@ if (why && process.env.CI) throw new Error(`CI must run the Slurm tests, but: ${
 if (why) console.warn(`skipping the Slurm tests: ${why}`);
 
 let dir: string;
-let hf: string;
-let data: string;
+let inputs: TinyInputs;
 let cluster: SlurmCluster;
 let reference: Map<number, number>;
 
-const trainArgs = (out: string) => [
-  "--init-from",
-  hf,
-  "--data",
-  data,
-  "--out",
-  out,
-  "--seq-len",
-  "24",
-  "--global-batch",
-  "4",
-  "--micro-batch",
-  "1",
-  "--lr",
-  "1e-2",
-  "--warmup-steps",
-  "1",
-  "--max-steps",
-  "4",
-  "--save-interval",
-  "2",
-  "--backend",
-  "wasm",
-];
-
-function losses(runDir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const line of readFileSync(join(runDir, "metrics.jsonl"), "utf8").split("\n"))
-    if (line) {
-      const r = JSON.parse(line);
-      if ("loss" in r) out.set(r.step, r.loss);
-    }
-  return out;
-}
+const trainArgs = (out: string) => trainFlags(inputs, out, { maxSteps: 4 });
 
 function expectReferenceTrace(runDir: string): void {
   const got = losses(runDir);
@@ -83,25 +49,7 @@ function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 describe.skipIf(why !== null)("a one-node Slurm cluster", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "cli-slurm-"));
-    hf = join(dir, "hf");
-    await initHFCheckpoint(
-      resolveConfig({
-        vocab_size: 96,
-        hidden_size: 32,
-        intermediate_size: 64,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        max_position_embeddings: 64,
-      }),
-      hf,
-      { seed: 3 },
-    );
-    data = join(dir, "counting");
-    const w = new IndexedDatasetWriter(data, { dtype: "uint16" });
-    for (let d = 0; d < 48; d++)
-      w.addDocument(Array.from({ length: 10 + ((d * 7) % 23) }, (_, i) => ((((d * 13) % 90) + i) % 90) + 3));
-    await w.finalize();
+    inputs = await tinyInputs(dir);
     const ref = join(dir, "ref");
     await run(process.execPath, [cli, "pretrain", ...trainArgs(ref)]);
     reference = losses(ref);
