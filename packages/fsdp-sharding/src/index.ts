@@ -20,8 +20,8 @@ export { LaunchError, type LaunchOptions, type LaunchResult, launch, launchJob }
 export { expandSlurmTasksPerNode, firstSlurmHost, rankInfoFromEnv } from "./rank-env.js";
 export { ShardedDataParallel, type ShardedDataParallelOptions } from "./sharded-data-parallel.js";
 export {
-  MANIFEST_FILE,
   readShardedStates,
+  SHARD_MANIFEST_FILE,
   shardFileName,
   writeShardFile,
   writeShardManifest,

@@ -9,7 +9,7 @@ import type { ShardedState, ShardingStrategy, UnitSpec } from "./types.js";
  * a directory without a manifest is an interrupted save. safetensors so the shards open with any
  * safetensors reader for inspection.
  */
-export const MANIFEST_FILE = "fsdp-manifest.json";
+export const SHARD_MANIFEST_FILE = "fsdp-manifest.json";
 
 export function shardFileName(rank: number, size: number): string {
   const pad = (n: number) => String(n).padStart(5, "0");
@@ -69,7 +69,7 @@ export function writeShardManifest(
   for (const f of files)
     if (!present.has(f)) throw new ShardingError(`${join(dir, f)} is missing; cannot write manifest`);
   writeAtomic(
-    join(dir, MANIFEST_FILE),
+    join(dir, SHARD_MANIFEST_FILE),
     `${JSON.stringify({ format: "biomed-llama-fsdp/1", strategy: info.strategy, shardSize: info.shardSize, files, units: info.units }, null, 2)}\n`,
   );
 }
@@ -113,13 +113,13 @@ function readShardFile(path: string): ShardedState {
 export function readShardedStates(dir: string): ShardedState[] {
   let manifest: any;
   try {
-    manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8"));
+    manifest = JSON.parse(readFileSync(join(dir, SHARD_MANIFEST_FILE), "utf8"));
   } catch (e) {
     throw new ShardingError(
-      `${join(dir, MANIFEST_FILE)}: ${(e as NodeJS.ErrnoException).code ?? "unreadable"} (incomplete save?)`,
+      `${join(dir, SHARD_MANIFEST_FILE)}: ${(e as NodeJS.ErrnoException).code ?? "unreadable"} (incomplete save?)`,
     );
   }
   if (!Array.isArray(manifest.files))
-    throw new ShardingError(`${join(dir, MANIFEST_FILE)}: field "files" is missing`);
+    throw new ShardingError(`${join(dir, SHARD_MANIFEST_FILE)}: field "files" is missing`);
   return manifest.files.map((f: string) => readShardFile(join(dir, f)));
 }

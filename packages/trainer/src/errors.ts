@@ -30,10 +30,6 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** A checkpoint directory that is missing, incomplete or inconsistent with the run. */
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
+/** A checkpoint directory that is missing, damaged or inconsistent with the run: the model package's
+ * own error, so one `instanceof` covers a checkpoint that fails to load and one that fails to resume. */
+export { CheckpointError } from "@biomed-llama/llama-model";

@@ -1,3 +1,4 @@
+import { IGNORE_INDEX } from "@biomed-llama/llama-model";
 import type { McqaSample } from "./mcqa-readers.js";
 
 /** The tokenizer surface fine-tuning needs (LlamaTokenizer satisfies it). */
@@ -23,7 +24,8 @@ export interface SequenceSource {
   maxTokenId?(): number;
 }
 
-export const IGNORE_INDEX = -100;
+/** Labels the loss skips: the model's own constant (llama-model owns the loss). */
+export { IGNORE_INDEX };
 
 /** A prompt whose tokens carry no loss and the completion the model learns (EOS is appended). */
 export interface PromptCompletion {
