@@ -7,6 +7,13 @@ export {
   PileJsonError,
   PileZstdError,
 } from "./errors.js";
+export {
+  ExtractInterrupted,
+  type ExtractJobOptions,
+  type ExtractJobResult,
+  type ExtractManifest,
+  extractPile,
+} from "./extract-job.js";
 export { isZstdPath, type PileInputFile, resolvePileInputs } from "./inputs.js";
 export type { RestartPoint } from "./line-source.js";
 export {
