@@ -312,6 +312,51 @@ export class IndexedDataset {
     return this.dtype === "uint16" ? new Uint16Array(ab) : new Int32Array(ab);
   }
 
+  /**
+   * The smallest and largest token id of the whole dataset, read straight from the .bin in 16 MiB
+   * blocks (about the disk's speed; per-sequence `get` would allocate once per document): what a
+   * trainer checks against a model's vocabulary before any work. Megatron's .bin holds the sequences
+   * back to back from byte 0, so its first `end` bytes are exactly the token data. `onProgress(done,
+   * total)` in bytes after each block. An empty dataset gives { min: 0, max: -1 }.
+   */
+  tokenRange(onProgress?: (doneBytes: number, totalBytes: number) => void): { min: number; max: number } {
+    const item = this.dtype === "uint16" ? 2 : 4;
+    const n = this.sizes.length;
+    const end = n === 0 ? 0 : Number(this.pointers[n - 1]) + this.sizes[n - 1] * item;
+    let min = Number.POSITIVE_INFINITY;
+    let max = -1;
+    const block = Buffer.allocUnsafe(16 << 20);
+    for (let at = 0; at < end; ) {
+      const want = Math.min(block.length, end - at);
+      let chunk: Buffer;
+      if (this.whole) chunk = this.whole.subarray(at, at + want);
+      else {
+        if (this.fd === null) throw new IndexedDatasetError(`${this.prefix}.bin`, "dataset is closed");
+        let off = 0;
+        while (off < want) {
+          const r = readSync(this.fd, block, off, want - off, at + off);
+          if (r === 0) throw new IndexedDatasetError(`${this.prefix}.bin`, `short read at byte ${at + off}`);
+          off += r;
+        }
+        chunk = block.subarray(0, want);
+      }
+      // a Buffer from readFileSync may start at any byte offset of its pool: copy when misaligned
+      const aligned = chunk.byteOffset % item === 0 ? chunk : Buffer.from(chunk);
+      const ids =
+        item === 2
+          ? new Uint16Array(aligned.buffer, aligned.byteOffset, want / 2)
+          : new Int32Array(aligned.buffer, aligned.byteOffset, want / 4);
+      for (let i = 0; i < ids.length; i++) {
+        const v = ids[i];
+        if (v > max) max = v;
+        if (v < min) min = v;
+      }
+      at += want;
+      onProgress?.(at, end);
+    }
+    return { min: end === 0 ? 0 : min, max };
+  }
+
   /** The last token of sequence i without reading the rest of it (undefined when empty). */
   lastToken(i: number): number | undefined {
     const n = this.sizes[i];

@@ -199,3 +199,35 @@ test("finalize over an existing dataset drops the old .idx before the new .bin g
   expect([Array.from(ds.get(0)), Array.from(ds.get(1))]).toEqual([[4], [5, 6]]);
   expect(readdirSync(dir).sort()).toEqual(["x.bin", "x.idx"]);
 });
+
+test("tokenRange equals the min and max over every sequence, read whole or in blocks, uint16 and int32", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "idx-range-"));
+  for (const dtype of ["uint16", "int32"] as const) {
+    const prefix = join(dir, dtype);
+    const w = new IndexedDatasetWriter(prefix, { dtype });
+    // ~9 MB of int32 tokens, so a 1 MiB read limit reads it in several positioned blocks
+    let x = 12345;
+    for (let d = 0; d < 300; d++)
+      w.addDocument(
+        Array.from({ length: 1 + ((d * 97) % 15000) }, () => {
+          x = (x * 1103515245 + 12345) % 2147483648;
+          return 3 + (x % 60000);
+        }),
+      );
+    await w.finalize();
+    for (const wholeFileBytes of [1 << 30, 1 << 20]) {
+      const ds = IndexedDataset.open(prefix, { wholeFileBytes });
+      let min = Number.POSITIVE_INFINITY;
+      let max = -1;
+      for (let i = 0; i < ds.numSequences; i++)
+        for (const v of ds.get(i)) {
+          min = Math.min(min, v);
+          max = Math.max(max, v);
+        }
+      const seen: number[] = [];
+      expect(ds.tokenRange((done) => seen.push(done))).toEqual({ min, max });
+      expect(seen[seen.length - 1]).toBe(ds.totalTokens * (dtype === "uint16" ? 2 : 4));
+      ds.close();
+    }
+  }
+});

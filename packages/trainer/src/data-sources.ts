@@ -33,11 +33,7 @@ export function openPretrainSequences(
     get: (i) => src.get(i),
     name: `${prefix}.bin`,
     // Every document's tokens (padding and EOS are the model's own ids, checked with its config).
-    maxTokenId: () => {
-      let m = -1;
-      for (let i = 0; i < ds.numSequences; i++) for (const id of ds.get(i)) if (id > m) m = id;
-      return m;
-    },
+    tokenRange: (onProgress) => ds.tokenRange(onProgress),
     numDocuments: ds.numDocuments,
     close: () => ds.close(),
   };

@@ -19,9 +19,9 @@ export interface SequenceSource {
   get(i: number): TrainingSequence;
   /** Where the sequences come from (a file or dataset prefix), for errors. */
   name?: string;
-  /** The largest token id any sequence holds; the trainer checks it against the model's vocabulary
-   * before any work. */
-  maxTokenId?(): number;
+  /** The smallest and largest token id any sequence holds (`onProgress` in bytes for long scans); the
+   * trainer checks them against the model's vocabulary before any work. */
+  tokenRange?(onProgress?: (done: number, total: number) => void): { min: number; max: number };
 }
 
 /** Labels the loss skips: the model's own constant (llama-model owns the loss). */
@@ -103,12 +103,17 @@ export function supervisedSequences(
     labels.set(t.labels);
     seqs.push({ inputIds, labels });
   }
-  const maxTokenId = () => {
-    let m = -1;
-    for (const s of seqs) for (const id of s.inputIds) if (id > m) m = id;
-    return m;
+  const tokenRange = () => {
+    let min = 0;
+    let max = -1;
+    for (const s of seqs)
+      for (const id of s.inputIds) {
+        if (id > max) max = id;
+        if (id < min) min = id;
+      }
+    return { min, max };
   };
-  return { numSequences: seqs.length, get: (i) => seqs[i], dropped, maxTokenId };
+  return { numSequences: seqs.length, get: (i) => seqs[i], dropped, tokenRange };
 }
 
 /**

@@ -134,6 +134,7 @@ function checkModelFitsData(
   cfg: TrainConfig,
   sources: (SequenceSource | null | undefined)[],
   flags: Record<string, string> | undefined,
+  log: (line: string) => void,
 ): void {
   const { config, source } = model;
   if (cfg.seq_len > config.max_position_embeddings)
@@ -145,10 +146,21 @@ function checkModelFitsData(
       flags,
     );
   for (const src of sources) {
-    const max = src?.maxTokenId?.();
-    if (max !== undefined && max >= config.vocab_size)
+    if (!src?.tokenRange) continue;
+    const name = src.name ?? "data";
+    // a scan of a large dataset reports itself every 5 s from its start
+    let said = 0;
+    const range = src.tokenRange((done, total) => {
+      if (total < 256 << 20 || Date.now() - said < 5000) return;
+      if (said === 0)
+        log(`${name}: checking the token ids of ${(total / 2 ** 30).toFixed(2)} GiB against the vocabulary`);
+      else log(`${name}: ${((100 * done) / total).toFixed(0)}% of the token ids checked`);
+      said = Date.now();
+    });
+    const bad = range.min < 0 ? range.min : range.max >= config.vocab_size ? range.max : null;
+    if (bad !== null)
       throw new DataFormatError(
-        `${src?.name ?? "data"}: token id ${max} is outside the vocabulary of ${source} (vocab_size ${config.vocab_size})`,
+        `${name}: token id ${bad} is outside the vocabulary of ${source} (vocab_size ${config.vocab_size})`,
       );
   }
 }
@@ -185,7 +197,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (cfg.eval_interval > 0 && !opts.evalData)
     throw new ConfigError("config", ["eval_interval: needs held-out data (eval_data)"]);
   // ── everything that can be checked before any work ──────────────────────────────────────
-  checkModelFitsData(runModelConfig(cfg, opts.resume === true), cfg, [opts.data, opts.evalData], opts.flags);
+  checkModelFitsData(
+    runModelConfig(cfg, opts.resume === true),
+    cfg,
+    [opts.data, opts.evalData],
+    opts.flags,
+    log,
+  );
 
   // ── process group; rank 0 takes the run directory (one writer per run) ──────────────────
   const group = opts.group ?? (await initProcessGroup());

@@ -279,6 +279,15 @@ describe("model/data mismatches are refused before any work", () => {
     expect(err).toBeInstanceOf(DataFormatError);
     expect(err.message).toBe(`${bad}.bin: token id 500 is outside the vocabulary of ${ckpt} (vocab_size 96)`);
     expect(existsSync(out)).toBe(false);
+    // int32 data can hold a negative id, which no vocabulary has
+    const neg = join(tmp("vocab"), "negative");
+    const w32 = new IndexedDatasetWriter(neg, { dtype: "int32" });
+    for (let d = 0; d < 8; d++)
+      w32.addDocument(Array.from({ length: 30 }, (_, i) => (d === 2 && i === 0 ? -5 : 3 + i)));
+    await w32.finalize();
+    await expect(train({ config, data: data(24, neg), log: () => {} })).rejects.toThrow(
+      `${neg}.bin: token id -5 is outside the vocabulary of ${ckpt} (vocab_size 96)`,
+    );
   });
 
   test("bad flag values are blamed on the flag, file values on the file", () => {
