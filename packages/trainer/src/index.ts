@@ -46,17 +46,6 @@ export {
   type StepMetrics,
   truncateMetrics,
 } from "./metrics-log.js";
-export { lossCurveSpec, type PlotOptions, plotRun, renderSvg, runningAverage, svgToPng } from "./plot.js";
-export { Rng, seededPermutation } from "./rng.js";
-export { RunDirectory } from "./run-dir.js";
-export {
-  type EvalRow,
-  evalRows,
-  type RunReportOptions,
-  type RunSummary,
-  summarizeRun,
-  writeRunReport,
-} from "./run-report.js";
 export {
   IGNORE_INDEX,
   mcqaPromptCompletion,

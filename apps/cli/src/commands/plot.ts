@@ -1,4 +1,4 @@
-import { plotRun } from "@biomed-llama/trainer";
+import { plotRun } from "@biomed-llama/run-report";
 import type { Command } from "commander";
 
 export function registerPlot(program: Command): void {

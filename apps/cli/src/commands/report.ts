@@ -1,5 +1,5 @@
+import { writeRunReport } from "@biomed-llama/run-report";
 import { checkOutput } from "@biomed-llama/safe-files";
-import { writeRunReport } from "@biomed-llama/trainer";
 import type { Command } from "commander";
 
 export function registerReport(program: Command): void {

@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { writeFileAtomic } from "@biomed-llama/safe-files";
-import { DataFormatError } from "./errors.js";
-import { readMetrics, type StepMetrics } from "./metrics-log.js";
+import { DataFormatError, readMetrics, type StepMetrics } from "@biomed-llama/trainer";
 
 /**
  * Trailing running average over the last `window` values (fewer at the start), the smoothing of

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DataFormatError } from "@biomed-llama/trainer";
 import { expect, test } from "vitest";
-import { DataFormatError } from "../src/errors";
 import { plotRun, runningAverage } from "../src/plot";
 
 test("runningAverage equals a naive trailing mean and skips non-finite values", () => {

@@ -1,9 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { writeFileAtomic } from "@biomed-llama/safe-files";
-import { listCheckpoints, MANIFEST_FILE } from "./checkpoint-store.js";
-import { DataFormatError } from "./errors.js";
-import { readMetrics, type StepMetrics } from "./metrics-log.js";
+import {
+  DataFormatError,
+  listCheckpoints,
+  MANIFEST_FILE,
+  readMetrics,
+  type StepMetrics,
+} from "@biomed-llama/trainer";
 import { lossCurveSpec, renderSvg } from "./plot.js";
 
 /** One row of an lm-eval style results table: task, metric, value, stderr. */
