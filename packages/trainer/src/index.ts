@@ -46,6 +46,8 @@ export {
   type StepMetrics,
   truncateMetrics,
 } from "./metrics-log.js";
+export { Rng, seededPermutation } from "./rng.js";
+export { RunDirectory } from "./run-dir.js";
 export {
   IGNORE_INDEX,
   mcqaPromptCompletion,
