@@ -4,13 +4,24 @@ import { checkOutput, LOCK_FILE, makeParents, RunLock } from "@biomed-llama/safe
 import { listCheckpoints } from "./checkpoint-store.js";
 import { CheckpointError } from "./errors.js";
 
+/** The entries a run writes in its directory (trainer, `biomed-llama plot` and `report`, `biomed-eval --output RUN/eval`). */
+const RUN_ENTRIES = new Set([
+  "config.json",
+  "metrics.jsonl",
+  "checkpoints",
+  "loss.svg",
+  "loss.png",
+  "report.html",
+  "eval",
+]);
+
 /**
  * Rank 0's hold on a run directory for one job, taken before any work: the directory's one writer
  * (a RunLock; a second `pretrain` on it is refused naming the first), and what a fresh run may do
  * with what is already there. A fresh run needs an absent or empty `--out`, or `--overwrite` to
- * replace a non-empty one; a directory with checkpoints is a run to continue with `--resume`. A
- * fresh run that fails before its first checkpoint takes back what it created, so the same command
- * can simply be run again.
+ * replace the run in a non-empty one (only the entries a run writes); a directory with checkpoints
+ * is a run to continue with `--resume`. A fresh run that fails before its first checkpoint takes
+ * back what it created, so the same command can simply be run again.
  */
 export class RunDirectory {
   private committed = false;
@@ -50,8 +61,10 @@ export class RunDirectory {
     }
     const run = new RunDirectory(dir, lock, true, state === "absent", undoParents);
     if (state === "replace") {
-      opts.log(`--overwrite: replacing the contents of ${dir}`);
-      run.clear();
+      const kept = run.clear();
+      opts.log(
+        `--overwrite: replaced the run in ${dir}${kept.length ? ` (kept what the run did not write: ${kept.join(", ")})` : ""}`,
+      );
     }
     return run;
   }
@@ -75,9 +88,18 @@ export class RunDirectory {
     this.lock.release();
   }
 
-  /** Everything in the directory but the lock. */
-  private clear(): void {
-    for (const name of readdirSync(this.dir))
-      if (name !== LOCK_FILE) rmSync(join(this.dir, name), { recursive: true, force: true });
+  /**
+   * What a run writes in its directory, and nothing else: `--overwrite` replaces the run that was
+   * there (as transformers' `overwrite_output_dir` lets a new run take the directory), but files the
+   * run did not write — notes, data, anything of the user's — stay where they are.
+   */
+  private clear(): string[] {
+    const kept: string[] = [];
+    for (const name of readdirSync(this.dir)) {
+      if (name === LOCK_FILE) continue;
+      if (RUN_ENTRIES.has(name)) rmSync(join(this.dir, name), { recursive: true, force: true });
+      else kept.push(name);
+    }
+    return kept.sort();
   }
 }

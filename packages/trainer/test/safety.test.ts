@@ -208,8 +208,24 @@ describe("a fresh run and what is already at --out", () => {
       new RegExp(`--out ${out}: already exists and is not empty; pass --overwrite`),
     );
     expect(readdirSync(out).sort()).toEqual(["notes.txt", "sub"]);
-    await run({ out, max_steps: 2 }, { overwrite: true });
-    expect(readdirSync(out).sort()).toEqual(["checkpoints", "config.json", "metrics.jsonl"]);
+    // an earlier run's entries are replaced; what a run does not write is kept
+    mkdirSync(join(out, "checkpoints", "step-00000099"), { recursive: true });
+    writeFileSync(join(out, "metrics.jsonl"), '{"step":99,"loss":1}\n');
+    const lines: string[] = [];
+    await run({ out, max_steps: 2 }, { overwrite: true }, lines);
+    expect(readdirSync(out).sort()).toEqual([
+      "checkpoints",
+      "config.json",
+      "metrics.jsonl",
+      "notes.txt",
+      "sub",
+    ]);
+    expect(readdirSync(join(out, "checkpoints"))).toEqual(["step-00000002"]);
+    expect(readMetrics(join(out, "metrics.jsonl")).steps.map((m) => m.step)).toEqual([1, 2]);
+    expect(readFileSync(join(out, "notes.txt"), "utf8")).toBe("keep");
+    expect(lines).toContain(
+      `--overwrite: replaced the run in ${out} (kept what the run did not write: notes.txt, sub)`,
+    );
   }, 60_000);
 
   test("a fresh run that fails before its first checkpoint leaves nothing behind", async () => {

@@ -63,7 +63,10 @@ export function addTrainFlags(cmd: Command): Command {
     .option("--data <path>", "training data")
     .option("--out <dir>", "run directory (metrics.jsonl, checkpoints/)")
     .option("--resume <runDir>", "continue RUN_DIR from its newest checkpoint that verifies")
-    .option("--overwrite", "replace a non-empty --out (default: refuse it)")
+    .option(
+      "--overwrite",
+      "replace the run in a non-empty --out: its config, metrics, checkpoints, plots, report and eval; anything else there is kept (default: refuse)",
+    )
     .addOption(
       new Option(
         "--transport <name>",
