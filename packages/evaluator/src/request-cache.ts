@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, rmSync, writeSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { ioError, makeParents, readJsonl, repairJsonlTail, type Warn } from "@biomed-llama/safe-files";
+import { JsonlAppender, makeParents, readJsonl, type Warn } from "@biomed-llama/safe-files";
 
 const defaultWarn: Warn = (m) => process.stderr.write(`warning: ${m}\n`);
 
@@ -20,8 +20,7 @@ export interface CachedScore {
  */
 export class RequestCache {
   private readonly entries = new Map<string, CachedScore>();
-  /** A torn last line is cut off before the first append (and was already reported if seen on load). */
-  private repaired = false;
+  private appender: JsonlAppender | null = null;
   private tornOnLoad = false;
 
   /** `warn` receives what was dropped (default: a "warning: …" line on stderr). */
@@ -81,40 +80,17 @@ export class RequestCache {
     }
   }
 
-  /** Appends whole lines or nothing: a short write is cut back to the previous end. */
+  /** Whole lines or nothing (JsonlAppender); a first append that fails leaves no directory either. */
   private append(path: string, text: string): void {
-    // A first append that fails leaves no empty cache file or directory behind.
-    const existed = existsSync(path);
-    const undoParents = existed ? () => {} : makeParents(dirname(path));
-    if (!this.repaired) {
-      // Once per run, before the first row: a torn line left by a crash must not prefix it.
-      repairJsonlTail(path, this.tornOnLoad ? () => {} : (this.warn ?? defaultWarn));
-      this.repaired = true;
-    }
-    let fd = -1;
-    let end = -1;
+    const undoParents = existsSync(path) ? () => {} : makeParents(dirname(path));
     try {
-      fd = openSync(path, "a");
-      end = fstatSync(fd).size;
-      const bytes = Buffer.from(text);
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      // Created at the first row: a torn line left by a crash is cut off before it (and was already
+      // reported if seen on load).
+      this.appender ??= new JsonlAppender(path, this.tornOnLoad ? () => {} : (this.warn ?? defaultWarn));
+      this.appender.appendLines(text);
     } catch (e) {
-      if (fd >= 0 && end >= 0)
-        try {
-          ftruncateSync(fd, end);
-        } catch {
-          // the next run drops the torn line with a warning (repairJsonlTail)
-        }
-      if (fd >= 0) closeSync(fd);
-      fd = -1;
-      if (!existed) {
-        rmSync(path, { force: true });
-        undoParents();
-      }
-      throw ioError(e, path);
-    } finally {
-      if (fd >= 0) closeSync(fd);
+      if (!existsSync(path)) undoParents();
+      throw e;
     }
   }
 }

@@ -1,8 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { withPath, writeDirAtomic } from "@biomed-llama/safe-files";
+import { verifyManifest, withPath, writeDirAtomic } from "@biomed-llama/safe-files";
 import * as tf from "@tensorflow/tfjs";
-import { checkpointDigestProblem } from "./checkpoint-digests.js";
 import { type LlamaConfig, LlamaConfigError, parameterShapes, resolveConfig } from "./config.js";
 import { initialParameter } from "./hf-init.js";
 import { LlamaForCausalLM, type LlamaOptions, nativeWeightHost } from "./llama.js";
@@ -68,7 +67,7 @@ export interface LoadHFOptions extends Omit<LlamaOptions, "seed" | "uninitialize
   /** (bytes read, total bytes): once at 0 before the first read, after every chunk (≤ 64 MiB), at the end. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** Check the files against the trainer's manifest.json where there is one (default true); see
-   * checkpointDigestProblem. */
+   * loadHFCheckpoint. */
   verify?: boolean;
 }
 
@@ -84,7 +83,10 @@ export async function loadHFCheckpoint(dir: string, opts: LoadHFOptions = {}): P
   if (weights !== "f32" && weights !== "bf16")
     throw new CheckpointError(`weights must be "f32" or "bf16", got ${JSON.stringify(weights)}`);
   const config = readHFConfig(dir);
-  const damaged = verify ? checkpointDigestProblem(dir) : null;
+  // A trainer checkpoint (RUN/checkpoints/step-N/) records the size and sha256 of its files in
+  // manifest.json: the files a model load reads (not the optimizer state under train_state/) must
+  // match before any weight is read. A directory without such a manifest is taken as it is.
+  const damaged = verify ? verifyManifest(dir, "manifest.json", (p) => !p.includes("/")) : null;
   if (damaged) throw new CheckpointError(damaged);
   const shapes = parameterShapes(config);
   const ckpt = new SafetensorsCheckpoint(dir);

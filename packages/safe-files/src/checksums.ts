@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { ioError } from "./io-error.js";
 
@@ -72,4 +72,31 @@ export function verifyDigests(dir: string, files: readonly FileDigest[]): string
       return `${abs}: sha256 differs from the manifest (the file is damaged)`;
   }
   return null;
+}
+
+/**
+ * Checks a directory against the `files` digests recorded in its manifest (a JSON file in it, e.g. a
+ * trainer checkpoint's manifest.json), limited to the paths `include` accepts. Null when every such
+ * file matches, or when there is no manifest or it records no digests (a directory from elsewhere);
+ * otherwise the first problem as one line naming the file.
+ */
+export function verifyManifest(
+  dir: string,
+  manifestName: string,
+  include: (path: string) => boolean = () => true,
+): string | null {
+  const file = join(dir, manifestName);
+  if (!existsSync(file)) return null;
+  let files: unknown;
+  try {
+    files = (JSON.parse(readFileSync(file, "utf8")) as { files?: unknown }).files;
+  } catch (e) {
+    return `${file}: unreadable (${(e as Error).message})`;
+  }
+  if (!Array.isArray(files)) return null;
+  const problem = verifyDigests(
+    dir,
+    (files as FileDigest[]).filter((f) => typeof f.path === "string" && include(f.path)),
+  );
+  return problem && `${problem} (checked against ${file})`;
 }

@@ -1,5 +1,4 @@
 import {
-  appendFileSync,
   closeSync,
   existsSync,
   fstatSync,
@@ -7,8 +6,8 @@ import {
   openSync,
   readFileSync,
   readSync,
-  statSync,
-  truncateSync,
+  rmSync,
+  writeSync,
 } from "node:fs";
 import { writeFileAtomic } from "./atomic-file.js";
 import { ioError } from "./io-error.js";
@@ -54,7 +53,11 @@ export function repairJsonlTail(path: string, warn: Warn = stderrWarn): number {
   }
 }
 
-/** Appends JSON records one line each; each append is one write, so a crash leaves whole lines. */
+/**
+ * Appends JSON records one line each, each append one write, so a crash leaves whole lines. A write
+ * that fails part-way (a full disk, a file size limit) is cut back to the previous end, and a file
+ * the failed append created is removed: only whole lines, or no file, remain.
+ */
 export class JsonlAppender {
   /** Repairs a torn tail first (see repairJsonlTail). */
   constructor(
@@ -64,19 +67,33 @@ export class JsonlAppender {
     repairJsonlTail(path, warn);
   }
 
-  /** One line; a write that fails part-way (a full disk) is cut back off, so only whole lines remain. */
   append(record: unknown): void {
-    let before = 0;
+    this.appendLines(`${JSON.stringify(record)}\n`);
+  }
+
+  /** Whole lines (`text` ends with "\n"), written or not at all. */
+  appendLines(text: string): void {
+    const created = !existsSync(this.path);
+    let fd = -1;
+    let end = -1;
     try {
-      before = existsSync(this.path) ? statSync(this.path).size : 0;
-      appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+      fd = openSync(this.path, "a");
+      end = fstatSync(fd).size;
+      const bytes = Buffer.from(text);
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
     } catch (e) {
-      try {
-        truncateSync(this.path, before);
-      } catch {
-        // nothing was written
-      }
+      if (fd >= 0 && end >= 0)
+        try {
+          ftruncateSync(fd, end);
+        } catch {
+          // the next appender drops the torn line with a warning (repairJsonlTail)
+        }
+      if (fd >= 0) closeSync(fd);
+      fd = -1;
+      if (created) rmSync(this.path, { force: true });
       throw ioError(e, this.path);
+    } finally {
+      if (fd >= 0) closeSync(fd);
     }
   }
 }

@@ -314,7 +314,7 @@ export class IndexedDataset {
 
   /**
    * The smallest and largest token id of the whole dataset, read straight from the .bin in 16 MiB
-   * blocks (about the disk's speed; per-sequence `get` would allocate once per document): what a
+   * blocks instead of one allocation per document through `get` (bench/token-range.ts): what a
    * trainer checks against a model's vocabulary before any work. Megatron's .bin holds the sequences
    * back to back from byte 0, so its first `end` bytes are exactly the token data. `onProgress(done,
    * total)` in bytes after each block. An empty dataset gives { min: 0, max: -1 }.

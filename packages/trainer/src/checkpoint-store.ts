@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { digestTree, type FileDigest, verifyDigests, writeFileAtomic } from "@biomed-llama/safe-files";
+import { digestTree, verifyManifest, writeFileAtomic } from "@biomed-llama/safe-files";
 import { CheckpointError } from "./errors.js";
 
 /** Written last into a checkpoint directory; a directory without it is not a checkpoint. */
@@ -45,14 +45,7 @@ const UNDIGESTED = (rel: string) => rel === MANIFEST_FILE || rel === COMPLETE_MA
  * is taken as it is.
  */
 export function verifyCheckpoint(dir: string): string | null {
-  let manifest: { files?: FileDigest[] };
-  try {
-    manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8"));
-  } catch (e) {
-    return `${join(dir, MANIFEST_FILE)}: unreadable (${(e as Error).message})`;
-  }
-  if (!Array.isArray(manifest.files)) return null;
-  return verifyDigests(dir, manifest.files);
+  return verifyManifest(dir, MANIFEST_FILE);
 }
 
 // Resume reads the newest checkpoint up to three times (run config, model ids, the loop): hash once.

@@ -125,16 +125,13 @@ export function runModelConfig(cfg: TrainConfig, resume: boolean): { config: Lla
   throw new ConfigError("config", ["init_from/model: set one of them (or resume)"]);
 }
 
-/**
- * Model/data compatibility, checked before any work: positions the model has, and token ids its
- * vocabulary holds (for every sequence source that can tell its largest id).
- */
-function checkModelFitsData(
-  model: { config: LlamaConfig; source: string },
+type ModelOfRun = ReturnType<typeof runModelConfig>;
+
+/** Checked on every rank before any work: the sequence fits the model's positions. */
+function checkPositions(
+  model: ModelOfRun,
   cfg: TrainConfig,
-  sources: (SequenceSource | null | undefined)[],
   flags: Record<string, string> | undefined,
-  log: (line: string) => void,
 ): void {
   const { config, source } = model;
   if (cfg.seq_len > config.max_position_embeddings)
@@ -145,6 +142,18 @@ function checkModelFitsData(
       "config",
       flags,
     );
+}
+
+/**
+ * Checked once per job, by rank 0, before any work: every token id of the data (each source that
+ * can tell its range) is in the model's vocabulary. A scan of a large dataset reports itself.
+ */
+function checkTokenIds(
+  model: ModelOfRun,
+  sources: (SequenceSource | null | undefined)[],
+  log: (line: string) => void,
+): void {
+  const { config, source } = model;
   for (const src of sources) {
     if (!src?.tokenRange) continue;
     const name = src.name ?? "data";
@@ -197,13 +206,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (cfg.eval_interval > 0 && !opts.evalData)
     throw new ConfigError("config", ["eval_interval: needs held-out data (eval_data)"]);
   // ── everything that can be checked before any work ──────────────────────────────────────
-  checkModelFitsData(
-    runModelConfig(cfg, opts.resume === true),
-    cfg,
-    [opts.data, opts.evalData],
-    opts.flags,
-    log,
-  );
+  const modelOfRun = runModelConfig(cfg, opts.resume === true);
+  checkPositions(modelOfRun, cfg, opts.flags);
 
   // ── process group; rank 0 takes the run directory (one writer per run) ──────────────────
   const group = opts.group ?? (await initProcessGroup());
@@ -212,6 +216,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let openError: unknown = null;
   if (rank0)
     try {
+      // the data is the same on every rank: one scan for the job
+      checkTokenIds(modelOfRun, [opts.data, opts.evalData], log);
       runDirectory = RunDirectory.open(runDir, {
         resume: opts.resume === true,
         overwrite: opts.overwrite,
@@ -221,13 +227,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     } catch (e) {
       openError = e;
     }
-  // every rank learns whether rank 0 holds the directory, so a refused job stops everywhere at once
+  // every rank learns whether rank 0 accepted the data and holds the directory, so a refused job
+  // stops everywhere at once
   const [refused] = await allReduceSums(group, [openError ? 1 : 0]);
   if (refused > 0) {
     if (!opts.group) await group.destroy();
-    throw (
-      openError ?? new CheckpointError(`${runDir}: rank 0 could not take the run directory (see its error)`)
-    );
+    throw openError ?? new CheckpointError(`${runDir}: rank 0 refused the run (see its error)`);
   }
   let failed = true;
   try {
