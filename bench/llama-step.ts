@@ -23,17 +23,16 @@ import {
   blasMatMulStatus,
   describeBackend,
   enableBlasMatMul,
-  type LlamaConfig,
   LlamaForCausalLM,
   matMulKernelSeconds,
   parameterCount,
-  resolveConfig,
   setBackend,
   setMatmulPrecision,
   trainingFlopsPerToken,
   wasmThreadCount,
 } from "../packages/llama-model/dist/index.js";
 import { AdamW, adamwKernel } from "../packages/optimizer/dist/index.js";
+import { batchOf, CONFIGS } from "./llama-configs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The same tfjs instance the package uses (resolved from the package, not from bench/).
@@ -57,36 +56,6 @@ const cpuConfigs = arg("cpu-configs", "A").split(",");
 const withTorch = !argv.includes("--no-torch");
 const rounds = Number(arg("rounds", "1"));
 
-// The two shapes from the issue.
-const CONFIGS: Record<string, { config: LlamaConfig; seq: number; batch: number }> = {
-  A: {
-    config: resolveConfig({
-      vocab_size: 32000,
-      hidden_size: 256,
-      intermediate_size: 688,
-      num_hidden_layers: 4,
-      num_attention_heads: 4,
-      max_position_embeddings: 1024,
-      rms_norm_eps: 1e-6,
-    }),
-    seq: 256,
-    batch: 4,
-  },
-  B: {
-    config: resolveConfig({
-      vocab_size: 8000,
-      hidden_size: 512,
-      intermediate_size: 1376,
-      num_hidden_layers: 8,
-      num_attention_heads: 8,
-      max_position_embeddings: 1024,
-      rms_norm_eps: 1e-6,
-    }),
-    seq: 512,
-    batch: 2,
-  },
-};
-
 function cpuFlags(): string[] {
   try {
     const line = /^flags\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "";
@@ -94,15 +63,6 @@ function cpuFlags(): string[] {
   } catch {
     return [];
   }
-}
-
-function batchOf(V: number, B: number, T: number, seed: number): number[][] {
-  let s = seed;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s;
-  };
-  return Array.from({ length: B }, () => Array.from({ length: T }, () => next() % V));
 }
 
 function matmulGflops(): number {
@@ -128,9 +88,9 @@ async function runTs(name: string, n: number) {
   const ids = batchOf(config.vocab_size, batch, seq, 1);
   const tokens = batch * seq;
   const adam = new AdamW({ lr: 1e-4, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
-  const master = model.stateDict();
-  const trainStep = () => {
-    const { loss, grads } = model.lossAndGrads(ids, ids);
+  const master = await model.stateDict();
+  const trainStep = async () => {
+    const { loss, grads } = await model.lossAndGrads(ids, ids);
     const shards = [...grads].map(([key, g]) => ({
       key,
       param: master.get(key) as Float32Array,
@@ -143,15 +103,15 @@ async function runTs(name: string, n: number) {
   };
   // Seconds per call, and of those the seconds inside the wasm BatchMatMul kernel (0 on cpu, whose
   // kernel is not wrapped).
-  const timeIt = (f: () => unknown, reps: number) => {
-    f(); // warm-up: kernel setup, XNNPACK packing, allocator growth
+  const timeIt = async (f: () => Promise<unknown>, reps: number) => {
+    await f(); // warm-up: kernel setup, XNNPACK packing, allocator growth
     const m0 = matMulKernelSeconds();
     const t0 = performance.now();
-    for (let i = 0; i < reps; i++) f();
+    for (let i = 0; i < reps; i++) await f();
     return { sec: (performance.now() - t0) / 1000 / reps, matmulSec: (matMulKernelSeconds() - m0) / reps };
   };
-  const fwd = timeIt(() => model.loss(ids, ids), n);
-  const step = timeIt(trainStep, n);
+  const fwd = await timeIt(() => model.loss(ids, ids), n);
+  const step = await timeIt(trainStep, n);
   model.dispose();
   return {
     tokens,

@@ -54,12 +54,12 @@ const used = await setBackend(backend);
 async function baseline(): Promise<number[]> {
   const m = await loadHFCheckpoint(hf);
   const opt = new AdamW({ lr: 1e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
-  const params = m.stateDict();
+  const params = await m.stateDict();
   const times: number[] = [];
   for (let s = 0; s < steps; s++) {
     const t = performance.now();
     const batch = Array.from({ length: G }, (_, i) => data.get(s * G + i));
-    const out = m.lossAndGrads(
+    const out = await m.lossAndGrads(
       batch.map((b) => b.inputIds),
       batch.map((b) => b.labels),
       { reduction: "sum" },

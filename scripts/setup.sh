@@ -15,6 +15,21 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   fi
+  # Mesa's Vulkan drivers (llvmpipe: a software GPU) for the webgpu backend's tests. Dawn refuses
+  # bookworm's Mesa 22.3 ("shaderUniform*ArrayDynamicIndexing required"); bookworm-backports has 25.
+  mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+  if [ "${mesa%%.*}" = "" ] || [ "${mesa%%.*}" -lt 25 ] 2>/dev/null; then
+    if grep -q '^VERSION_CODENAME=bookworm' /etc/os-release; then
+      src=/etc/apt/sources.list.d/bookworm-backports.sources
+      if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$src"
+      fi
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1
+    else
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1
+    fi
+  fi
 fi
 if [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then
   npm i -g pnpm@12.4.2 >/dev/null

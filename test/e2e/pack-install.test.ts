@@ -1,5 +1,5 @@
 // Every package must work when installed alone from its tarball, outside the workspace: this packs
-// all ten with `pnpm pack` (which rewrites workspace:* ranges), installs the tarballs into an empty
+// all eleven with `pnpm pack` (which rewrites workspace:* ranges), installs the tarballs into an empty
 // project with plain npm, runs each README's first example there (ESM), and checks that `require`
 // (CJS) sees the same exports as `import`.
 import { execFileSync } from "node:child_process";
@@ -22,6 +22,7 @@ const packages = [
   "instruct-mixer",
   "safe-files",
   "run-report",
+  "webgpu-backend",
 ];
 // tsx (a root devDependency) strips the examples' TypeScript; only the loader comes from the workspace,
 // every import inside an example resolves from the consumer project.

@@ -110,7 +110,7 @@ test("NaN weights: a warning naming the checkpoint and tensor at load, then exit
   await setBackend("cpu");
   const cfg = LLAMA_PRESETS["tiny-llama"];
   const m = new LlamaForCausalLM(cfg, { seed: 3 });
-  const state = m.stateDict();
+  const state = await m.stateDict();
   m.dispose();
   (state.get("model.norm.weight") as Float32Array)[3] = Number.NaN;
   await saveHFStateDict(cfg, state, dir);

@@ -200,7 +200,7 @@ test("NaN weights: a warning naming the checkpoint and the first non-finite tens
   await setBackend("cpu");
   const cfg = LLAMA_PRESETS["tiny-llama"];
   const m = new LlamaForCausalLM(cfg, { seed: 3 });
-  const state = m.stateDict();
+  const state = await m.stateDict();
   m.dispose();
   (state.get("model.layers.1.mlp.down_proj.weight") as Float32Array)[10] = Number.POSITIVE_INFINITY;
   await saveHFStateDict(cfg, state, dir);

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   type BackendName,
+  describeBackend,
   firstNonFiniteParameter,
   type LlamaConfig,
   type LlamaForCausalLM,
@@ -175,6 +176,8 @@ export interface LoadLlamaLMOptions extends LlamaLMOptions {
 /** What `loadLlamaLM` adds to the `LM`: where and how the model lives. */
 export interface LoadedLlamaLMInfo {
   backend: string;
+  /** The backend as run logs name it, e.g. "webgpu (nvidia ampere (…), binding limit 2048 MiB)". */
+  backendDescription: string;
   tokenizerPath: string | null;
   /** "bf16" when any weight is held as bfloat16, else "f32". */
   weights: "f32" | "bf16";
@@ -195,6 +198,8 @@ export interface LlamaLMPlan {
   readonly dir: string;
   readonly config: LlamaConfig;
   readonly backend: string;
+  /** The backend as run logs name it (`describeBackend`). */
+  readonly backendDescription: string;
   readonly tokenizerPath: string | null;
   readonly maxLength: number;
   readonly bosId: number;
@@ -211,6 +216,7 @@ export async function prepareLlamaLM(dir: string, opts: LoadLlamaLMOptions = {})
     );
   const config = readHFConfig(dir);
   const backend = opts.backend ? await setBackend(opts.backend) : tf.getBackend();
+  const backendDescription = await describeBackend();
   const tokPath =
     opts.tokenizer ?? (existsSync(join(dir, "tokenizer.model")) ? join(dir, "tokenizer.model") : null);
   const tokenizer = tokPath ? await LlamaTokenizer.load(tokPath) : await LlamaTokenizer.load();
@@ -219,6 +225,7 @@ export async function prepareLlamaLM(dir: string, opts: LoadLlamaLMOptions = {})
     dir,
     config,
     backend,
+    backendDescription,
     tokenizerPath: tokPath,
     maxLength,
     bosId: tokenizer.bosId,
@@ -235,13 +242,14 @@ export async function prepareLlamaLM(dir: string, opts: LoadLlamaLMOptions = {})
       let nonFinite: NonFiniteParameter | null;
       try {
         lm = new LlamaLM(model, tokenizer, { ...opts, id: opts.id ?? checkpointId(dir, tokPath) });
-        nonFinite = firstNonFiniteParameter(model);
+        nonFinite = await firstNonFiniteParameter(model);
       } catch (e) {
         model.dispose();
         throw e;
       }
       return Object.assign(lm, {
         backend,
+        backendDescription,
         tokenizerPath: tokPath,
         weights: model.bf16Parameters().length > 0 ? ("bf16" as const) : ("f32" as const),
         parameterBytes: model.parameterBytes(),

@@ -1,11 +1,13 @@
+import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { registerSegmentSum } from "./segment-sum.js";
+import { setTensorLimitProbe } from "./tensor-limits.js";
 import { blasMatMulStatus, installBlasMatMul } from "./wasm-blas.js";
 import { registerWasmKernels } from "./wasm-kernels.js";
 import { initThreadedWasm, requestedWasmThreads } from "./wasm-threads.js";
 
 /** Every value `setBackend` (and each CLI's `--backend`) accepts; see `setBackend` for what `auto` tries. */
-export const BACKEND_NAMES = ["auto", "native", "tensorflow", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["auto", "native", "webgpu", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** Matmul precision: exact float32, or bfloat16 inputs with float32 accumulation (native backend only). */
@@ -61,6 +63,61 @@ async function useNative(): Promise<boolean> {
   return tf.setBackend("native");
 }
 
+function hasGpuDeviceNode(): boolean {
+  const list = (dir: string) => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return (
+    list("/dev/dri").some((f) => f.startsWith("renderD")) || list("/dev").some((f) => /^nvidia\d+$/.test(f))
+  );
+}
+
+type WebGpuModule = typeof import("@biomed-llama/webgpu-backend");
+let webgpuModule: WebGpuModule | null = null;
+/** The adapter line for logs, once the webgpu backend is registered. */
+let webgpuAdapter: string | null = null;
+/** Why `auto` did not use a GPU through WebGPU (only said when no GPU backend is in use). */
+let webgpuUnavailable: string | null = null;
+
+/**
+ * WebGPU on Dawn. `auto` takes it only on a hardware adapter: a software one (llvmpipe, SwiftShader)
+ * is far slower than the CPU backends and is used only when asked for by name.
+ */
+async function useWebgpu(allowSoftware: boolean): Promise<boolean> {
+  if (process.env.BIOMED_LLAMA_WEBGPU === "0") {
+    webgpuUnavailable = "turned off by BIOMED_LLAMA_WEBGPU=0";
+    return false;
+  }
+  // On Linux a GPU the Vulkan driver can use has a device node; without one, `auto` does not start Dawn
+  // (which would only find a software adapter, after printing its warnings).
+  if (!allowSoftware && process.platform === "linux" && !hasGpuDeviceNode()) {
+    webgpuUnavailable = "no GPU device (/dev/dri/renderD*, /dev/nvidia*)";
+    return false;
+  }
+  try {
+    webgpuModule ??= (await import(/* @vite-ignore */ "@biomed-llama/webgpu-backend")) as WebGpuModule;
+    const report = await webgpuModule.registerWebGpuBackend({ allowSoftware });
+    webgpuAdapter = webgpuModule.describeAdapter(report);
+    setTensorLimitProbe(() =>
+      tf.getBackend() === "webgpu"
+        ? { bytes: report.maxStorageBufferBindingSize, what: "the webgpu adapter's storage binding limit" }
+        : null,
+    );
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    webgpuUnavailable = /Cannot find (module|package)/.test(msg)
+      ? "@biomed-llama/webgpu-backend is not installed"
+      : msg.split("\n")[0];
+    return false;
+  }
+  webgpuUnavailable = null;
+  return tf.setBackend("webgpu");
+}
+
 async function useWasm(): Promise<boolean> {
   let wasm: typeof import("@tensorflow/tfjs-backend-wasm");
   try {
@@ -102,6 +159,7 @@ export async function describeBackend(): Promise<string> {
     const precision = nativeModule.nativeBackendInstance()?.matmulPrecision ?? "f32";
     return `native (oneDNN ${info.onednn}, ${info.isa}, ${plural(info.threads)}, matmul ${precision})`;
   }
+  if (name === "webgpu") return `webgpu (${webgpuAdapter ?? "adapter unknown"})`;
   // Say why a CPU run is not on the native backend (auto fell back to it).
   const why = nativeUnavailable ? ` [native backend unavailable: ${nativeUnavailable}]` : "";
   if (name !== "wasm") return `${name}${why}`;
@@ -131,19 +189,22 @@ export function setMatmulPrecision(precision: MatmulPrecision): void {
 
 /**
  * Select the tfjs backend. "auto" prefers TensorFlow's GPU build (@tensorflow/tfjs-node-gpu, when a
- * user installed it), then our native CPU backend, then TensorFlow's CPU build, then wasm, then the
- * pure-JS cpu backend. Returns the backend actually in use.
+ * user installed it), then WebGPU on a hardware GPU adapter, then our native CPU backend, then
+ * TensorFlow's CPU build, then wasm, then the pure-JS cpu backend. "webgpu" also takes a software
+ * adapter (llvmpipe: a correctness device). Returns the backend actually in use.
  */
 export async function setBackend(name: BackendName = "auto"): Promise<string> {
   registerSegmentSum("cpu");
   let ok = false;
   if (name === "tensorflow") ok = await useTensorflow();
   else if (name === "native") ok = await useNative();
+  else if (name === "webgpu") ok = await useWebgpu(true);
   else if (name === "wasm") ok = await useWasm();
   else if (name === "cpu") ok = await tf.setBackend("cpu");
   else if (name === "auto")
     ok =
       (await useTensorflow(["@tensorflow/tfjs-node-gpu"])) ||
+      (await useWebgpu(false)) ||
       (await useNative()) ||
       (await useTensorflow(["@tensorflow/tfjs-node"])) ||
       (await useWasm()) ||
@@ -158,7 +219,9 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
         ? 'backend "tensorflow" needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node installed'
         : name === "native" && nativeUnavailable
           ? `backend "native": ${nativeUnavailable}`
-          : `backend "${name}" could not be initialised`,
+          : name === "webgpu" && webgpuUnavailable
+            ? `backend "webgpu": ${webgpuUnavailable}`
+            : `backend "${name}" could not be initialised`,
     );
   await tf.ready();
   return tf.getBackend();

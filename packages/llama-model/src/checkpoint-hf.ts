@@ -7,6 +7,7 @@ import { initialParameter } from "./hf-init.js";
 import { LlamaForCausalLM, type LlamaOptions, nativeWeightHost } from "./llama.js";
 import type { TensorSource } from "./safetensors.js";
 import { SafetensorsCheckpoint, writeSafetensorsCheckpoint } from "./safetensors-index.js";
+import { checkParameterLimits } from "./tensor-limits.js";
 
 export class CheckpointError extends Error {
   override name = "CheckpointError";
@@ -89,6 +90,7 @@ export async function loadHFCheckpoint(dir: string, opts: LoadHFOptions = {}): P
   const damaged = verify ? verifyManifest(dir, "manifest.json", (p) => !p.includes("/")) : null;
   if (damaged) throw new CheckpointError(damaged);
   const shapes = parameterShapes(config);
+  checkParameterLimits(shapes, dir);
   const ckpt = new SafetensorsCheckpoint(dir);
   const tensors = new Map<string, tf.Tensor>();
   try {
@@ -158,7 +160,11 @@ export async function loadHFCheckpoint(dir: string, opts: LoadHFOptions = {}): P
  * even the parent directories it had to create). An existing non-empty `dir` is replaced only when
  * `overwrite`; errors name the files by their final paths.
  */
-async function writeAtomically(dir: string, overwrite: boolean, fill: (tmp: string) => void): Promise<void> {
+async function writeAtomically(
+  dir: string,
+  overwrite: boolean,
+  fill: (tmp: string) => Promise<void>,
+): Promise<void> {
   const final = path.resolve(dir);
   let existing: fs.Stats | undefined;
   try {
@@ -178,7 +184,7 @@ async function writeAtomically(dir: string, overwrite: boolean, fill: (tmp: stri
       final,
       (tmp) => {
         staging = tmp;
-        fill(tmp);
+        return fill(tmp);
       },
       { replace: overwrite },
     );
@@ -188,7 +194,12 @@ async function writeAtomically(dir: string, overwrite: boolean, fill: (tmp: stri
   }
 }
 
-function writeCheckpointDir(tmp: string, config: LlamaConfig, src: TensorSource, opts: SaveOptions): void {
+async function writeCheckpointDir(
+  tmp: string,
+  config: LlamaConfig,
+  src: TensorSource,
+  opts: SaveOptions,
+): Promise<void> {
   const dtype = opts.dtype ?? "F32";
   const cfg = { ...config, torch_dtype: dtype === "BF16" ? "bfloat16" : "float32" };
   const write = (name: string, text: string) => {
@@ -200,7 +211,7 @@ function writeCheckpointDir(tmp: string, config: LlamaConfig, src: TensorSource,
     "generation_config.json",
     `${JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id, pad_token_id: config.pad_token_id ?? undefined }, null, 2)}\n`,
   );
-  writeSafetensorsCheckpoint(tmp, src, { dtype, maxShardBytes: opts.maxShardBytes });
+  await writeSafetensorsCheckpoint(tmp, src, { dtype, maxShardBytes: opts.maxShardBytes });
   if (opts.tokenizerModel) {
     if (!fs.existsSync(opts.tokenizerModel))
       throw new CheckpointError(`${opts.tokenizerModel}: tokenizer model not found`);
@@ -221,7 +232,8 @@ export async function saveHFCheckpoint(
     writeCheckpointDir(
       tmp,
       model.config,
-      { entries, data: (name) => params.get(name)?.dataSync() as Float32Array },
+      // One parameter at a time through the asynchronous read, which every backend has (WebGPU has no other).
+      { entries, data: async (name) => (await params.get(name)?.data()) as Float32Array },
       opts,
     ),
   );

@@ -24,12 +24,12 @@ export function firstNonFiniteIndex(values: ArrayLike<number>): number {
  * The first parameter (in the model's HF order) holding NaN or ±Infinity, or null when all are
  * finite. Such weights make every output meaningless, so a command that loads a checkpoint to use it
  * says so at once instead of printing "⁇ ⁇" or NaN scores. Reads each parameter once through
- * `dataSync()`, which gives float32 values on every backend (bfloat16-held weights are widened into a
+ * `data()`, which gives float32 values on every backend (bfloat16-held weights are widened into a
  * temporary copy, one parameter at a time); the weights themselves are not changed.
  */
-export function firstNonFiniteParameter(model: LlamaForCausalLM): NonFiniteParameter | null {
+export async function firstNonFiniteParameter(model: LlamaForCausalLM): Promise<NonFiniteParameter | null> {
   for (const [name, v] of model.namedParameters()) {
-    const values = v.dataSync() as Float32Array;
+    const values = (await v.data()) as Float32Array;
     const index = firstNonFiniteIndex(values);
     if (index >= 0) return { name, index, value: values[index] };
   }

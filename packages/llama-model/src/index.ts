@@ -79,6 +79,7 @@ export {
   SINGLE_FILE,
   writeSafetensorsCheckpoint,
 } from "./safetensors-index.js";
+export { TensorLimitError } from "./tensor-limits.js";
 export {
   BLAS_ENV,
   type BlasMatMulStatus,

@@ -17,6 +17,7 @@ import { layerContext } from "./layer-context.js";
 import { linear } from "./mlp.js";
 import { rmsNorm } from "./rmsnorm.js";
 import { registerSegmentSum } from "./segment-sum.js";
+import { checkParameterLimits } from "./tensor-limits.js";
 
 export interface LlamaOptions {
   /** Seed for HF-style initialisation (normal(0, initializer_range), norms 1). Default 0. */
@@ -92,6 +93,7 @@ export class LlamaForCausalLM {
     const id = nextModelId++;
     const seed = opts.seed ?? 0;
     const shapes = parameterShapes(this.config);
+    checkParameterLimits(shapes, "model");
     if (tensors) {
       // Check everything before taking anything, so a failure leaves the caller's tensors alone.
       for (const [name, shape] of shapes) {
@@ -233,7 +235,7 @@ export class LlamaForCausalLM {
    * out[b][t] = log p(ids[b][t+1] | ids[b][0..t]) for t < T−1: what log-likelihood scoring needs,
    * without handing a [B, T, vocab] tensor to the caller.
    */
-  sequenceLogProbs(inputIds: ArrayLike<number>[]): Float32Array[] {
+  async sequenceLogProbs(inputIds: ArrayLike<number>[]): Promise<Float32Array[]> {
     const T = inputIds[0]?.length ?? 0;
     const flat = tf.tidy(() => {
       const lp = tf.reshape(this.logProbs(inputIds), [inputIds.length * T, this.config.vocab_size]);
@@ -243,7 +245,7 @@ export class LlamaForCausalLM {
       });
       return tf.gather(tf.reshape(lp, [-1]), tf.tensor1d(idx, "int32"));
     });
-    const data = flat.dataSync() as Float32Array;
+    const data = (await flat.data()) as Float32Array;
     flat.dispose();
     return inputIds.map((_, b) => data.slice(b * (T - 1), (b + 1) * (T - 1)));
   }
@@ -272,15 +274,15 @@ export class LlamaForCausalLM {
   }
 
   /** Forward-only causal-LM loss (mean over tokens whose label ≠ -100, or their sum). */
-  loss(
+  async loss(
     inputIds: ArrayLike<number>[],
     labels: ArrayLike<number>[],
     opts: LossOptions = {},
-  ): { loss: number; tokens: number } {
+  ): Promise<{ loss: number; tokens: number }> {
     const { ids, targets, weights, tokens } = this.prepare(inputIds, labels);
     try {
       const t = tf.tidy(() => this.lossTensor(ids, targets, weights, tokens, opts.reduction ?? "mean"));
-      const loss = t.dataSync()[0];
+      const loss = (await t.data())[0];
       t.dispose();
       return { loss, tokens };
     } finally {
@@ -289,11 +291,11 @@ export class LlamaForCausalLM {
   }
 
   /** Loss and its gradient for every parameter (keyed by HF name). The caller disposes the grads. */
-  lossAndGrads(
+  async lossAndGrads(
     inputIds: ArrayLike<number>[],
     labels: ArrayLike<number>[],
     opts: LossOptions = {},
-  ): { loss: number; tokens: number; grads: Map<string, tf.Tensor> } {
+  ): Promise<{ loss: number; tokens: number; grads: Map<string, tf.Tensor> }> {
     const { ids, targets, weights, tokens } = this.prepare(inputIds, labels);
     try {
       const vars = [...this.params.values()];
@@ -301,7 +303,7 @@ export class LlamaForCausalLM {
         () => this.lossTensor(ids, targets, weights, tokens, opts.reduction ?? "mean") as tf.Scalar,
         vars,
       );
-      const loss = value.dataSync()[0];
+      const loss = (await value.data())[0];
       value.dispose();
       const out = new Map<string, tf.Tensor>();
       for (const [name, v] of this.params) out.set(name, grads[v.name]);
@@ -326,11 +328,14 @@ export class LlamaForCausalLM {
     return { logits, cache: next };
   }
 
-  /** Copies of all parameters as float32 arrays keyed by HF name. */
-  stateDict(): Map<string, Float32Array> {
+  /**
+   * Copies of all parameters as float32 arrays keyed by HF name (asynchronous: a GPU backend can only
+   * read its memory that way).
+   */
+  async stateDict(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    // dataSync() on the cpu backend returns the variable's own storage: copy, so callers may mutate.
-    for (const [name, v] of this.params) out.set(name, (v.dataSync() as Float32Array).slice());
+    // data() on the cpu backend returns the variable's own storage: copy, so callers may mutate.
+    for (const [name, v] of this.params) out.set(name, ((await v.data()) as Float32Array).slice());
     return out;
   }
 

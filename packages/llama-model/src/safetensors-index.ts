@@ -130,11 +130,11 @@ export interface ShardOptions extends WriteSafetensorsOptions {
  * Write tensors into `dir` as `model.safetensors`, or as `model-0000i-of-0000n.safetensors` plus
  * `model.safetensors.index.json` when they exceed maxShardBytes (HF's naming and index layout).
  */
-export function writeSafetensorsCheckpoint(
+export async function writeSafetensorsCheckpoint(
   dir: string,
   src: TensorSource,
   opts: ShardOptions = {},
-): string[] {
+): Promise<string[]> {
   const bytesPer = (opts.dtype ?? "F32") === "BF16" ? 2 : 4;
   const limit = opts.maxShardBytes ?? Number.POSITIVE_INFINITY;
   const shards: { name: string; shape: number[] }[][] = [[]];
@@ -152,16 +152,16 @@ export function writeSafetensorsCheckpoint(
   }
   const metadata = { format: "pt", ...(opts.metadata ?? {}) };
   if (shards.length === 1) {
-    writeSafetensorsFrom(path.join(dir, SINGLE_FILE), src, { ...opts, metadata });
+    await writeSafetensorsFrom(path.join(dir, SINGLE_FILE), src, { ...opts, metadata });
     return [SINGLE_FILE];
   }
   const pad = (i: number) => String(i).padStart(5, "0");
   const names = shards.map((_, i) => `model-${pad(i + 1)}-of-${pad(shards.length)}.safetensors`);
   const weightMap: Record<string, string> = {};
-  shards.forEach((entries, i) => {
-    writeSafetensorsFrom(path.join(dir, names[i]), { entries, data: src.data }, { ...opts, metadata });
+  for (const [i, entries] of shards.entries()) {
+    await writeSafetensorsFrom(path.join(dir, names[i]), { entries, data: src.data }, { ...opts, metadata });
     for (const e of entries) weightMap[e.name] = names[i];
-  });
+  }
   writeFileAtomic(
     path.join(dir, INDEX_FILE),
     `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,

@@ -351,10 +351,13 @@ export interface WriteSafetensorsOptions {
   metadata?: Record<string, string>;
 }
 
-/** Entries known up front (the header comes first), data pulled one tensor at a time. */
+/**
+ * Entries known up front (the header comes first), data pulled one tensor at a time — a promise where
+ * the values come from a device that reads asynchronously (WebGPU).
+ */
 export interface TensorSource {
   entries: { name: string; shape: number[] }[];
-  data(name: string): Float32Array;
+  data(name: string): Float32Array | Promise<Float32Array>;
 }
 
 export function headerFor(
@@ -381,11 +384,11 @@ export function headerFor(
 }
 
 /** Write into `file` directly (no temp file): callers that need atomicity write into a temp dir. */
-export function writeSafetensorsFrom(
+export async function writeSafetensorsFrom(
   file: string,
   src: TensorSource,
   opts: WriteSafetensorsOptions = {},
-): void {
+): Promise<void> {
   const dtype = opts.dtype ?? "F32";
   if (dtype !== "F32" && dtype !== "BF16") throw new SafetensorsError(`${file}: cannot write dtype ${dtype}`);
   // Node's own errors for writes through a descriptor name no file ("ENOSPC: ..., write"): every
@@ -394,7 +397,7 @@ export function writeSafetensorsFrom(
   try {
     writeAll(fd, file, headerFor(src.entries, dtype, opts.metadata));
     for (const { name, shape } of src.entries) {
-      const data = src.data(name);
+      const data = await src.data(name);
       const numel = shape.reduce((a, b) => a * b, 1);
       if (data.length !== numel)
         throw new SafetensorsError(
@@ -426,7 +429,7 @@ export async function writeSafetensors(
 ): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    writeSafetensorsFrom(
+    await writeSafetensorsFrom(
       tmp,
       {
         entries: [...tensors].map(([name, t]) => ({ name, shape: t.shape })),

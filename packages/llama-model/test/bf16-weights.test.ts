@@ -149,11 +149,11 @@ describe("on the native backend", () => {
     const lb = wide.logProbsAt(IDS, pos);
     expectAllClose(la.dataSync(), lb.dataSync(), 1e-6, 0);
     tf.dispose([la, lb]);
-    const sa = held.sequenceLogProbs(IDS);
-    const sb = wide.sequenceLogProbs(IDS);
+    const sa = await held.sequenceLogProbs(IDS);
+    const sb = await wide.sequenceLogProbs(IDS);
     for (let i = 0; i < sa.length; i++) expectAllClose(sa[i], sb[i], 1e-6, 0);
-    const lossA = held.loss(IDS, IDS);
-    const lossB = wide.loss(IDS, IDS);
+    const lossA = await held.loss(IDS, IDS);
+    const lossB = await wide.loss(IDS, IDS);
     expect(lossA.loss).toBeCloseTo(lossB.loss, 5);
     // And the whole model against the reference cpu backend (float32 values of the same checkpoint).
     await setBackend("cpu");
@@ -196,8 +196,8 @@ describe("on the native backend", () => {
     need(ctx);
     const held = await loadHFCheckpoint(dirs.bf16, { weights: "bf16" });
     const wide = await loadHFCheckpoint(dirs.bf16, { weights: "f32" });
-    const ga = held.lossAndGrads(IDS, IDS);
-    const gb = wide.lossAndGrads(IDS, IDS);
+    const ga = await held.lossAndGrads(IDS, IDS);
+    const gb = await wide.lossAndGrads(IDS, IDS);
     expect(ga.loss).toBeCloseTo(gb.loss, 5);
     for (const [name, g] of ga.grads)
       expectAllClose(g.dataSync(), gb.grads.get(name)?.dataSync() as Float32Array, 1e-5, 0);

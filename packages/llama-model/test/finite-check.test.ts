@@ -24,9 +24,9 @@ const CONFIG = resolveConfig({
 });
 
 /** A model whose `name` holds `value` at flat index `index` (all else as seeded). */
-function spoiled(name: string, index: number, value: number): LlamaForCausalLM {
+async function spoiled(name: string, index: number, value: number): Promise<LlamaForCausalLM> {
   const m = new LlamaForCausalLM(CONFIG, { seed: 3 });
-  const state = m.stateDict();
+  const state = await m.stateDict();
   (state.get(name) as Float32Array)[index] = value;
   m.loadStateDict(state);
   return m;
@@ -46,18 +46,18 @@ describe.each(["cpu", "wasm"] as const)("on the %s backend", (backend) => {
     await setBackend("cpu");
   });
 
-  test("null for a finite model; the first spoiled parameter in HF order, with index and value", () => {
+  test("null for a finite model; the first spoiled parameter in HF order, with index and value", async () => {
     const ok = new LlamaForCausalLM(CONFIG, { seed: 3 });
-    expect(firstNonFiniteParameter(ok)).toBeNull();
+    expect(await firstNonFiniteParameter(ok)).toBeNull();
     ok.dispose();
-    const nan = spoiled("model.layers.1.mlp.up_proj.weight", 77, Number.NaN);
-    const found = firstNonFiniteParameter(nan);
+    const nan = await spoiled("model.layers.1.mlp.up_proj.weight", 77, Number.NaN);
+    const found = await firstNonFiniteParameter(nan);
     expect(found?.name).toBe("model.layers.1.mlp.up_proj.weight");
     expect(found?.index).toBe(77);
     expect(found?.value).toBeNaN();
     nan.dispose();
-    const inf = spoiled("model.norm.weight", 5, Number.NEGATIVE_INFINITY);
-    expect(firstNonFiniteParameter(inf)).toEqual({
+    const inf = await spoiled("model.norm.weight", 5, Number.NEGATIVE_INFINITY);
+    expect(await firstNonFiniteParameter(inf)).toEqual({
       name: "model.norm.weight",
       index: 5,
       value: Number.NEGATIVE_INFINITY,
@@ -69,11 +69,11 @@ describe.each(["cpu", "wasm"] as const)("on the %s backend", (backend) => {
 test("BF16 weights held as bfloat16 (native backend, where built) are read as float32 values", async (ctx) => {
   const dir = path.join(tmpDir("finite-check"), "bf16");
   await setBackend("cpu");
-  const m = spoiled("model.layers.0.self_attn.k_proj.weight", 123, Number.POSITIVE_INFINITY);
+  const m = await spoiled("model.layers.0.self_attn.k_proj.weight", 123, Number.POSITIVE_INFINITY);
   await saveHFCheckpoint(m, dir, { dtype: "BF16" });
   m.dispose();
   const wide = await loadHFCheckpoint(dir, { weights: "f32" });
-  expect(firstNonFiniteParameter(wide)).toEqual({
+  expect(await firstNonFiniteParameter(wide)).toEqual({
     name: "model.layers.0.self_attn.k_proj.weight",
     index: 123,
     value: Number.POSITIVE_INFINITY,
@@ -88,7 +88,7 @@ test("BF16 weights held as bfloat16 (native backend, where built) are read as fl
   try {
     const held = await loadHFCheckpoint(dir, { weights: "bf16" });
     expect(held.bf16Parameters()).toContain("model.layers.0.self_attn.k_proj.weight");
-    expect(firstNonFiniteParameter(held)).toEqual({
+    expect(await firstNonFiniteParameter(held)).toEqual({
       name: "model.layers.0.self_attn.k_proj.weight",
       index: 123,
       value: Number.POSITIVE_INFINITY,

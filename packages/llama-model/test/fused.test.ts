@@ -121,7 +121,7 @@ describe("fused kernels equal the composite ops (native backend)", () => {
     );
   });
 
-  test("a whole model: loss and every gradient", (ctx) => {
+  test("a whole model: loss and every gradient", async (ctx) => {
     if (!available) ctx.skip();
     const config = resolveConfig({
       vocab_size: 96,
@@ -136,17 +136,17 @@ describe("fused kernels equal the composite ops (native backend)", () => {
       Array.from({ length: 12 }, (_, i) => (i * 7 + 1) % 96),
       Array.from({ length: 12 }, (_, i) => (i * 5 + 3) % 96),
     ];
-    const run = (fused: boolean) => {
+    const run = async (fused: boolean) => {
       setFusedKernels(fused);
       const m = new LlamaForCausalLM(config, { seed: 3 });
-      const { loss, grads } = m.lossAndGrads(ids, ids);
+      const { loss, grads } = await m.lossAndGrads(ids, ids);
       const out = new Map([...grads].map(([k, g]) => [k, g.dataSync().slice()]));
       tf.dispose([...grads.values()]);
       m.dispose();
       return { loss, out };
     };
-    const a = run(true);
-    const b = run(false);
+    const a = await run(true);
+    const b = await run(false);
     setFusedKernels(true);
     expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
     for (const [k, g] of a.out) expectAllClose(g, b.out.get(k) as Float32Array, 1e-5, 1e-7);

@@ -30,7 +30,16 @@ const labels = rows(g("labels"), B, T);
 // with BLAS switched off; "native" is @biomed-llama/native-backend with its fused kernels, "native-unfused"
 // the same backend running the composite ops: all must match torch to the same tolerance.
 // "native-bf16" (bfloat16 matmul inputs, float32 accumulation) is held to a documented looser one.
-const VARIANTS = ["cpu", "wasm", "wasm-xnnpack", "native", "native-unfused", "native-bf16"] as const;
+// "webgpu" is tfjs's WebGPU backend on Dawn (@biomed-llama/webgpu-backend): llvmpipe in CI.
+const VARIANTS = [
+  "cpu",
+  "wasm",
+  "wasm-xnnpack",
+  "native",
+  "native-unfused",
+  "native-bf16",
+  "webgpu",
+] as const;
 type Variant = (typeof VARIANTS)[number];
 // rtol (of the largest |expected|) for logits and gradients, abs for the losses.
 const TOL: Record<Variant, { logits: number; grads: number; loss: number }> = {
@@ -39,6 +48,7 @@ const TOL: Record<Variant, { logits: number; grads: number; loss: number }> = {
   "wasm-xnnpack": { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
   native: { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
   "native-unfused": { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
+  webgpu: { logits: 1e-4, grads: 2e-4, loss: 1e-4 },
   // bfloat16 keeps 8 significant bits (2^-9 relative rounding per matmul input), compounded through
   // the layers and the backward pass; each gradient must also point the same way (cosine ≥ 0.999).
   "native-bf16": { logits: 2e-2, grads: 1e-1, loss: 2e-2 },
@@ -73,6 +83,18 @@ describe.each(VARIANTS)("against PyTorch on %s", (variant) => {
       if (!ok) return;
       setFusedKernels(variant !== "native-unfused");
       setMatmulPrecision(variant === "native-bf16" ? "bf16" : "f32");
+    } else if (variant === "webgpu") {
+      // CI installs Mesa's llvmpipe (scripts/setup.sh): there, no adapter is a failure, not a skip.
+      const ok = await setBackend("webgpu").then(
+        () => true,
+        (e) => {
+          if (process.env.CI) throw e;
+          return false;
+        },
+      );
+      if (!ok) return;
+      // Every kernel on the GPU: tfjs would otherwise run ops on tensors under 1000 elements on the CPU.
+      tf.env().set("WEBGPU_CPU_FORWARD", false);
     } else await setBackend(variant === "cpu" ? "cpu" : "wasm");
     if (variant === "wasm-xnnpack") enableBlasMatMul(false);
     if (variant === "wasm") expect(blasMatMulStatus().active).toBe(isBlasAddonBuilt());
@@ -88,20 +110,20 @@ describe.each(VARIANTS)("against PyTorch on %s", (variant) => {
     if (!model) ctx.skip();
   };
 
-  test("logits", (ctx) => {
+  test("logits", async (ctx) => {
     skipUnlessModel(ctx);
     const logits = model.logits(ids);
     expect(logits.shape).toEqual([B, T, 64]);
-    expectAllClose(logits.dataSync(), g("logits"), tol.logits);
+    expectAllClose(await logits.data(), g("logits"), tol.logits);
     logits.dispose();
   });
 
-  test("loss (mean and sum, -100 ignored, shifted inside)", (ctx) => {
+  test("loss (mean and sum, -100 ignored, shifted inside)", async (ctx) => {
     skipUnlessModel(ctx);
-    const mean = model.loss(ids, labels);
+    const mean = await model.loss(ids, labels);
     expect(mean.tokens).toBe(meta.tokens);
     expect(Math.abs(mean.loss - meta.loss_mean)).toBeLessThan(tol.loss);
-    const sum = model.loss(ids, labels, { reduction: "sum" }).loss;
+    const sum = (await model.loss(ids, labels, { reduction: "sum" })).loss;
     expect(Math.abs(sum - meta.loss_sum)).toBeLessThan(tol.loss * meta.tokens * 10);
   });
 
@@ -112,14 +134,14 @@ describe.each(VARIANTS)("against PyTorch on %s", (variant) => {
   ] as const)("gradients of every parameter (%s)", async ([, opts], ctx) => {
     skipUnlessModel(ctx);
     const m = await loadHFCheckpoint(GOLDEN_DIR, opts);
-    const { loss, grads } = m.lossAndGrads(ids, labels);
+    const { loss, grads } = await m.lossAndGrads(ids, labels);
     expect(Math.abs(loss - meta.loss_mean)).toBeLessThan(tol.loss);
     expect(grads.size).toBe(21);
     for (const [name, grad] of grads) {
       try {
-        expectAllClose(grad.dataSync(), g(`grad.${name}`), tol.grads);
-        if (variant === "native-bf16")
-          expect(cosine(grad.dataSync(), g(`grad.${name}`))).toBeGreaterThan(0.999);
+        const values = await grad.data();
+        expectAllClose(values, g(`grad.${name}`), tol.grads);
+        if (variant === "native-bf16") expect(cosine(values, g(`grad.${name}`))).toBeGreaterThan(0.999);
       } catch (e) {
         throw new Error(`${name}: ${(e as Error).message}`);
       }

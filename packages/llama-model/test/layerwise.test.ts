@@ -65,7 +65,7 @@ describe.each(Object.entries(CONFIGS))("layerwise pass (%s)", (_, cfg) => {
     async (reduction) => {
       await setBackend("cpu");
       const model = new LlamaForCausalLM(cfg, { seed: 7 });
-      const ref = model.lossAndGrads(ids, labels, { reduction });
+      const ref = await model.lossAndGrads(ids, labels, { reduction });
       const rec = recordingHooks(model);
       const before = tf.memory().numTensors;
       const got = await layerwiseLossAndGrads(model.config, ids, labels, rec.hooks, { reduction });
@@ -103,7 +103,7 @@ describe.each(Object.entries(CONFIGS))("layerwise pass (%s)", (_, cfg) => {
     const model = new LlamaForCausalLM(cfg, { seed: 2 });
     const rec = recordingHooks(model);
     const got = await layerwiseLoss(model.config, ids, labels, rec.hooks);
-    expect(got.loss).toBeCloseTo(model.loss(ids, labels).loss, 5);
+    expect(got.loss).toBeCloseTo((await model.loss(ids, labels)).loss, 5);
     expect(rec.grads.size).toBe(0);
     model.dispose();
   });
@@ -158,8 +158,8 @@ test("an acquire that lacks a parameter fails naming the unit and the tensor", a
 test("float32UnitHooks: arrays in, arrays out, no tensors left; a wrong length names unit and tensor", async () => {
   await setBackend("cpu");
   const model = new LlamaForCausalLM(CONFIGS.untied, { seed: 5 });
-  const ref = model.lossAndGrads(ids, labels);
-  const state = model.stateDict();
+  const ref = await model.lossAndGrads(ids, labels);
+  const state = await model.stateDict();
   const units = new Map(llamaUnits(model.config).map((u) => [u.name, u.params]));
   const grads = new Map<string, Float32Array>();
   const before = tf.memory().numTensors;

@@ -21,9 +21,9 @@ describe.each(["cpu", "wasm"] as const)("no tensor leaks on %s", (backend) => {
     const before = tf.memory().numTensors;
     const counts: number[] = [];
     for (let step = 0; step < 3; step++) {
-      const { grads } = model.lossAndGrads(ids, labels, { reduction: "sum" });
+      const { grads } = await model.lossAndGrads(ids, labels, { reduction: "sum" });
       tf.dispose([...grads.values()]);
-      model.loss(ids, labels);
+      await model.loss(ids, labels);
       model.logits(ids).dispose();
       counts.push(tf.memory().numTensors);
     }
@@ -39,8 +39,8 @@ test("recompute and blockwise attention lower the peak memory of a training step
   const batch = [Array.from({ length: T }, (_, i) => (i * 7) % 64)];
   const peak = async (opts: object) => {
     const model = new LlamaForCausalLM(cfg, { seed: 2, ...opts });
-    const info = await tf.profile(() => {
-      const { grads } = model.lossAndGrads(batch, batch);
+    const info = await tf.profile(async () => {
+      const { grads } = await model.lossAndGrads(batch, batch);
       tf.dispose([...grads.values()]);
     });
     model.dispose();

@@ -154,9 +154,9 @@ describe("Hugging Face checkpoints", () => {
     await setBackend("cpu");
   });
 
-  test("stateDict returns copies; loadStateDict checks names and sizes", () => {
+  test("stateDict returns copies; loadStateDict checks names and sizes", async () => {
     const model = new LlamaForCausalLM(TINY, { seed: 2 });
-    const sd = model.stateDict();
+    const sd = await model.stateDict();
     const before = model.namedParameters().get("model.norm.weight")?.dataSync()[0];
     (sd.get("model.norm.weight") as Float32Array)[0] = 42;
     expect(model.namedParameters().get("model.norm.weight")?.dataSync()[0]).toBe(before);
@@ -196,7 +196,7 @@ describe("Hugging Face checkpoints", () => {
 
   test("saveHFStateDict writes parameters held outside a model; a missing tensor is refused", async () => {
     const model = new LlamaForCausalLM(TINY, { seed: 4 });
-    const state = model.stateDict();
+    const state = await model.stateDict();
     const dir = path.join(tmpDir("state"), "ckpt");
     await saveHFStateDict(model.config, state, dir);
     const back = await loadHFCheckpoint(dir);

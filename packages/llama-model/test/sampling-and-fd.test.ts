@@ -40,7 +40,7 @@ describe("finite differences (cpu, float32)", () => {
     const ids = rows((golden.get("input_ids") as { data: Float32Array }).data, 2, 12);
     const labels = rows((golden.get("labels") as { data: Float32Array }).data, 2, 12);
     const model = await loadHFCheckpoint(GOLDEN_DIR);
-    const { grads } = model.lossAndGrads(ids, labels, { reduction: "sum" });
+    const { grads } = await model.lossAndGrads(ids, labels, { reduction: "sum" });
     const names = [
       "model.embed_tokens.weight",
       "model.layers.0.self_attn.q_proj.weight",
@@ -57,15 +57,15 @@ describe("finite differences (cpu, float32)", () => {
       const v = model.namedParameters().get(name) as tf.Variable;
       const base = (v.dataSync() as Float32Array).slice();
       const h = 1e-2 * Math.max(1, Math.abs(base[at]));
-      const lossAt = (delta: number) => {
+      const lossAt = async (delta: number) => {
         const w = base.slice();
         w[at] += delta;
         model.setParameter(name, w);
-        return model.loss(ids, labels, { reduction: "sum" }).loss;
+        return (await model.loss(ids, labels, { reduction: "sum" })).loss;
       };
       // Richardson extrapolation of two central differences cancels the h² error term.
-      const d1 = (lossAt(h) - lossAt(-h)) / (2 * h);
-      const d2 = (lossAt(h / 2) - lossAt(-h / 2)) / h;
+      const d1 = ((await lossAt(h)) - (await lossAt(-h))) / (2 * h);
+      const d2 = ((await lossAt(h / 2)) - (await lossAt(-h / 2))) / h;
       const fd = (4 * d2 - d1) / 3;
       model.setParameter(name, base);
       expect(Math.abs(fd - g[at]) / Math.abs(g[at]), `${name}[${at}]: fd ${fd} vs ${g[at]}`).toBeLessThan(
@@ -76,7 +76,7 @@ describe("finite differences (cpu, float32)", () => {
     model.dispose();
   }, 60_000);
 
-  test("tied embeddings: the gradient sums the lookup and lm_head uses (finite differences)", () => {
+  test("tied embeddings: the gradient sums the lookup and lm_head uses (finite differences)", async () => {
     const model = new LlamaForCausalLM(
       { ...TINY, tie_word_embeddings: true, initializer_range: 0.3 },
       { seed: 8 },
@@ -84,19 +84,22 @@ describe("finite differences (cpu, float32)", () => {
     expect(model.namedParameters().has("lm_head.weight")).toBe(false);
     const ids = [[3, 17, 42, 3, 9, 60, 17, 5]];
     const name = "model.embed_tokens.weight";
-    const { grads } = model.lossAndGrads(ids, ids, { reduction: "sum" });
+    const { grads } = await model.lossAndGrads(ids, ids, { reduction: "sum" });
     const g = (grads.get(name) as tf.Tensor).dataSync();
     const base = ((model.namedParameters().get(name) as tf.Variable).dataSync() as Float32Array).slice();
     // token 17 is both looked up and predicted; token 63 only appears through lm_head
     for (const at of [17 * 32 + 4, 63 * 32 + 1]) {
       const h = 1e-2;
-      const lossAt = (d: number) => {
+      const lossAt = async (d: number) => {
         const w = base.slice();
         w[at] += d;
         model.setParameter(name, w);
-        return model.loss(ids, ids, { reduction: "sum" }).loss;
+        return (await model.loss(ids, ids, { reduction: "sum" })).loss;
       };
-      const fd = (4 * ((lossAt(h / 2) - lossAt(-h / 2)) / h) - (lossAt(h) - lossAt(-h)) / (2 * h)) / 3;
+      const fd =
+        (4 * (((await lossAt(h / 2)) - (await lossAt(-h / 2))) / h) -
+          ((await lossAt(h)) - (await lossAt(-h))) / (2 * h)) /
+        3;
       expect(Math.abs(fd - g[at]) / Math.abs(g[at]), `[${at}] fd ${fd} vs ${g[at]}`).toBeLessThan(5e-3);
     }
     model.setParameter(name, base);

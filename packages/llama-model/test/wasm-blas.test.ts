@@ -162,7 +162,7 @@ describe.runIf(built)("wasm BatchMatMul on OpenBLAS", () => {
       const logits = model.logits(ids);
       const l = logits.dataSync().slice();
       logits.dispose();
-      const { loss, grads } = model.lossAndGrads(ids, ids);
+      const { loss, grads } = await model.lossAndGrads(ids, ids);
       const g = new Map([...grads].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
       tf.dispose([...grads.values()]);
       model.dispose();

@@ -25,12 +25,15 @@ export class AdamWVariables {
     this.decay = opts.decay ?? "matrices";
   }
 
-  /** One step; every variable needs a gradient of its shape (variables without one are an error). */
-  step(
+  /**
+   * One step; every variable needs a gradient of its shape (variables without one are an error).
+   * Asynchronous: values are read with `data()`, the one read every backend has (WebGPU has no other).
+   */
+  async step(
     variables: ReadonlyMap<string, tf.Variable>,
     grads: ReadonlyMap<string, tf.Tensor>,
     lr?: number,
-  ): void {
+  ): Promise<void> {
     for (const name of grads.keys()) {
       if (!variables.has(name))
         throw new OptimizerInputError(`AdamWVariables.step: gradient "${name}" has no variable`);
@@ -49,10 +52,10 @@ export class AdamWVariables {
           `AdamWVariables.step: "${name}" has dtype ${variable.dtype}, expected float32`,
         );
       }
-      // Copy: dataSync may hand back the backend's own buffer.
-      const param = Float32Array.from(variable.dataSync() as Float32Array);
-      const g =
-        grad.dtype === "float32" ? (grad.dataSync() as Float32Array) : Float32Array.from(grad.dataSync());
+      // Copy: data() may hand back the backend's own buffer.
+      const param = Float32Array.from((await variable.data()) as Float32Array);
+      const values = await grad.data();
+      const g = grad.dtype === "float32" ? (values as Float32Array) : Float32Array.from(values);
       this.optimizer.step(
         [
           {

@@ -185,10 +185,10 @@ async function allReduceSums(group: ProcessGroup, values: number[]): Promise<num
   return values.map((_, i) => buf[2 * i] + buf[2 * i + 1]);
 }
 
-function toFloat32Grads(grads: Map<string, { dataSync(): ArrayLike<number>; dispose(): void }>) {
+async function toFloat32Grads(grads: Map<string, { data(): Promise<ArrayLike<number>>; dispose(): void }>) {
   const out = new Map<string, Float32Array>();
   for (const [name, g] of grads) {
-    out.set(name, g.dataSync() as Float32Array);
+    out.set(name, (await g.data()) as Float32Array);
     g.dispose();
   }
   return out;
@@ -298,7 +298,7 @@ async function trainInDirectory(
       extras = sdp.loadShardedStateDict(saved.states);
       if (!sharded) model.loadStateDict(await sdp.gatherParameters(), { source: resumeFrom!.dir });
     } else {
-      const full = model.stateDict();
+      const full = await model.stateDict();
       await sdp.broadcastParameters(full);
       if (!rank0 && !sharded) model.loadStateDict(full);
     }
@@ -389,8 +389,8 @@ async function trainInDirectory(
         let out: { loss: number; tokens: number };
         if (sharded) out = await sharded.lossAndGrads(inputs, labels, poisoned);
         else {
-          const r = model.lossAndGrads(inputs, labels, { reduction: "sum" });
-          const grads = toFloat32Grads(r.grads);
+          const r = await model.lossAndGrads(inputs, labels, { reduction: "sum" });
+          const grads = await toFloat32Grads(r.grads);
           if (poisoned) grads.values().next().value![0] = Number.NaN;
           sdp.accumulateGradients(grads);
           out = r;
@@ -528,7 +528,7 @@ async function trainInDirectory(
       stepsRun: lastStep - startStep,
       losses,
       lastCheckpoint,
-      parameters: sharded ? await sdp.gatherParameters() : model.stateDict(),
+      parameters: sharded ? await sdp.gatherParameters() : await model.stateDict(),
     };
   } finally {
     model.dispose();
@@ -554,7 +554,7 @@ async function evaluate(
     const r =
       model instanceof UnitShardedModel
         ? await model.loss(inputs, labels)
-        : model.loss(inputs, labels, { reduction: "sum" });
+        : await model.loss(inputs, labels, { reduction: "sum" });
     sum += r.loss;
     tokens += r.tokens;
   }

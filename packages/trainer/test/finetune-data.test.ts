@@ -77,7 +77,7 @@ describe("prompt masking with the real LLaMA tokenizer", () => {
       { prompt: "### Question: Is it?\n### Answer:", completion: " maybe" },
       128,
     )!;
-    const { loss, tokens } = model.loss([seq.inputIds], [seq.labels]);
+    const { loss, tokens } = await model.loss([seq.inputIds], [seq.labels]);
     const lp = model.logProbs([seq.inputIds]);
     const lpData = (await lp.array())[0];
     lp.dispose();

@@ -81,7 +81,7 @@ describe("pretrain on a generated indexed dataset", () => {
     // step 1 (lr 0 in warmup) takes the sequences of BatchPlan step 0; its loss is the model's own.
     const r = await run({ max_steps: 1, warmup_steps: 1, data_order: "sequential" });
     const seqs = [0, 1, 2, 3].map((i) => d.get(i));
-    const direct = model.loss(
+    const direct = await model.loss(
       seqs.map((s) => s.inputIds),
       seqs.map((s) => s.labels),
     );
@@ -148,11 +148,11 @@ describe("pretrain on a generated indexed dataset", () => {
       seed: 5,
     });
     const opt = new AdamW({ lr: 1e-2, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
-    const params = model.stateDict();
+    const params = await model.stateDict();
     const lrs = [0, 1e-2]; // constant schedule after 1 warmup step
     for (let step = 0; step < 2; step++) {
       const seqs = plan.stepIndices(step).map((i) => d.get(i));
-      const out = model.lossAndGrads(
+      const out = await model.lossAndGrads(
         seqs.map((s) => s.inputIds),
         seqs.map((s) => s.labels),
       ); // HF's default mean over the batch's label tokens
@@ -200,7 +200,7 @@ describe("pretrain on a generated indexed dataset", () => {
     expect(evals.map((e) => e.step)).toEqual([2]);
     const model = await loadHFCheckpoint(r.lastCheckpoint!.dir);
     const seqs = [0, 1, 2].map((i) => d.get(i));
-    const ref = model.loss(
+    const ref = await model.loss(
       seqs.map((s) => s.inputIds),
       seqs.map((s) => s.labels),
     );

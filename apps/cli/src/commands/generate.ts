@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   BACKEND_NAMES,
   type BackendName,
+  describeBackend,
   firstNonFiniteParameter,
   GenerateError,
   generate,
@@ -119,9 +120,9 @@ async function run(opts: GenerateCliOptions): Promise<void> {
   const loadSeconds = (Date.now() - loadStart) / 1000;
   const weights = model.bf16Parameters().length > 0 ? "bf16" : "f32";
   process.stderr.write(
-    `loaded ${opts.model} in ${loadSeconds.toFixed(1)} s: ${(model.parameterBytes() / 1e9).toFixed(2)} GB of weights (${weights === "bf16" ? "bfloat16, 2 bytes/parameter" : "float32"}) on ${backend}\n`,
+    `loaded ${opts.model} in ${loadSeconds.toFixed(1)} s: ${(model.parameterBytes() / 1e9).toFixed(2)} GB of weights (${weights === "bf16" ? "bfloat16, 2 bytes/parameter" : "float32"}) on ${await describeBackend()}\n`,
   );
-  const bad = firstNonFiniteParameter(model);
+  const bad = await firstNonFiniteParameter(model);
   if (bad)
     process.stderr.write(
       `warning: ${opts.model}: parameter ${bad.name} holds ${bad.value} (at index ${bad.index}): the checkpoint's weights are not finite\n`,

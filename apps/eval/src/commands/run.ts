@@ -174,7 +174,7 @@ async function run(o: RunOpts): Promise<void> {
     loading.stop();
   }
   process.stderr.write(
-    `biomed-eval: loaded ${o.model} in ${lm.loadSeconds.toFixed(1)} s: ${(lm.parameterBytes / 1e9).toFixed(2)} GB of weights (${lm.weights === "bf16" ? "bfloat16, 2 bytes/parameter" : "float32"}) on ${lm.backend}\n`,
+    `biomed-eval: loaded ${o.model} in ${lm.loadSeconds.toFixed(1)} s: ${(lm.parameterBytes / 1e9).toFixed(2)} GB of weights (${lm.weights === "bf16" ? "bfloat16, 2 bytes/parameter" : "float32"}) on ${lm.backendDescription}\n`,
   );
   if (lm.nonFinite)
     warn(
