@@ -1,5 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import {
+  type Checked,
+  checkJsonLines,
+  parseJsonLines,
+  parseJsonObjectEntries,
+  type Rejection,
+} from "@biomed-llama/medical-qa";
 import { parse as parseCsv } from "csv-parse/sync";
 import { TaskDataError } from "./errors.js";
 
@@ -11,20 +18,28 @@ function need(path: string): string {
   return readFileSync(path, "utf8");
 }
 
-/** JSON Lines (MedQA's *.jsonl, MedMCQA's dev.json/train.json despite the name). */
+/** JSON Lines (MedQA's *.jsonl, MedMCQA's dev.json/train.json despite the name, the Pile's shards). */
 export function readJsonLines(path: string): Doc[] {
-  const docs: Doc[] = [];
-  need(path)
-    .split("\n")
-    .forEach((line, i) => {
-      if (!line.trim()) return;
-      try {
-        docs.push(JSON.parse(line));
-      } catch {
-        throw new TaskDataError(`${path}:${i + 1}: not a JSON object`);
-      }
-    });
-  return docs;
+  return parseJsonLines(need(path)).map((l) => {
+    if (l.error !== undefined) throw new TaskDataError(`${path}:${l.line}: ${l.error}`);
+    return l.value as Doc;
+  });
+}
+
+/**
+ * A JSON Lines release file, each record checked (medical-qa's checks): the first bad line throws a
+ * TaskDataError naming file, line and field. `word` rewords a rejection where this package always
+ * worded it otherwise.
+ */
+export function readCheckedLines<T>(
+  path: string,
+  check: (value: unknown) => Checked<T>,
+  word: (bad: Rejection) => string = (bad) => bad.reason,
+): T[] {
+  return checkJsonLines(need(path), check).map((r) => {
+    if (!r.ok) throw new TaskDataError(`${path}:${r.line}: ${word(r)}`);
+    return r.record;
+  });
 }
 
 /**
@@ -33,71 +48,9 @@ export function readJsonLines(path: string): Doc[] {
  * numerically, and document order decides which few-shot examples a seed draws.
  */
 export function readJsonObjectEntries(path: string): Array<[string, unknown]> {
-  const text = need(path);
-  const bad = (what: string): never => {
-    throw new TaskDataError(`${path}: ${what}`);
-  };
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && " \t\n\r".includes(text[i])) i++;
-  };
-  /** End index (exclusive) of the JSON string starting at `at`. */
-  const stringEnd = (at: number): number => {
-    let j = at + 1;
-    while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-    if (j >= text.length) bad("unterminated string");
-    return j + 1;
-  };
-  ws();
-  if (text[i] !== "{") bad("expected a JSON object");
-  i++;
-  const out: Array<[string, unknown]> = [];
-  ws();
-  if (text[i] === "}") return out;
-  for (;;) {
-    ws();
-    if (text[i] !== '"') bad("expected a key");
-    const keyEnd = stringEnd(i);
-    const key = JSON.parse(text.slice(i, keyEnd)) as string;
-    i = keyEnd;
-    ws();
-    if (text[i] !== ":") bad(`expected ":" after key ${key}`);
-    i++;
-    ws();
-    const start = i;
-    let depth = 0;
-    while (i < text.length) {
-      const c = text[i];
-      if (c === '"') {
-        i = stringEnd(i);
-        if (depth === 0) break;
-        continue;
-      }
-      if (c === "{" || c === "[") depth++;
-      else if (c === "}" || c === "]") {
-        if (depth === 0) break;
-        depth--;
-        if (depth === 0) {
-          i++;
-          break;
-        }
-      } else if (depth === 0 && c === ",") break;
-      i++;
-    }
-    try {
-      out.push([key, JSON.parse(text.slice(start, i))]);
-    } catch {
-      bad(`value of key ${key} is not valid JSON`);
-    }
-    ws();
-    if (text[i] === ",") {
-      i++;
-      continue;
-    }
-    if (text[i] === "}") break;
-    bad(`expected "," or "}" after key ${key}`);
-  }
-  return out;
+  const parsed = parseJsonObjectEntries(need(path));
+  if (!parsed.ok) throw new TaskDataError(`${path}: ${parsed.reason}`);
+  return parsed.entries;
 }
 
 /** Same, as an object (for lookups where order does not matter). */

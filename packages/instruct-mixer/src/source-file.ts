@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { type Checked, checkJsonLines, isJsonObject, parseJsonObjectEntries } from "@biomed-llama/medical-qa";
 import { SourceFormatError } from "./errors.js";
 import type { InstructRecord, MalformedRecord } from "./record.js";
 
@@ -19,23 +20,6 @@ export function readJsonDocument(file: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     throw new SourceFormatError(file, `not valid JSON (${(err as Error).message})`);
-  }
-}
-
-/**
- * JSON Lines, one record per non-blank line. A line that does not parse is a malformed record
- * (index = line number - 1), not a fatal error: one bad line in 182k should not stop a mixture.
- */
-export function* readJsonLines(file: string): Generator<{ index: number; value?: unknown; error?: string }> {
-  const lines = readSourceText(file).split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === "") continue;
-    try {
-      yield { index: i, value: JSON.parse(line) };
-    } catch (err) {
-      yield { index: i, error: `line ${i + 1} is not valid JSON (${(err as Error).message})` };
-    }
   }
 }
 
@@ -63,9 +47,8 @@ export class RecordCollector {
   }
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+/** A plain JSON object (not null, not an array). */
+export const isObject = isJsonObject;
 
 /** A required non-blank string field, or the reason it is not one. */
 export function requireText(obj: Record<string, unknown>, field: string): string | { reason: string } {
@@ -80,47 +63,35 @@ export function requireText(obj: Record<string, unknown>, field: string): string
  * A JSON object document plus its top-level keys in file order. JSON.parse (like every JS
  * object) lists integer-like keys — PubMedQA's PMIDs — in numeric order, not the order of the
  * file; Python's json keeps file order, and "record i" should mean the i-th in the file.
+ * A repeated key keeps its first position and its last value, as in Python.
  */
 export function readJsonObjectInFileOrder(
   file: string,
 ): { doc: Record<string, unknown>; keys: string[] } | undefined {
-  const text = readSourceText(file);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new SourceFormatError(file, `not valid JSON (${(err as Error).message})`);
+  const parsed = parseJsonObjectEntries(readSourceText(file));
+  if (!parsed.ok) {
+    if (parsed.notObject) return undefined;
+    throw new SourceFormatError(file, parsed.reason);
   }
-  if (!isObject(doc)) return undefined;
-  const keys: string[] = [];
-  const seen = new Set<string>();
-  let depth = 0;
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      // Most of the file is string content: jump quote to quote with indexOf, skipping escaped ones.
-      let j = text.indexOf('"', i + 1);
-      while (isEscaped(text, j)) j = text.indexOf('"', j + 1);
-      if (depth === 1 && expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (!seen.has(key)) keys.push(key);
-        seen.add(key);
-        expectKey = false;
-      }
-      i = j;
-    } else if (c === 123 /* { */ || c === 91 /* [ */) {
-      depth++;
-      if (depth === 1) expectKey = true;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
-    else if (c === 44 /* , */ && depth === 1) expectKey = true;
-  }
-  return { doc, keys };
+  return { doc: Object.fromEntries(parsed.entries), keys: parsed.entries.map(([key]) => key) };
 }
 
-/** Whether the quote at `at` is preceded by an odd number of backslashes. */
-function isEscaped(text: string, at: number): boolean {
-  let n = 0;
-  while (text.charCodeAt(at - 1 - n) === 92) n++;
-  return n % 2 === 1;
+/**
+ * The records of a JSON Lines source that pass `check` (medical-qa's checks of the release
+ * formats). A line that does not parse or does not pass is a malformed record of `out` (index =
+ * line number - 1), keyed by `key` of its JSON where given, not a fatal error: one bad line in
+ * 182k should not stop a mixture (unless strict).
+ */
+export function readCheckedLines<T>(
+  file: string,
+  out: RecordCollector,
+  check: (value: unknown) => Checked<T>,
+  key?: (parsed: unknown) => string | undefined,
+): T[] {
+  const records: T[] = [];
+  for (const r of checkJsonLines(readSourceText(file), check)) {
+    if (r.ok) records.push(r.record);
+    else out.reject(r.line - 1, r.invalidJson ? `line ${r.line} is ${r.reason}` : r.reason, key?.(r.parsed));
+  }
+  return records;
 }

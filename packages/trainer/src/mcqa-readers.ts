@@ -1,4 +1,20 @@
 import { readFileSync } from "node:fs";
+import {
+  type Checked,
+  checkJsonLines,
+  checkMedmcqa,
+  checkMedqa,
+  checkPubmedqa,
+  medmcqaGold,
+  medmcqaOptions,
+  medqaGold,
+  medqaLetters,
+  PUBMEDQA_LABELS,
+  parseJsonObjectEntries,
+  pubmedqaContext,
+  pubmedqaGold,
+  type Rejection,
+} from "@biomed-llama/medical-qa";
 import { DataFormatError } from "./errors.js";
 
 /** One multiple-choice QA example, whatever file it came from. */
@@ -22,28 +38,19 @@ function readText(path: string): string {
   }
 }
 
-function jsonLines(path: string): { line: number; rec: Record<string, unknown> }[] {
-  const out: { line: number; rec: Record<string, unknown> }[] = [];
-  const lines = readText(path).split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    if (!lines[i].trim()) continue;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(lines[i]);
-    } catch (e) {
-      throw new DataFormatError(`${path}:${i + 1}: not valid JSON: ${(e as Error).message}`);
-    }
-    if (typeof rec !== "object" || rec === null || Array.isArray(rec))
-      throw new DataFormatError(`${path}:${i + 1}: expected a JSON object per line`);
-    out.push({ line: i + 1, rec: rec as Record<string, unknown> });
-  }
-  return out;
+/** The trainer's wording of a rejection; a bad cop keeps the message it has always had. */
+function failure(where: string, bad: Rejection): DataFormatError {
+  const reason =
+    bad.field === "cop" ? `field "cop" must be 1..4 (1 = opa), got ${JSON.stringify(bad.got)}` : bad.reason;
+  return new DataFormatError(`${where}: ${reason}`);
 }
 
-function str(rec: Record<string, unknown>, key: string, where: string): string {
-  const v = rec[key];
-  if (typeof v !== "string") throw new DataFormatError(`${where}: field "${key}" must be a string`);
-  return v;
+/** Every record of a JSON Lines release file; the first bad line throws, naming file and line. */
+function jsonLineRecords<T>(path: string, check: (value: unknown) => Checked<T>): T[] {
+  return checkJsonLines(readText(path), check).map((r) => {
+    if (!r.ok) throw failure(`${path}:${r.line}`, r);
+    return r.record;
+  });
 }
 
 /**
@@ -51,103 +58,43 @@ function str(rec: Record<string, unknown>, key: string, where: string): string {
  * answer_idx (the option letter) and answer (its text). The 4- and 5-option files both read.
  */
 export function readMedqa(path: string): McqaSample[] {
-  return jsonLines(path).map(({ line, rec }) => {
-    const where = `${path}:${line}`;
-    const question = str(rec, "question", where);
-    const opts = rec.options;
-    if (typeof opts !== "object" || opts === null || Array.isArray(opts))
-      throw new DataFormatError(`${where}: field "options" must be an object {A: ..., B: ...}`);
-    const letters = Object.keys(opts).sort();
-    const options = letters.map((k) => {
-      const v = (opts as Record<string, unknown>)[k];
-      if (typeof v !== "string") throw new DataFormatError(`${where}: options.${k} must be a string`);
-      return v;
-    });
-    const idx = str(rec, "answer_idx", where);
-    const answerIndex = letters.indexOf(idx);
-    if (answerIndex < 0)
-      throw new DataFormatError(`${where}: answer_idx "${idx}" is not one of ${letters.join(",")}`);
-    return { question, options, answerIndex };
+  return jsonLineRecords(path, (v) => checkMedqa(v)).map((r) => {
+    const letters = medqaLetters(r);
+    return {
+      question: r.question,
+      options: letters.map((k) => r.options[k]),
+      answerIndex: medqaGold(r, letters),
+    };
   });
 }
 
 /** MedMCQA JSONL as released (train.json / dev.json): question, opa..opd, cop 1..4 (1 = opa). */
 export function readMedmcqa(path: string): McqaSample[] {
-  return jsonLines(path).map(({ line, rec }) => {
-    const where = `${path}:${line}`;
-    const options = ["opa", "opb", "opc", "opd"].map((k) => str(rec, k, where));
-    const cop = rec.cop;
-    if (typeof cop !== "number" || !Number.isInteger(cop) || cop < 1 || cop > 4)
-      throw new DataFormatError(`${where}: field "cop" must be 1..4 (1 = opa), got ${JSON.stringify(cop)}`);
-    return {
-      question: str(rec, "question", where),
-      options,
-      answerIndex: cop - 1,
-      id: typeof rec.id === "string" ? rec.id : undefined,
-    };
-  });
+  return jsonLineRecords(path, (v) => checkMedmcqa(v)).map((r) => ({
+    question: r.question,
+    options: medmcqaOptions(r),
+    answerIndex: medmcqaGold(r),
+    id: typeof r.id === "string" ? r.id : undefined,
+  }));
 }
-
-/**
- * Keys of the top-level JSON object in the order they appear in the text. JS objects list
- * integer-like keys (PMIDs) in numeric order, Python dicts in file order; the file order is the
- * one the seed saw, so it is recovered here with a string-aware scan.
- */
-function topLevelKeysInFileOrder(text: string): string[] {
-  const keys: string[] = [];
-  let depth = 0;
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)));
-      expectKey = false;
-      i = j;
-    } else if (c === "{" || c === "[") {
-      depth++;
-      expectKey = depth === 1 && c === "{";
-    } else if (c === "}" || c === "]") depth--;
-    else if (c === "," && depth === 1) expectKey = true;
-  }
-  return keys;
-}
-
-const PUBMEDQA_OPTIONS = ["yes", "no", "maybe"];
 
 /**
  * PubMedQA JSON as released (ori_pqal.json, pqa_artificial): an object keyed by PMID with QUESTION,
- * CONTEXTS[] and final_decision (yes/no/maybe). Options are always yes/no/maybe, as in the seed.
+ * CONTEXTS[] and final_decision (yes/no/maybe), read in file order (the order the seed saw).
+ * Options are always yes/no/maybe, as in the seed.
  */
 export function readPubmedqa(path: string): McqaSample[] {
-  let data: unknown;
-  const text = readText(path);
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    if (e instanceof DataFormatError) throw e;
-    throw new DataFormatError(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof data !== "object" || data === null || Array.isArray(data))
-    throw new DataFormatError(`${path}: expected an object keyed by PMID`);
-  const byPmid = data as Record<string, Record<string, unknown>>;
-  return topLevelKeysInFileOrder(text).map((pmid) => {
-    const rec = byPmid[pmid];
-    const where = `${path}: PMID ${pmid}`;
-    if (typeof rec !== "object" || rec === null) throw new DataFormatError(`${where}: expected an object`);
-    const ctx = rec.CONTEXTS;
-    if (!Array.isArray(ctx) || ctx.some((c) => typeof c !== "string"))
-      throw new DataFormatError(`${where}: field "CONTEXTS" must be an array of strings`);
-    const decision = str(rec, "final_decision", where);
-    const answerIndex = PUBMEDQA_OPTIONS.indexOf(decision);
-    if (answerIndex < 0)
-      throw new DataFormatError(`${where}: final_decision "${decision}" is not yes/no/maybe`);
+  const parsed = parseJsonObjectEntries(readText(path));
+  if (!parsed.ok)
+    throw new DataFormatError(`${path}: ${parsed.reason}${parsed.notObject ? " keyed by PMID" : ""}`);
+  return parsed.entries.map(([pmid, value]) => {
+    const c = checkPubmedqa(pmid, value);
+    if (!c.ok) throw failure(`${path}: PMID ${pmid}`, c);
     return {
-      question: str(rec, "QUESTION", where),
-      options: [...PUBMEDQA_OPTIONS],
-      answerIndex,
-      context: (ctx as string[]).join("\n"),
+      question: c.record.QUESTION,
+      options: [...PUBMEDQA_LABELS],
+      answerIndex: pubmedqaGold(c.record),
+      context: pubmedqaContext(c.record.CONTEXTS),
       id: pmid,
     };
   });

@@ -1,3 +1,12 @@
+import {
+  checkPubmedqa,
+  checkPubmedqaQuestion,
+  pubmedqaGold as goldIndex,
+  PUBMEDQA_LABELS,
+  type PubmedqaLabel,
+  pubmedqaContext,
+  pubmedqaLabel,
+} from "@biomed-llama/medical-qa";
 import { type Doc, dataPath, readJsonObject, readJsonObjectEntries } from "../datasets.js";
 import { TaskDataError } from "../errors.js";
 import type { SplitSource } from "../task.js";
@@ -7,31 +16,19 @@ export interface PubmedqaDoc extends Doc {
   PMID: string;
   QUESTION: string;
   CONTEXTS: string[];
-  final_decision: "yes" | "no" | "maybe";
+  final_decision: PubmedqaLabel;
 }
 
-export const PUBMEDQA_LABELS = ["yes", "no", "maybe"] as const;
+export { PUBMEDQA_LABELS };
 
+/** The records of a PMID-keyed file in file order; the label from `labels` (a PMID → label file) when given. */
 function records(path: string, labels?: Record<string, unknown>, labelsPath?: string): PubmedqaDoc[] {
   return readJsonObjectEntries(path).map(([pmid, v]) => {
-    const where = `${path}: record ${pmid}`;
-    const r = v as Record<string, unknown>;
-    if (!r || typeof r.QUESTION !== "string") throw new TaskDataError(`${where}: field "QUESTION" missing`);
-    if (!Array.isArray(r.CONTEXTS) || !r.CONTEXTS.every((c) => typeof c === "string"))
-      throw new TaskDataError(`${where}: field "CONTEXTS" must be a list of strings`);
-    const label = labels ? labels[pmid] : r.final_decision;
-    if (!PUBMEDQA_LABELS.includes(label as never))
-      throw new TaskDataError(
-        labels
-          ? `${labelsPath}: no yes/no/maybe label for PMID ${pmid}`
-          : `${where}: field "final_decision" must be yes/no/maybe`,
-      );
-    return {
-      PMID: pmid,
-      QUESTION: r.QUESTION,
-      CONTEXTS: r.CONTEXTS as string[],
-      final_decision: label as PubmedqaDoc["final_decision"],
-    };
+    const c = labels ? checkPubmedqaQuestion(pmid, v) : checkPubmedqa(pmid, v);
+    if (!c.ok) throw new TaskDataError(`${path}: record ${pmid}: ${c.reason}`);
+    const label = labels ? pubmedqaLabel(labels[pmid]) : (c.record.final_decision as PubmedqaLabel);
+    if (!label) throw new TaskDataError(`${labelsPath}: no yes/no/maybe label for PMID ${pmid}`);
+    return { PMID: pmid, QUESTION: c.record.QUESTION, CONTEXTS: c.record.CONTEXTS, final_decision: label };
   });
 }
 
@@ -68,8 +65,7 @@ export const PUBMEDQA_SPLITS = { train, test, all };
 
 export function pubmedqaPrompt(doc: Doc): string {
   const d = doc as PubmedqaDoc;
-  return `Abstract: ${d.CONTEXTS.join("\n")}\nQuestion: ${d.QUESTION}\nAnswer:`;
+  return `Abstract: ${pubmedqaContext(d.CONTEXTS)}\nQuestion: ${d.QUESTION}\nAnswer:`;
 }
 
-export const pubmedqaGold = (doc: Doc): number =>
-  PUBMEDQA_LABELS.indexOf((doc as PubmedqaDoc).final_decision);
+export const pubmedqaGold = (doc: Doc): number => goldIndex(doc as PubmedqaDoc);

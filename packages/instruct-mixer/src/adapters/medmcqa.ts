@@ -1,5 +1,12 @@
+import {
+  checkMedmcqa,
+  MEDMCQA_OPTION_FIELDS,
+  medmcqaGold,
+  medmcqaId,
+  optionLetter,
+} from "@biomed-llama/medical-qa";
 import type { AdapterOptions, AdapterResult } from "../record.js";
-import { isObject, RecordCollector, readJsonLines, requireText } from "../source-file.js";
+import { RecordCollector, readCheckedLines } from "../source-file.js";
 import { fillTemplate, formatChoiceAnswer, formatOptions, RECORD_TEMPLATES } from "../templates.js";
 
 export interface MedMCQAOptions extends AdapterOptions {
@@ -10,67 +17,28 @@ export interface MedMCQAOptions extends AdapterOptions {
   withExplanation?: boolean;
 }
 
-const OPTION_FIELDS = [
-  ["A", "opa"],
-  ["B", "opb"],
-  ["C", "opc"],
-  ["D", "opd"],
-] as const;
-
 /**
  * MedMCQA release files (train.json / dev.json — JSON Lines despite the name): `question`,
  * `opa`..`opd`, `cop` 1-4 with 1 = opa (the Hugging Face copy is 0-based; this reads the
- * release), `exp`, `id`. The seed's stratum name is "medmcqa/train".
+ * release), `exp`, `id`. The seed's stratum name is "medmcqa/train". Malformed records are keyed
+ * by their MedMCQA id.
  */
 export function loadMedMCQA(file: string, opts: MedMCQAOptions = {}): AdapterResult {
   const source = opts.name ?? "medmcqa/train";
   const out = new RecordCollector(file, opts.strict ?? false);
-  for (const line of readJsonLines(file)) {
-    if (line.error) {
-      out.reject(line.index, line.error);
-      continue;
-    }
-    const r = line.value;
-    if (!isObject(r)) {
-      out.reject(line.index, "record is not a JSON object");
-      continue;
-    }
-    const id = typeof r.id === "string" ? r.id : undefined;
-    const question = requireText(r, "question");
-    if (typeof question !== "string") {
-      out.reject(line.index, question.reason, id);
-      continue;
-    }
-    const options: [string, string][] = [];
-    let problem: string | undefined;
-    for (const [letter, field] of OPTION_FIELDS) {
-      const text = requireText(r, field);
-      if (typeof text !== "string") {
-        problem = text.reason;
-        break;
-      }
-      options.push([letter, text]);
-    }
-    if (problem) {
-      out.reject(line.index, problem, id);
-      continue;
-    }
-    const cop = r.cop;
-    if (typeof cop !== "number" || !Number.isInteger(cop) || cop < 1 || cop > 4) {
-      out.reject(line.index, `field "cop" (${JSON.stringify(cop)}) must be 1, 2, 3 or 4`, id);
-      continue;
-    }
-    const [letter, text] = options[cop - 1];
+  const t = RECORD_TEMPLATES.multipleChoice;
+  for (const r of readCheckedLines(file, out, (v) => checkMedmcqa(v, { nonBlank: true }), medmcqaId)) {
+    const options = MEDMCQA_OPTION_FIELDS.map((f, i): [string, string] => [optionLetter(i), r[f].trim()]);
+    const [letter, text] = options[medmcqaGold(r)];
     let output = formatChoiceAnswer(letter, text);
     if (opts.withExplanation && typeof r.exp === "string" && r.exp.trim() !== "") {
       output += `\n\nExplanation: ${r.exp.trim()}`;
     }
-    const t = RECORD_TEMPLATES.multipleChoice;
     out.add({
       source,
       template: "qa",
       instruction: t.instruction,
-      input: fillTemplate(t.input, { question, options: formatOptions(options) }),
+      input: fillTemplate(t.input, { question: r.question.trim(), options: formatOptions(options) }),
       output,
     });
   }

@@ -1,6 +1,15 @@
+import {
+  checkPubmedqa,
+  optionLetter,
+  PUBMEDQA_LABELS,
+  type PubmedqaLabel,
+  type PubmedqaRules,
+  pubmedqaContext,
+  pubmedqaGold,
+} from "@biomed-llama/medical-qa";
 import { SourceFormatError } from "../errors.js";
 import type { AdapterOptions, AdapterResult } from "../record.js";
-import { isObject, RecordCollector, readJsonObjectInFileOrder, requireText } from "../source-file.js";
+import { RecordCollector, readJsonObjectInFileOrder, requireText } from "../source-file.js";
 import { fillTemplate, formatChoiceAnswer, formatOptions, RECORD_TEMPLATES } from "../templates.js";
 
 export interface PubMedQAOptions extends AdapterOptions {
@@ -9,11 +18,12 @@ export interface PubMedQAOptions extends AdapterOptions {
 }
 
 /** PubMedQA's decisions as a fixed option list, so the answer has the `(X) text` shape. */
-export const PUBMEDQA_OPTIONS = [
-  ["A", "yes"],
-  ["B", "no"],
-  ["C", "maybe"],
-] as const;
+export const PUBMEDQA_OPTIONS: ReadonlyArray<readonly [string, PubmedqaLabel]> = PUBMEDQA_LABELS.map(
+  (label, i) => [optionLetter(i), label] as const,
+);
+
+/** Non-blank QUESTION and CONTEXTS paragraphs (one or more); the decision in any case ("Maybe"). */
+const RULES: PubmedqaRules = { nonBlank: true, anyCaseDecision: true };
 
 /**
  * PubMedQA (ori_pqal.json, ori_pqaa.json = pqa_artificial, ori_pqau.json): one JSON object
@@ -29,37 +39,15 @@ export function loadPubMedQA(file: string, opts: PubMedQAOptions = {}): AdapterR
   const parsed = readJsonObjectInFileOrder(file);
   if (!parsed) throw new SourceFormatError(file, "expected a JSON object keyed by PMID");
   const out = new RecordCollector(file, opts.strict ?? false);
+  const t = RECORD_TEMPLATES.pubmedqa;
   for (const [index, pmid] of parsed.keys.entries()) {
-    const r = parsed.doc[pmid];
-    if (!isObject(r)) {
-      out.reject(index, "record is not a JSON object", pmid);
+    const c = checkPubmedqa(pmid, parsed.doc[pmid], RULES);
+    if (!c.ok) {
+      out.reject(index, c.reason, pmid);
       continue;
     }
-    const question = requireText(r, "QUESTION");
-    if (typeof question !== "string") {
-      out.reject(index, question.reason, pmid);
-      continue;
-    }
-    const contexts = r.CONTEXTS;
-    if (
-      !Array.isArray(contexts) ||
-      contexts.length === 0 ||
-      contexts.some((c) => typeof c !== "string" || c.trim() === "")
-    ) {
-      out.reject(index, `field "CONTEXTS" must be a non-empty array of non-empty strings`, pmid);
-      continue;
-    }
-    const decision = typeof r.final_decision === "string" ? r.final_decision.trim().toLowerCase() : undefined;
-    const option = PUBMEDQA_OPTIONS.find(([, text]) => text === decision);
-    if (!option) {
-      out.reject(
-        index,
-        `field "final_decision" (${JSON.stringify(r.final_decision)}) is not yes/no/maybe`,
-        pmid,
-      );
-      continue;
-    }
-    let output = formatChoiceAnswer(option[0], option[1]);
+    const r = c.record;
+    let output = formatChoiceAnswer(...PUBMEDQA_OPTIONS[pubmedqaGold(r)]);
     if (opts.withLongAnswer) {
       const long = requireText(r, "LONG_ANSWER");
       if (typeof long !== "string") {
@@ -68,14 +56,13 @@ export function loadPubMedQA(file: string, opts: PubMedQAOptions = {}): AdapterR
       }
       output += `\n\n${long}`;
     }
-    const t = RECORD_TEMPLATES.pubmedqa;
     out.add({
       source,
       template: "qa",
       instruction: t.instruction,
       input: `${fillTemplate(t.input, {
-        abstract: contexts.map((c: string) => c.trim()).join("\n"),
-        question,
+        abstract: pubmedqaContext(r.CONTEXTS.map((p) => p.trim())),
+        question: r.QUESTION.trim(),
       })}\n\n### Options:\n${formatOptions(PUBMEDQA_OPTIONS)}`,
       output,
     });
