@@ -8,9 +8,12 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2] ?? "";
+// Shared modules (no bench of their own) are skipped; the results table is made last, from every result.
+const NOT_BENCHES = ["run-all.ts", "write-result.ts", "llama-configs.ts", "results-table.ts"];
 const files = readdirSync(here)
-  .filter((f) => f.endsWith(".ts") && f !== "run-all.ts" && f.includes(filter))
+  .filter((f) => f.endsWith(".ts") && !NOT_BENCHES.includes(f) && f.includes(filter))
   .sort();
+files.push("results-table.ts");
 let failed = 0;
 for (const f of files) {
   process.stderr.write(`\n== bench/${f}\n`);
