@@ -140,19 +140,26 @@ export class ShardedDataParallel {
    * communicates every micro-step.
    */
   accumulateGradients(fullGrads: ReadonlyMap<string, Float32Array>): void {
-    if (!this.accumulated) {
-      this.accumulated = new Map();
-      for (const u of this.units) this.accumulated.set(u.name, u.flatten(fullGrads, "gradient"));
+    for (const u of this.units) this.accumulateUnitGradients(u.name, fullGrads);
+  }
+
+  /**
+   * `accumulateGradients` for one unit (`grads` holds at least that unit's parameters): a caller that
+   * reads gradients off the device unit by unit keeps one unit's host copy alive at a time, not the
+   * whole model's. `reduceGradients` then needs every unit accumulated.
+   */
+  accumulateUnitGradients(unitName: string, grads: ReadonlyMap<string, Float32Array>): void {
+    const u = this.unit(unitName);
+    this.accumulated ??= new Map();
+    const acc = this.accumulated.get(u.name);
+    if (!acc) {
+      this.accumulated.set(u.name, u.flatten(grads, "gradient"));
       return;
     }
-    for (const u of this.units) {
-      const acc = this.accumulated.get(u.name)!;
-      for (const [name, { offset, numel }] of u.offsets) {
-        const g = fullGrads.get(name);
-        if (!g || g.length !== numel)
-          throw new ShardingError(`unit ${u.name}: gradient for ${name} is missing or has the wrong length`);
-        for (let i = 0; i < numel; i++) acc[offset + i] += g[i];
-      }
+    u.check(grads, "gradient");
+    for (const [name, { offset, numel }] of u.offsets) {
+      const g = grads.get(name) as Float32Array;
+      for (let i = 0; i < numel; i++) acc[offset + i] += g[i];
     }
   }
 
@@ -171,6 +178,10 @@ export class ShardedDataParallel {
     if (!accumulated && !fullGrads)
       throw new ShardingError("reduceGradients() without gradients: call accumulateGradients first");
     // Flatten one unit at a time so the transient full-size copy is one unit, not the whole model.
+    if (accumulated && !fullGrads)
+      for (const u of this.units)
+        if (!accumulated.has(u.name))
+          throw new ShardingError(`reduceGradients(): unit ${u.name} has no accumulated gradients`);
     const flatOf = (u: FlatParamUnit) => accumulated?.get(u.name) ?? u.flatten(fullGrads!, "gradient");
     const out: UnitShard[] = [];
     for (const u of this.units) out.push(await this.reduceFlat(u, flatOf(u)));

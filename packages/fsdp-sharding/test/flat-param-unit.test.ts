@@ -113,3 +113,45 @@ test("reduceUnitGradients needs only its unit's gradients and refuses pending mi
     /accumulated micro-steps pending/,
   );
 });
+
+test("accumulateUnitGradients sums unit by unit what accumulateGradients sums at once; every unit is needed", async () => {
+  const { ShardedDataParallel, SoloGroup } = await import("../src/index.js");
+  const make = () =>
+    new ShardedDataParallel({
+      units: [
+        { name: "a", params: [{ name: "x", shape: [2] }] },
+        { name: "b", params: [{ name: "y", shape: [3] }] },
+      ],
+      strategy: "none",
+      group: new SoloGroup(),
+    });
+  const micro = [
+    new Map([
+      ["x", Float32Array.from([1, 2])],
+      ["y", Float32Array.from([3, 4, 5])],
+    ]),
+    new Map([
+      ["x", Float32Array.from([0.5, -2])],
+      ["y", Float32Array.from([7, 0, -1])],
+    ]),
+  ];
+  const whole = make();
+  for (const g of micro) whole.accumulateGradients(g);
+  const perUnit = make();
+  for (const g of micro) {
+    perUnit.accumulateUnitGradients("b", new Map([["y", g.get("y") as Float32Array]]));
+    perUnit.accumulateUnitGradients("a", new Map([["x", g.get("x") as Float32Array]]));
+  }
+  const want = (await whole.reduceGradients()).map((s) => Array.from(s.grad));
+  expect((await perUnit.reduceGradients()).map((s) => Array.from(s.grad))).toEqual(want);
+  expect(want).toEqual([
+    [1.5, 0],
+    [10, 4, 4],
+  ]);
+  const partial = make();
+  partial.accumulateUnitGradients("a", new Map([["x", new Float32Array(2)]]));
+  await expect(partial.reduceGradients()).rejects.toThrow(/unit b has no accumulated gradients/);
+  expect(() => partial.accumulateUnitGradients("a", new Map([["x", new Float32Array(3)]]))).toThrow(
+    /unit a: gradient x has 3 elements, expected 2/,
+  );
+});

@@ -48,6 +48,7 @@ export {
 } from "./metrics-log.js";
 export { Rng, seededPermutation } from "./rng.js";
 export { RunDirectory } from "./run-dir.js";
+export { fsdpUnits, type ShardedModel } from "./sharded-model.js";
 export {
   IGNORE_INDEX,
   mcqaPromptCompletion,
@@ -58,7 +59,6 @@ export {
   trimToLastLabel,
 } from "./supervised-sequences.js";
 export {
-  llamaUnits,
   makeSchedule,
   runModelConfig,
   type TrainOptions,

@@ -3,21 +3,14 @@ import {
   describeDataPaths,
   initProcessGroup,
   type ProcessGroup,
-  ShardedDataParallel,
+  type ShardedDataParallel,
   type UnitShard,
-  type UnitSpec,
 } from "@biomed-llama/fsdp-sharding";
 import {
   describeBackend,
   type LlamaConfig,
-  LlamaForCausalLM,
-  loadHFCheckpoint,
-  llamaUnits as modelUnits,
-  parameterShapes,
   presetConfig,
   readHFConfig,
-  saveHFCheckpoint,
-  saveHFStateDict,
   setBackend,
   setMatmulPrecision,
   trainingFlopsPerToken,
@@ -40,6 +33,7 @@ import { blameFlags, type TrainConfig } from "./config.js";
 import { CheckpointError, ConfigError, DataFormatError, NonFiniteLossError } from "./errors.js";
 import { formatStepLine, MetricsWriter, type StepMetrics, truncateMetrics } from "./metrics-log.js";
 import { RunDirectory } from "./run-dir.js";
+import { type ShardedModel, shardModel } from "./sharded-model.js";
 import { type SequenceSource, trimToLastLabel } from "./supervised-sequences.js";
 import {
   type CheckpointManifest,
@@ -47,7 +41,6 @@ import {
   readShardedStates,
   saveTrainCheckpoint,
 } from "./train-state.js";
-import { UnitShardedModel } from "./unit-sharded-model.js";
 
 export interface TrainOptions {
   /** A validated config (validateConfig / loadConfig); `out` must be set. */
@@ -92,15 +85,6 @@ export interface TrainResult {
   lastCheckpoint: CheckpointRef | null;
   /** Final full parameters (identical on every rank). */
   parameters: Map<string, Float32Array>;
-}
-
-/** FSDP wrapping as the seed: embeddings, one unit per decoder layer, final norm + head (the model's units). */
-export function llamaUnits(config: LlamaConfig): UnitSpec[] {
-  const shapes = parameterShapes(config);
-  return modelUnits(config).map((u) => ({
-    name: u.name,
-    params: u.params.map((name) => ({ name, shape: shapes.get(name)! })),
-  }));
 }
 
 export function makeSchedule(cfg: TrainConfig, totalSteps: number): LrSchedule {
@@ -185,15 +169,6 @@ async function allReduceSums(group: ProcessGroup, values: number[]): Promise<num
   return values.map((_, i) => buf[2 * i] + buf[2 * i + 1]);
 }
 
-async function toFloat32Grads(grads: Map<string, { data(): Promise<ArrayLike<number>>; dispose(): void }>) {
-  const out = new Map<string, Float32Array>();
-  for (const [name, g] of grads) {
-    out.set(name, (await g.data()) as Float32Array);
-    g.dispose();
-  }
-  return out;
-}
-
 /**
  * One training run, torchtitan style: process group → data → model → shard → optimizer + schedule
  * → maybe resume → loop. Every rank calls it; rank 0 logs and writes metrics.jsonl.
@@ -245,6 +220,25 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 }
 
+/** Everything a run's loop works with, set up by `trainInDirectory`. */
+interface Run {
+  opts: TrainOptions;
+  cfg: TrainConfig;
+  group: ProcessGroup;
+  rank0: boolean;
+  log: (line: string) => void;
+  runDirectory: RunDirectory | null;
+  plan: BatchPlan;
+  totalSteps: number;
+  model: ShardedModel;
+  sdp: ShardedDataParallel;
+  optimizer: AdamW;
+  schedule: LrSchedule;
+  decayMasks: Map<string, Uint8Array | undefined>;
+  metrics: MetricsWriter | null;
+  reduceSumOfSquares: (x: number) => Promise<number>;
+}
+
 async function trainInDirectory(
   opts: TrainOptions,
   group: ProcessGroup,
@@ -257,8 +251,6 @@ async function trainInDirectory(
   await setBackend(cfg.backend);
   setMatmulPrecision(cfg.matmul_precision);
   const backend = await describeBackend();
-
-  // ── data: which sequences each (step, rank, micro-step) takes ────────────────────────────
   const plan = new BatchPlan({
     numSequences: opts.data.numSequences,
     globalBatch: cfg.global_batch,
@@ -268,43 +260,9 @@ async function trainInDirectory(
     seed: cfg.seed,
   });
   const totalSteps = cfg.max_steps ?? plan.stepsForEpochs(cfg.epochs ?? 1);
-
-  // ── checkpoint to resume from (read before the model: it fixes the architecture) ────────
-  const resumeFrom = opts.resume ? latestCheckpoint(runDir) : null;
-  const saved = resumeFrom ? readShardedStates(resumeFrom.dir) : null;
-  if (saved) {
-    const problems = plan.cursorMismatch(saved.manifest.loop.cursor);
-    if (problems.length) throw new CheckpointError(`${resumeFrom!.dir}: ${problems.join("; ")}`);
-  }
-
-  // ── model ────────────────────────────────────────────────────────────────────────────────
-  let model: LlamaForCausalLM;
-  const recompute = cfg.activation_checkpointing === "layer";
-  if (saved) model = new LlamaForCausalLM(saved.manifest.model, { uninitialized: true, recompute });
-  else if (cfg.init_from) model = await loadHFCheckpoint(cfg.init_from, { recompute });
-  else if (cfg.model)
-    model = new LlamaForCausalLM(presetConfig(cfg.model), { seed: cfg.init_seed, recompute });
-  else throw new ConfigError("config", ["init_from/model: set one of them (or resume)"]);
-
+  const resume = opts.resume ? readResumePoint(runDir, plan) : null;
+  const { model, sdp, extras } = await shardModel(cfg, group, resume);
   try {
-    // ── shard: one flat unit per decoder layer + embed + head ────────────────────────────
-    const units = llamaUnits(model.config);
-    const sdp = new ShardedDataParallel({ units, strategy: cfg.sharding, group, gradReduction: "sum" });
-    // ZeRO-3 (`full`, `hybrid`): after sharding, parameters live only as shards and the model runs
-    // unit by unit.
-    const sharded = sdp.reshardAfterForward ? new UnitShardedModel(model.config, sdp) : null;
-    let extras: Map<string, Map<string, Float32Array>> | null = null;
-    if (saved) {
-      extras = sdp.loadShardedStateDict(saved.states);
-      if (!sharded) model.loadStateDict(await sdp.gatherParameters(), { source: resumeFrom!.dir });
-    } else {
-      const full = await model.stateDict();
-      await sdp.broadcastParameters(full);
-      if (!rank0 && !sharded) model.loadStateDict(full);
-    }
-    if (sharded) model.dispose();
-
-    // ── optimizer on this rank's shards, and the schedule ─────────────────────────────────
     const optimizer = new AdamW({
       lr: cfg.lr,
       betas: cfg.betas,
@@ -312,232 +270,299 @@ async function trainInDirectory(
       weightDecay: cfg.weight_decay,
     });
     const schedule = makeSchedule(cfg, totalSteps);
-    const decayMasks = new Map<string, Uint8Array | undefined>();
-    for (const u of sdp.units) {
-      const { start } = u.chunkRange(sdp.shardRank);
-      decayMasks.set(
-        u.name,
-        cfg.decay === "all" ? undefined : flatDecayMask(u.params, start, u.chunkSize, "matrices"),
-      );
-    }
-    let loop: LoopState = {
-      step: 0,
-      optimizerSteps: 0,
-      consecutiveNonFinite: 0,
-      tokensSeen: 0,
-      schedule: schedule.stateDict(),
-      cursor: plan.cursor(0),
-      rng: { seed: cfg.seed, epoch: 0 },
-    };
-    if (saved && extras) {
-      loop = saved.manifest.loop;
+    let loop = freshLoop(cfg, plan, schedule);
+    if (resume) {
+      loop = resume.manifest.loop;
       schedule.loadStateDict(loop.schedule);
-      if (loop.optimizerSteps > 0)
-        for (const s of sdp.parameterShards())
-          optimizer.setState(s.key, {
-            step: loop.optimizerSteps,
-            expAvg: extras.get("exp_avg")!.get(s.unit)!,
-            expAvgSq: extras.get("exp_avg_sq")!.get(s.unit)!,
-          });
+      restoreMoments(optimizer, sdp, loop, extras);
       if (rank0)
         log(
-          `resumed from ${resumeFrom!.dir} at step ${loop.step} (saved by ${saved.manifest.worldSize} rank(s), now ${group.size})`,
+          `resumed from ${resume.dir} at step ${loop.step} (saved by ${resume.manifest.worldSize} rank(s), now ${group.size})`,
         );
     }
-
-    const metricsPath = join(runDir, "metrics.jsonl");
-    if (rank0) {
-      writeFileAtomic(join(runDir, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
-      // a resumed run continues its log at the checkpoint: rows the killed run logged after it go
-      if (saved) {
-        const dropped = truncateMetrics(metricsPath, loop.step, log);
-        if (dropped > 0) log(`${metricsPath}: dropped ${dropped} rows logged after step ${loop.step}`);
-      }
-    }
-    const metrics = rank0 ? new MetricsWriter(metricsPath, log) : null;
-    if (rank0) {
+    const metrics = rank0 ? openMetrics(runDir, cfg, resume ? loop.step : null, log) : null;
+    if (rank0)
       log(
         `train: ${totalSteps} steps × ${cfg.global_batch} sequences (micro ${cfg.micro_batch} × accum ${plan.accumulation} × ${group.size} rank(s)), backend ${backend}, sharding ${cfg.sharding}${group.size > 1 ? `; ${describeDataPaths(group)}` : ""}`,
       );
-    }
-    const flopsPerToken = trainingFlopsPerToken(model.config, cfg.seq_len);
-    const poison = new Set(opts.poisonSteps ?? []);
-    const losses = new Map<number, number>();
-    let lastCheckpoint: CheckpointRef | null = null;
-    const startStep = loop.step;
-    const t0 = Date.now();
-    let stepTimeAvg = 0;
-    let saveDue = false;
-    const lastStep = opts.stopAfterStep !== undefined ? Math.min(opts.stopAfterStep, totalSteps) : totalSteps;
-
-    // ── the loop ───────────────────────────────────────────────────────────────────────────
-    for (let step = loop.step; step < lastStep; step++) {
-      const ts = Date.now();
-      const lr = schedule.lr(step);
-
-      // micro-steps: sum-reduced losses and gradients, accumulated locally
-      let lossSum = 0;
-      let labelTokens = 0;
-      let inputTokens = 0;
-      for (let k = 0; k < plan.accumulation; k++) {
-        const batch = trimToLastLabel(
-          plan.microBatchIndices(step, group.rank, k).map((i) => opts.data.get(i)),
-        );
-        const inputs = batch.map((s) => s.inputIds);
-        const labels = batch.map((s) => s.labels);
-        const poisoned = poison.has(step) && rank0 && k === 0;
-        let out: { loss: number; tokens: number };
-        if (sharded) out = await sharded.lossAndGrads(inputs, labels, poisoned);
-        else {
-          const r = await model.lossAndGrads(inputs, labels, { reduction: "sum" });
-          const grads = await toFloat32Grads(r.grads);
-          if (poisoned) grads.values().next().value![0] = Number.NaN;
-          sdp.accumulateGradients(grads);
-          out = r;
-        }
-        if (poisoned) out.loss = Number.NaN;
-        lossSum += out.loss;
-        labelTokens += out.tokens;
-        inputTokens += batch.length * batch[0].inputIds.length;
-      }
-
-      // token-weighted mean over the GLOBAL batch: reduce sums, then divide by the global count
-      const [gLossSum, gTokens, gInput] = await allReduceSums(group, [lossSum, labelTokens, inputTokens]);
-      const shards: UnitShard[] = sharded ? sharded.takeGradientShards() : await sdp.reduceGradients();
-      const inv = gTokens > 0 ? 1 / gTokens : Number.NaN;
-      for (const s of shards) for (let i = 0; i < s.grad.length; i++) s.grad[i] *= inv;
-      const loss = gLossSum / gTokens;
-
-      // clip over the shard group (replicas hold the same shards and are not counted twice)
-      const normGroup = sdp.shardGroupForNorm();
-      const reduceSumOfSquares = async (x: number) => (await allReduceSums(normGroup, [x]))[0];
-      const grads = shards.map((s) => s.grad);
-      const gradNorm =
-        cfg.clip > 0
-          ? await clipGradNorm(grads, cfg.clip, { reduceSumOfSquares })
-          : Math.sqrt(await reduceSumOfSquares(sumOfSquares(grads)));
-
-      const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
-      if (skipped) {
-        loop.consecutiveNonFinite++;
-        if (rank0) log(`step ${step + 1}: non-finite loss ${loss} / grad norm ${gradNorm}; update skipped`);
-        if (loop.consecutiveNonFinite >= cfg.max_nonfinite_steps)
-          throw new NonFiniteLossError(
-            `${runDir}: ${loop.consecutiveNonFinite} steps in a row had a non-finite loss or gradient norm (max_nonfinite_steps=${cfg.max_nonfinite_steps}); stopping at step ${step + 1} — lower lr or resume from an earlier checkpoint`,
-          );
-      } else {
-        loop.consecutiveNonFinite = 0;
-        optimizer.step(
-          shards.map((s) => ({
-            key: s.key,
-            param: s.param,
-            grad: s.grad,
-            decayMask: decayMasks.get(s.unit),
-          })),
-          lr,
-        );
-        loop.optimizerSteps++;
-        // ZeRO-1/2 and DDP: gather the updated shards back into the model's full parameters
-        if (!sharded) {
-          const full = await sdp.gatherParameters();
-          for (const [name, data] of full) model.setParameter(name, data);
-        }
-      }
-
-      loop.step = step + 1;
-      loop.tokensSeen += gInput;
-      loop.cursor = plan.cursor(loop.step);
-      loop.rng = { seed: cfg.seed, epoch: loop.cursor.epoch };
-      loop.schedule = schedule.stateDict();
-      losses.set(step + 1, loss);
-
-      const dt = (Date.now() - ts) / 1000;
-      stepTimeAvg = step === startStep ? dt : 0.9 * stepTimeAvg + 0.1 * dt;
-      const tokPerS = gInput / Math.max(dt, 1e-9);
-      const m: StepMetrics = {
-        step: step + 1,
-        total_steps: totalSteps,
-        loss,
-        lr,
-        grad_norm: gradNorm,
-        step_tokens: gTokens,
-        tokens_seen: loop.tokensSeen,
-        tokens_per_s: tokPerS,
-        mfu: ((tokPerS / group.size) * flopsPerToken) / (cfg.peak_tflops * 1e12),
-        mem_bytes: process.memoryUsage().rss,
-        elapsed_s: (Date.now() - t0) / 1000,
-        eta_s: stepTimeAvg * (totalSteps - step - 1),
-        skipped,
-      };
-      if (rank0) {
-        metrics!.write(m);
-        if ((step + 1) % cfg.log_interval === 0 || step + 1 === totalSteps) log(formatStepLine(m));
-        opts.onStep?.(m);
-      }
-
-      if (cfg.eval_interval > 0 && opts.evalData && (step + 1) % cfg.eval_interval === 0) {
-        const ev = await evaluate(sharded ?? model, opts.evalData, cfg, group);
-        if (rank0) {
-          metrics!.write({ step: step + 1, eval_loss: ev.loss, eval_tokens: ev.tokens });
-          log(`step ${step + 1}: eval_loss ${ev.loss.toFixed(4)} over ${ev.tokens} tokens`);
-        }
-      }
-      const isLast = step + 1 === totalSteps;
-      if ((cfg.save_interval > 0 && (step + 1) % cfg.save_interval === 0) || isLast) saveDue = true;
-      // A checkpoint is never taken of a non-finite state: a save that falls on a skipped step waits
-      // for the next finite one (and keep_last therefore never prunes a good checkpoint for a bad one).
-      if (saveDue && skipped && rank0) log(`step ${step + 1}: checkpoint deferred: the step was non-finite`);
-      const paramsFinite =
-        saveDue && !skipped
-          ? Number.isFinite(await reduceSumOfSquares(sumOfSquares(sdp.parameterShards().map((s) => s.param))))
-          : true;
-      if (!paramsFinite && rank0) log(`step ${step + 1}: checkpoint deferred: the parameters are non-finite`);
-      if (saveDue && !skipped && paramsFinite) {
-        saveDue = false;
-        // rank 0 writes the HF weights; under ZeRO-3 they are gathered unit by unit (every rank takes part)
-        let hfWeights: ((dir: string) => Promise<void>) | null = null;
-        if (sharded) {
-          const full = await sharded.gatherFull(rank0);
-          if (full) hfWeights = (dir) => saveHFStateDict(model.config, full, dir);
-        } else if (rank0) hfWeights = (dir) => saveHFCheckpoint(model, dir);
-        const ref = await saveTrainCheckpoint({
-          runDir,
-          group,
-          sdp,
-          optimizer,
-          modelConfig: model.config,
-          hfWeights,
-          config: cfg,
-          kind: opts.kind ?? "pretrain",
-          loop,
-          beforeCommit: opts.beforeCheckpointCommit && (() => opts.beforeCheckpointCommit!(loop.step)),
-        });
-        hfWeights = null; // under ZeRO-3 it holds the gathered full parameters: let them go now
-        if (rank0 && ref) {
-          runDirectory?.markCommitted();
-          lastCheckpoint = ref;
-          log(`step ${step + 1}: checkpoint ${ref.dir}`);
-        }
-      }
-      await opts.afterStep?.(step + 1);
-    }
-    return {
-      runDir,
-      backend,
-      totalSteps,
-      stepsRun: lastStep - startStep,
-      losses,
-      lastCheckpoint,
-      parameters: sharded ? await sdp.gatherParameters() : await model.stateDict(),
+    const normGroup = sdp.shardGroupForNorm();
+    const run: Run = {
+      ...{
+        opts,
+        cfg,
+        group,
+        rank0,
+        log,
+        runDirectory,
+        plan,
+        totalSteps,
+        model,
+        sdp,
+        optimizer,
+        schedule,
+        metrics,
+      },
+      decayMasks: unitDecayMasks(sdp, cfg),
+      reduceSumOfSquares: async (x) => (await allReduceSums(normGroup, [x]))[0],
     };
+    const done = await trainLoop(run, loop);
+    return { runDir, backend, totalSteps, ...done, parameters: await model.fullParameters() };
   } finally {
     model.dispose();
   }
 }
 
+/**
+ * The training loop, as the seed's script: data → forward/backward → clip → optimizer step → log →
+ * eval → save. The strategy stays behind `ShardedModel`.
+ */
+async function trainLoop(run: Run, start: LoopState) {
+  const { opts, cfg, group, rank0, log, plan, totalSteps, model, schedule } = run;
+  const flopsPerToken = trainingFlopsPerToken(model.config, cfg.seq_len);
+  const poison = new Set(opts.poisonSteps ?? []);
+  const losses = new Map<number, number>();
+  let loop = start;
+  let lastCheckpoint: CheckpointRef | null = null;
+  const t0 = Date.now();
+  let stepTimeAvg = 0;
+  let saveDue = false;
+  const lastStep = opts.stopAfterStep !== undefined ? Math.min(opts.stopAfterStep, totalSteps) : totalSteps;
+
+  for (let step = loop.step; step < lastStep; step++) {
+    const ts = Date.now();
+    const lr = schedule.lr(step);
+    const local = await microSteps(model, plan, opts.data, step, group.rank, poison.has(step) && rank0);
+    // token-weighted mean over the GLOBAL batch: reduce sums, then divide by the global count
+    const [gLossSum, gTokens, gInput] = await allReduceSums(group, local);
+    const shards = await model.takeGradientShards();
+    const loss = gLossSum / gTokens;
+    const gradNorm = await scaleAndClip(shards, gTokens, cfg.clip, run.reduceSumOfSquares);
+    const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
+    if (skipped) {
+      loop.consecutiveNonFinite++;
+      if (rank0) log(`step ${step + 1}: non-finite loss ${loss} / grad norm ${gradNorm}; update skipped`);
+      if (loop.consecutiveNonFinite >= cfg.max_nonfinite_steps)
+        throw new NonFiniteLossError(
+          `${cfg.out}: ${loop.consecutiveNonFinite} steps in a row had a non-finite loss or gradient norm (max_nonfinite_steps=${cfg.max_nonfinite_steps}); stopping at step ${step + 1} — lower lr or resume from an earlier checkpoint`,
+        );
+    } else {
+      loop.consecutiveNonFinite = 0;
+      const params = shards.map((s) => ({ ...s, decayMask: run.decayMasks.get(s.unit) }));
+      run.optimizer.step(params, lr);
+      loop.optimizerSteps++;
+      await model.parametersUpdated();
+    }
+    loop = advanceLoop(loop, plan, schedule, cfg, step + 1, gInput);
+    losses.set(step + 1, loss);
+
+    const dt = (Date.now() - ts) / 1000;
+    stepTimeAvg = step === start.step ? dt : 0.9 * stepTimeAvg + 0.1 * dt;
+    const tokPerS = gInput / Math.max(dt, 1e-9);
+    const m: StepMetrics = {
+      ...{ step: step + 1, total_steps: totalSteps, loss, lr, grad_norm: gradNorm, step_tokens: gTokens },
+      ...{ tokens_seen: loop.tokensSeen, tokens_per_s: tokPerS, skipped },
+      mfu: ((tokPerS / group.size) * flopsPerToken) / (cfg.peak_tflops * 1e12),
+      mem_bytes: process.memoryUsage().rss,
+      elapsed_s: (Date.now() - t0) / 1000,
+      eta_s: stepTimeAvg * (totalSteps - step - 1),
+    };
+    if (rank0) {
+      run.metrics!.write(m);
+      if ((step + 1) % cfg.log_interval === 0 || step + 1 === totalSteps) log(formatStepLine(m));
+      opts.onStep?.(m);
+    }
+    if (cfg.eval_interval > 0 && opts.evalData && (step + 1) % cfg.eval_interval === 0) {
+      const ev = await evaluate(model, opts.evalData, cfg, group);
+      if (rank0) {
+        run.metrics!.write({ step: step + 1, eval_loss: ev.loss, eval_tokens: ev.tokens });
+        log(`step ${step + 1}: eval_loss ${ev.loss.toFixed(4)} over ${ev.tokens} tokens`);
+      }
+    }
+    if ((cfg.save_interval > 0 && (step + 1) % cfg.save_interval === 0) || step + 1 === totalSteps)
+      saveDue = true;
+    if (saveDue) {
+      const ref = await checkpointUnlessNonFinite(run, loop, skipped);
+      if (ref !== "deferred") saveDue = false;
+      if (ref && ref !== "deferred") lastCheckpoint = ref;
+    }
+    await opts.afterStep?.(step + 1);
+  }
+  return { stepsRun: lastStep - start.step, losses, lastCheckpoint };
+}
+
+/**
+ * Saves a checkpoint of the state after `loop.step` steps, unless that state is non-finite: a save
+ * that falls on a skipped step, or finds non-finite parameters, waits for the next finite step (so
+ * keep_last never prunes a good checkpoint for a bad one). Every rank calls it.
+ */
+async function checkpointUnlessNonFinite(
+  run: Run,
+  loop: LoopState,
+  skipped: boolean,
+): Promise<CheckpointRef | null | "deferred"> {
+  const { opts, cfg, group, rank0, log, model, sdp } = run;
+  const params = sdp.parameterShards().map((s) => s.param);
+  const deferred = skipped
+    ? "the step was non-finite"
+    : !Number.isFinite(await run.reduceSumOfSquares(sumOfSquares(params)))
+      ? "the parameters are non-finite"
+      : null;
+  if (deferred) {
+    if (rank0) log(`step ${loop.step}: checkpoint deferred: ${deferred}`);
+    return "deferred";
+  }
+  const ref = await saveTrainCheckpoint({
+    ...{ runDir: cfg.out as string, group, sdp, optimizer: run.optimizer, loop, config: cfg },
+    modelConfig: model.config,
+    hfWeights: await model.hfWeights(rank0),
+    kind: opts.kind ?? "pretrain",
+    beforeCommit: opts.beforeCheckpointCommit && (() => opts.beforeCheckpointCommit!(loop.step)),
+  });
+  if (rank0 && ref) {
+    run.runDirectory?.markCommitted();
+    log(`step ${loop.step}: checkpoint ${ref.dir}`);
+  }
+  return ref;
+}
+
+/**
+ * One step's micro-batches through the model (gradients accumulate in it): the summed loss, label
+ * tokens and input tokens of this rank. `poison` makes the first micro-batch's loss and gradient NaN.
+ */
+async function microSteps(
+  model: ShardedModel,
+  plan: BatchPlan,
+  data: SequenceSource,
+  step: number,
+  rank: number,
+  poison: boolean,
+): Promise<number[]> {
+  let lossSum = 0;
+  let labelTokens = 0;
+  let inputTokens = 0;
+  for (let k = 0; k < plan.accumulation; k++) {
+    const batch = trimToLastLabel(plan.microBatchIndices(step, rank, k).map((i) => data.get(i)));
+    const poisoned = poison && k === 0;
+    const inputs = batch.map((s) => s.inputIds);
+    const out = await model.lossAndGrads(
+      inputs,
+      batch.map((s) => s.labels),
+      poisoned,
+    );
+    lossSum += poisoned ? Number.NaN : out.loss;
+    labelTokens += out.tokens;
+    inputTokens += batch.length * batch[0].inputIds.length;
+  }
+  return [lossSum, labelTokens, inputTokens];
+}
+
+/** The checkpoint `--resume` continues from, checked against this run's batch plan. */
+function readResumePoint(runDir: string, plan: BatchPlan) {
+  const ref = latestCheckpoint(runDir);
+  const { manifest, states } = readShardedStates(ref.dir);
+  const problems = plan.cursorMismatch(manifest.loop.cursor);
+  if (problems.length) throw new CheckpointError(`${ref.dir}: ${problems.join("; ")}`);
+  return { dir: ref.dir, manifest, states, modelConfig: manifest.model };
+}
+
+function freshLoop(cfg: TrainConfig, plan: BatchPlan, schedule: LrSchedule): LoopState {
+  return {
+    step: 0,
+    optimizerSteps: 0,
+    consecutiveNonFinite: 0,
+    tokensSeen: 0,
+    schedule: schedule.stateDict(),
+    cursor: plan.cursor(0),
+    rng: { seed: cfg.seed, epoch: 0 },
+  };
+}
+
+/** The loop state once `step` steps are done. */
+function advanceLoop(
+  loop: LoopState,
+  plan: BatchPlan,
+  schedule: LrSchedule,
+  cfg: TrainConfig,
+  step: number,
+  inputTokens: number,
+): LoopState {
+  const cursor = plan.cursor(step);
+  return {
+    ...loop,
+    step,
+    tokensSeen: loop.tokensSeen + inputTokens,
+    cursor,
+    rng: { seed: cfg.seed, epoch: cursor.epoch },
+    schedule: schedule.stateDict(),
+  };
+}
+
+/** Weight decay per flat unit shard: matrices only (the seed's AdamW), or every parameter. */
+function unitDecayMasks(sdp: ShardedDataParallel, cfg: TrainConfig): Map<string, Uint8Array | undefined> {
+  const masks = new Map<string, Uint8Array | undefined>();
+  for (const u of sdp.units) {
+    const { start } = u.chunkRange(sdp.shardRank);
+    masks.set(
+      u.name,
+      cfg.decay === "all" ? undefined : flatDecayMask(u.params, start, u.chunkSize, "matrices"),
+    );
+  }
+  return masks;
+}
+
+/** AdamW moments of a resumed run, saved beside the parameter shards. */
+function restoreMoments(
+  optimizer: AdamW,
+  sdp: ShardedDataParallel,
+  loop: LoopState,
+  extras: Map<string, Map<string, Float32Array>> | null,
+): void {
+  if (!extras || loop.optimizerSteps === 0) return;
+  for (const s of sdp.parameterShards())
+    optimizer.setState(s.key, {
+      step: loop.optimizerSteps,
+      expAvg: extras.get("exp_avg")!.get(s.unit)!,
+      expAvgSq: extras.get("exp_avg_sq")!.get(s.unit)!,
+    });
+}
+
+/**
+ * Divides the summed gradients by the global label-token count and clips them over the shard group
+ * (replicas hold the same shards and are not counted twice); returns the norm before clipping.
+ */
+async function scaleAndClip(
+  shards: UnitShard[],
+  tokens: number,
+  clip: number,
+  reduceSumOfSquares: (x: number) => Promise<number>,
+): Promise<number> {
+  const inv = tokens > 0 ? 1 / tokens : Number.NaN;
+  for (const s of shards) for (let i = 0; i < s.grad.length; i++) s.grad[i] *= inv;
+  const grads = shards.map((s) => s.grad);
+  return clip > 0
+    ? clipGradNorm(grads, clip, { reduceSumOfSquares })
+    : Math.sqrt(await reduceSumOfSquares(sumOfSquares(grads)));
+}
+
+/** metrics.jsonl of rank 0; a resumed run continues its log at the checkpoint's step. */
+function openMetrics(
+  runDir: string,
+  cfg: TrainConfig,
+  resumedAt: number | null,
+  log: (line: string) => void,
+) {
+  const metricsPath = join(runDir, "metrics.jsonl");
+  writeFileAtomic(join(runDir, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+  if (resumedAt !== null) {
+    const dropped = truncateMetrics(metricsPath, resumedAt, log);
+    if (dropped > 0) log(`${metricsPath}: dropped ${dropped} rows logged after step ${resumedAt}`);
+  }
+  return new MetricsWriter(metricsPath, log);
+}
+
 /** Token-weighted held-out loss; rank r takes eval sequences r, r+W, r+2W, ... */
 async function evaluate(
-  model: LlamaForCausalLM | UnitShardedModel,
+  model: ShardedModel,
   data: SequenceSource,
   cfg: TrainConfig,
   group: ProcessGroup,
@@ -549,12 +574,10 @@ async function evaluate(
   let tokens = 0;
   for (let k = 0; k < mine.length; k += cfg.micro_batch) {
     const batch = trimToLastLabel(mine.slice(k, k + cfg.micro_batch).map((i) => data.get(i)));
-    const inputs = batch.map((s) => s.inputIds);
-    const labels = batch.map((s) => s.labels);
-    const r =
-      model instanceof UnitShardedModel
-        ? await model.loss(inputs, labels)
-        : await model.loss(inputs, labels, { reduction: "sum" });
+    const r = await model.loss(
+      batch.map((s) => s.inputIds),
+      batch.map((s) => s.labels),
+    );
     sum += r.loss;
     tokens += r.tokens;
   }

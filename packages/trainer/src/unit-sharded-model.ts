@@ -4,9 +4,9 @@ import {
   type LlamaConfig,
   layerwiseLoss,
   layerwiseLossAndGrads,
+  saveHFStateDict,
 } from "@biomed-llama/llama-model";
-
-type Rows = ArrayLike<number>[];
+import type { Rows, ShardedModel } from "./sharded-model.js";
 
 /**
  * The model under ZeRO-3 (`full`, and `hybrid` inside a node), as FSDP's FULL_SHARD runs it: its
@@ -16,7 +16,7 @@ type Rows = ArrayLike<number>[];
  * holds its parameter shards and optimizer moments only; during a step, one unit's full parameters and
  * gradients at a time plus each layer's input activations.
  */
-export class UnitShardedModel {
+export class UnitShardedModel implements ShardedModel {
   private readonly accumulated = new Map<string, UnitShard>();
 
   constructor(
@@ -51,7 +51,7 @@ export class UnitShardedModel {
   }
 
   /** The step's reduced gradient shards in unit order (summed over micro-batches); starts the next step. */
-  takeGradientShards(): UnitShard[] {
+  async takeGradientShards(): Promise<UnitShard[]> {
     const out = this.sdp.units.map((u) => {
       const s = this.accumulated.get(u.name);
       if (!s) throw new Error(`unit ${u.name}: no gradients this step (call lossAndGrads first)`);
@@ -67,13 +67,26 @@ export class UnitShardedModel {
     return layerwiseLoss(this.config, inputIds, labels, hooks, { reduction: "sum" });
   }
 
+  /** The optimizer updated the shards in place: the next forward gathers them. */
+  async parametersUpdated(): Promise<void> {}
+
   /**
-   * Full parameters, gathered unit by unit (a collective: every rank calls it). Only ranks with `keep`
-   * assemble them; the others drop each unit as soon as it is gathered, so they never hold more than one.
+   * The HF weights writer: full parameters gathered unit by unit (a collective: every rank calls it).
+   * Only the rank with `keep` assembles them; the others drop each unit as soon as it is gathered.
    */
-  async gatherFull(keep: boolean): Promise<Map<string, Float32Array> | null> {
-    if (keep) return this.sdp.gatherParameters();
-    for (const u of this.sdp.units) await this.sdp.gatherUnit(u.name);
-    return null;
+  async hfWeights(keep: boolean): Promise<((dir: string) => Promise<void>) | null> {
+    if (!keep) {
+      for (const u of this.sdp.units) await this.sdp.gatherUnit(u.name);
+      return null;
+    }
+    const full = await this.sdp.gatherParameters();
+    return (dir) => saveHFStateDict(this.config, full, dir);
   }
+
+  fullParameters(): Promise<Map<string, Float32Array>> {
+    return this.sdp.gatherParameters();
+  }
+
+  /** Nothing lives outside the shards, which the ShardedDataParallel owns. */
+  dispose(): void {}
 }
