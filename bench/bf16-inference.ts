@@ -20,6 +20,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parameterCount, presetConfig, resolveConfig } from "../packages/llama-model/dist/index.js";
+import { CONFIGS } from "./llama-configs.js";
 import { writeResult } from "./write-result.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,17 +36,11 @@ const keep = argv.includes("--keep");
 const GiB = 1024 ** 3;
 const PROMPT = "Aspirin irreversibly inhibits";
 
+// The same 1.1B shape as the other benches, written out with the fields HF's config.json has.
 const TINYLLAMA = resolveConfig({
   architectures: ["LlamaForCausalLM"],
   model_type: "llama",
-  vocab_size: 32000,
-  hidden_size: 2048,
-  intermediate_size: 5632,
-  num_hidden_layers: 22,
-  num_attention_heads: 32,
-  num_key_value_heads: 4,
-  max_position_embeddings: 2048,
-  rms_norm_eps: 1e-5,
+  ...CONFIGS["1.1B"].config,
   rope_theta: 10000,
   tie_word_embeddings: false,
 });

@@ -1,6 +1,6 @@
 // The LLaMA shapes the speed benches share: configs A and B (issue 13's train-step targets) and the
 // 1.1B TinyLlama shape (22 layers, hidden 2048, intermediate 5632, 32 heads, 4 KV heads, vocab 32000).
-import { type LlamaConfig, resolveConfig } from "../packages/llama-model/dist/index.js";
+import { type LlamaConfig, presetConfig, resolveConfig } from "../packages/llama-model/dist/index.js";
 
 export interface BenchConfig {
   config: LlamaConfig;
@@ -9,16 +9,9 @@ export interface BenchConfig {
 }
 
 export const CONFIGS: Record<string, BenchConfig> = {
+  // tiny-llama-256: vocab 32000, hidden 256, intermediate 688, 4 layers, 4 heads
   A: {
-    config: resolveConfig({
-      vocab_size: 32000,
-      hidden_size: 256,
-      intermediate_size: 688,
-      num_hidden_layers: 4,
-      num_attention_heads: 4,
-      max_position_embeddings: 1024,
-      rms_norm_eps: 1e-6,
-    }),
+    config: presetConfig("tiny-llama-256"),
     seq: 256,
     batch: 4,
   },

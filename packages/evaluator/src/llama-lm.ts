@@ -10,6 +10,7 @@ import {
   loadHFCheckpoint,
   type NonFiniteParameter,
   readHFConfig,
+  releaseBackendMemory,
   setBackend,
 } from "@biomed-llama/llama-model";
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
@@ -140,10 +141,7 @@ export class LlamaLM implements LM {
    * handed back; batches of one length in a row (perplexity windows) still reuse it.
    */
   private trimBackendCache(T: number): void {
-    if (T !== this.lastLength) {
-      const b = tf.backend() as { emptyCache?: () => void };
-      if (tf.getBackend() === "native" && typeof b.emptyCache === "function") b.emptyCache();
-    }
+    if (T !== this.lastLength) releaseBackendMemory();
     this.lastLength = T;
   }
 

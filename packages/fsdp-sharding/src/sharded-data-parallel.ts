@@ -125,12 +125,20 @@ export class ShardedDataParallel {
 
   /** Makes every rank's parameters equal to rank 0's (in place on `full`), then takes the chunks. */
   async broadcastParameters(full: Map<string, Float32Array>): Promise<void> {
-    for (const u of this.units) {
-      const flat = u.flatten(full, "parameter");
-      await this.group.broadcast(flat, 0);
-      u.unflatten(flat, full);
-      this.paramChunks.get(u.name)!.set(u.chunk(flat, this.shardGroup.rank));
-    }
+    for (const u of this.units) await this.broadcastUnitParameters(u.name, full);
+  }
+
+  /**
+   * `broadcastParameters` for one unit (`params` holds at least that unit's parameters, updated in
+   * place to rank 0's values): a caller reading parameters off a device unit by unit never holds a
+   * second full copy of the model. Every rank calls it for the same units in the same order.
+   */
+  async broadcastUnitParameters(unitName: string, params: Map<string, Float32Array>): Promise<void> {
+    const u = this.unit(unitName);
+    const flat = u.flatten(params, "parameter");
+    await this.group.broadcast(flat, 0);
+    u.unflatten(flat, params);
+    this.paramChunks.get(u.name)!.set(u.chunk(flat, this.shardGroup.rank));
   }
 
   /**
@@ -252,11 +260,19 @@ export class ShardedDataParallel {
   /**
    * This rank's shards for a checkpoint. `extra` adds further chunk-shaped tensors per unit, e.g.
    * `{ exp_avg: Map(unit → Float32Array) }` from the optimizer, so they reshard together with the params.
+   * The tensors are copies unless `copy: false`: then they are the live buffers (no second copy of
+   * parameters and moments, as PyTorch's sharded state dict hands out references), valid until the
+   * next update — for a caller that writes them at once.
    */
-  shardedStateDict(extra: Record<string, ReadonlyMap<string, Float32Array>> = {}): ShardedState {
+  shardedStateDict(
+    extra: Record<string, ReadonlyMap<string, Float32Array>> = {},
+    opts: { copy?: boolean } = {},
+  ): ShardedState {
+    const copy = opts.copy ?? true;
     const tensors: Record<string, Float32Array> = {};
     for (const u of this.units) {
-      tensors[`${u.name}::param`] = this.paramChunks.get(u.name)!.slice();
+      const param = this.paramChunks.get(u.name)!;
+      tensors[`${u.name}::param`] = copy ? param.slice() : param;
       for (const [field, m] of Object.entries(extra)) {
         const t = m.get(u.name);
         if (!t) continue;
@@ -264,7 +280,7 @@ export class ShardedDataParallel {
           throw new ShardingError(
             `extra state ${field} for unit ${u.name} has ${t.length} elements, not ${u.chunkSize}`,
           );
-        tensors[`${u.name}::${field}`] = t.slice();
+        tensors[`${u.name}::${field}`] = copy ? t.slice() : t;
       }
     }
     return {

@@ -155,3 +155,24 @@ test("accumulateUnitGradients sums unit by unit what accumulateGradients sums at
     /unit a: gradient x has 3 elements, expected 2/,
   );
 });
+
+test("shardedStateDict copies by default; copy: false hands out the live parameter and extra buffers", async () => {
+  const { ShardedDataParallel, SoloGroup } = await import("../src/index.js");
+  const sdp = new ShardedDataParallel({
+    units: [{ name: "a", params: [{ name: "x", shape: [2] }] }],
+    strategy: "none",
+    group: new SoloGroup(),
+  });
+  sdp.initParameters(new Map([["x", Float32Array.from([1, 2])]]));
+  const live = sdp.parameterShards()[0].param;
+  const moment = Float32Array.from([5, 6]);
+  const copied = sdp.shardedStateDict({ exp_avg: new Map([["a", moment]]) });
+  const views = sdp.shardedStateDict({ exp_avg: new Map([["a", moment]]) }, { copy: false });
+  expect(copied.tensors["a::param"]).not.toBe(live);
+  expect(copied.tensors["a::exp_avg"]).not.toBe(moment);
+  expect(views.tensors["a::param"]).toBe(live);
+  expect(views.tensors["a::exp_avg"]).toBe(moment);
+  live[0] = 9;
+  expect(Array.from(copied.tensors["a::param"])).toEqual([1, 2]);
+  expect(Array.from(views.tensors["a::param"])).toEqual([9, 2]);
+});

@@ -170,6 +170,16 @@ export async function describeBackend(): Promise<string> {
 }
 
 /**
+ * Hands back memory the backend keeps for reuse: the native backend caches the blocks of disposed
+ * tensors by exact size (up to 2 GB), which pays when shapes repeat but holds on to everything a
+ * one-off phase (a model load, a forward of a new length) freed. No-op on other backends.
+ */
+export function releaseBackendMemory(): void {
+  if (tf.getBackend() !== "native") return;
+  (tf.backend() as { emptyCache?: () => void }).emptyCache?.();
+}
+
+/**
  * Matmul precision of the current backend: "f32" (exact, the default) or "bf16" — both operands
  * rounded to bfloat16, products accumulated in float32, as PyTorch's CPU autocast does; master
  * weights, gradients and optimizer state stay float32. Only the native backend offers "bf16".

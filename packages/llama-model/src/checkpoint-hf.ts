@@ -241,25 +241,35 @@ export async function saveHFCheckpoint(
 
 /**
  * Save parameters held outside a model (e.g. gathered from shards) as a Hugging Face checkpoint, in
- * the same layout as `saveHFCheckpoint`. Every parameter of `config` must be present.
+ * the same layout as `saveHFCheckpoint`. Every parameter of `config` must be present: in the map, or
+ * given by `state(name)`, which is called once per parameter in checkpoint order.
  */
 export async function saveHFStateDict(
   config: LlamaConfig,
-  state: ReadonlyMap<string, Float32Array>,
+  state: ReadonlyMap<string, Float32Array> | ((name: string) => Promise<Float32Array>),
   dir: string,
   opts: SaveOptions = {},
 ): Promise<void> {
   const cfg = resolveConfig(config as unknown as Record<string, unknown>);
   const shapes = parameterShapes(cfg);
-  for (const [name, shape] of shapes) {
-    const data = state.get(name);
-    const numel = shape.reduce((a, b) => a * b, 1);
-    if (!data || data.length !== numel)
-      throw new CheckpointError(`${dir}: tensor "${name}" is missing or does not have ${numel} values`);
-  }
+  const numelOf = (name: string) => (shapes.get(name) as number[]).reduce((a, b) => a * b, 1);
+  const bad = (name: string) =>
+    new CheckpointError(`${dir}: tensor "${name}" is missing or does not have ${numelOf(name)} values`);
+  // A map is checked whole before anything is written; values pulled one at a time (parameters
+  // gathered from shards unit by unit, so no full copy exists) are checked as they come.
+  if (typeof state !== "function")
+    for (const name of shapes.keys()) if (state.get(name)?.length !== numelOf(name)) throw bad(name);
+  const get =
+    typeof state === "function"
+      ? async (name: string) => {
+          const data = await state(name);
+          if (data?.length !== numelOf(name)) throw bad(name);
+          return data;
+        }
+      : (name: string) => state.get(name) as Float32Array;
   const entries = [...shapes].map(([name, shape]) => ({ name, shape }));
   await writeAtomically(dir, opts.overwrite ?? true, (tmp) =>
-    writeCheckpointDir(tmp, cfg, { entries, data: (name) => state.get(name) as Float32Array }, opts),
+    writeCheckpointDir(tmp, cfg, { entries, data: get }, opts),
   );
 }
 

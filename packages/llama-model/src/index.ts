@@ -5,6 +5,7 @@ export {
   BackendUnavailableError,
   describeBackend,
   type MatmulPrecision,
+  releaseBackendMemory,
   setBackend,
   setMatmulPrecision,
   wasmThreadCount,

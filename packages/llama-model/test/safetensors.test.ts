@@ -13,6 +13,7 @@ import {
   loadHFCheckpoint,
   openSafetensors,
   parameterCount,
+  parameterShapes,
   readSafetensors,
   SafetensorsError,
   saveHFCheckpoint,
@@ -210,6 +211,36 @@ describe("Hugging Face checkpoints", () => {
     expect(fs.existsSync(other)).toBe(false);
     model.dispose();
     back.dispose();
+  });
+
+  test("saveHFStateDict pulls parameters one at a time in checkpoint order; a bad one leaves nothing", async () => {
+    const model = new LlamaForCausalLM(TINY, { seed: 4 });
+    const state = await model.stateDict();
+    const asMap = path.join(tmpDir("pull"), "map");
+    await saveHFStateDict(model.config, state, asMap);
+    const asked: string[] = [];
+    const pulled = path.join(tmpDir("pull"), "pulled");
+    await saveHFStateDict(
+      model.config,
+      async (name) => {
+        asked.push(name);
+        return state.get(name) as Float32Array;
+      },
+      pulled,
+    );
+    expect(asked).toEqual([...parameterShapes(model.config).keys()]);
+    const a = fs.readFileSync(path.join(asMap, "model.safetensors"));
+    expect(fs.readFileSync(path.join(pulled, "model.safetensors")).equals(a)).toBe(true);
+    const broken = path.join(tmpDir("pull"), "broken");
+    await expect(
+      saveHFStateDict(
+        model.config,
+        async (name) => (name === "model.norm.weight" ? new Float32Array(3) : state.get(name)!),
+        broken,
+      ),
+    ).rejects.toThrow(/tensor "model\.norm\.weight" is missing or does not have 32 values/);
+    expect(fs.existsSync(broken)).toBe(false);
+    model.dispose();
   });
 
   test("initHFCheckpoint writes what new LlamaForCausalLM(config, { seed }) holds, HF-style init", async () => {

@@ -12,6 +12,7 @@ import {
   loadHFCheckpoint,
   parameterShapes,
   presetConfig,
+  releaseBackendMemory,
 } from "@biomed-llama/llama-model";
 import type { TrainConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
@@ -90,13 +91,20 @@ export async function shardModel(
       extras = sdp.loadShardedStateDict(saved.states);
       if (!zero3) model.loadStateDict(await sdp.gatherParameters(), { source: saved.dir });
     } else {
-      const full = await model.stateDict();
-      await sdp.broadcastParameters(full);
-      if (group.rank !== 0 && !zero3) model.loadStateDict(full);
+      // every rank takes rank 0's parameters, unit by unit, so no second full copy is ever held
+      const vars = model.namedParameters();
+      for (const u of sdp.units) {
+        const unit = new Map<string, Float32Array>();
+        for (const name of u.offsets.keys()) unit.set(name, (await vars.get(name)!.data()) as Float32Array);
+        await sdp.broadcastUnitParameters(u.name, unit);
+        if (group.rank !== 0 && !zero3) for (const [name, data] of unit) model.setParameter(name, data);
+      }
     }
     if (!zero3) return { model: new ReplicatedModel(model, sdp), sdp, extras };
     const config = model.config;
     model.dispose();
+    // the whole model was needed once, to take the shards: give its memory back, not to a reuse cache
+    releaseBackendMemory();
     return { model: new UnitShardedModel(config, sdp), sdp, extras };
   } catch (e) {
     model.dispose();

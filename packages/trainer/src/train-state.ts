@@ -86,7 +86,8 @@ export async function saveTrainCheckpoint(args: {
     expAvg.set(s.unit, st ? st.expAvg : new Float32Array(s.param.length));
     expAvgSq.set(s.unit, st ? st.expAvgSq : new Float32Array(s.param.length));
   }
-  const state = sdp.shardedStateDict({ exp_avg: expAvg, exp_avg_sq: expAvgSq });
+  // live buffers, not copies: they are written before anything changes them
+  const state = sdp.shardedStateDict({ exp_avg: expAvg, exp_avg_sq: expAvgSq }, { copy: false });
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [k, v] of Object.entries(state.tensors)) tensors.set(k, { shape: [v.length], data: v });
   const { tensors: _t, ...header } = state;

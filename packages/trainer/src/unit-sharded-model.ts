@@ -17,7 +17,10 @@ import type { Rows, ShardedModel } from "./sharded-model.js";
  * gradients at a time plus each layer's input activations.
  */
 export class UnitShardedModel implements ShardedModel {
-  private readonly accumulated = new Map<string, UnitShard>();
+  /** Per unit, this step's summed gradient shard: one buffer per unit, reused from step to step. */
+  private readonly sums = new Map<string, UnitShard>();
+  /** Units whose sum has not been written yet this step. */
+  private readonly pending = new Set<string>();
 
   constructor(
     readonly config: LlamaConfig,
@@ -42,22 +45,27 @@ export class UnitShardedModel implements ShardedModel {
           poisonNext = false;
         }
         const shard = await this.sdp.reduceUnitGradients(unit, grads);
-        const sum = this.accumulated.get(unit);
-        if (!sum) this.accumulated.set(unit, shard);
+        const sum = this.sums.get(unit);
+        if (!sum) this.sums.set(unit, shard);
+        else if (this.pending.delete(unit)) sum.grad.set(shard.grad);
         else for (let i = 0; i < sum.grad.length; i++) sum.grad[i] += shard.grad[i];
       },
     });
     return layerwiseLossAndGrads(this.config, inputIds, labels, hooks, { reduction: "sum" });
   }
 
-  /** The step's reduced gradient shards in unit order (summed over micro-batches); starts the next step. */
+  /**
+   * The step's reduced gradient shards in unit order (summed over micro-batches); starts the next step.
+   * The buffers are reused: they hold this step's gradients until the next step's first micro-batch.
+   */
   async takeGradientShards(): Promise<UnitShard[]> {
     const out = this.sdp.units.map((u) => {
-      const s = this.accumulated.get(u.name);
-      if (!s) throw new Error(`unit ${u.name}: no gradients this step (call lossAndGrads first)`);
+      const s = this.sums.get(u.name);
+      if (!s || this.pending.has(u.name))
+        throw new Error(`unit ${u.name}: no gradients this step (call lossAndGrads first)`);
       return s;
     });
-    this.accumulated.clear();
+    for (const u of this.sdp.units) this.pending.add(u.name);
     return out;
   }
 
@@ -71,16 +79,36 @@ export class UnitShardedModel implements ShardedModel {
   async parametersUpdated(): Promise<void> {}
 
   /**
-   * The HF weights writer: full parameters gathered unit by unit (a collective: every rank calls it).
-   * Only the rank with `keep` assembles them; the others drop each unit as soon as it is gathered.
+   * The HF weights writer (a collective: every rank calls it, and every rank takes part in gathering
+   * each unit once, in unit order). The rank with `keep` writes as it gathers, one unit at a time, so
+   * no rank ever holds the full parameters; the others drop each unit as soon as it is gathered.
    */
   async hfWeights(keep: boolean): Promise<((dir: string) => Promise<void>) | null> {
+    const units = this.sdp.units;
     if (!keep) {
-      for (const u of this.sdp.units) await this.sdp.gatherUnit(u.name);
+      for (const u of units) await this.sdp.gatherUnit(u.name);
       return null;
     }
-    const full = await this.sdp.gatherParameters();
-    return (dir) => saveHFStateDict(this.config, full, dir);
+    const unitOf = new Map<string, number>();
+    units.forEach((u, i) => {
+      for (const name of u.offsets.keys()) unitOf.set(name, i);
+    });
+    return async (dir) => {
+      let at = -1;
+      let current = new Map<string, Float32Array>();
+      await saveHFStateDict(
+        this.config,
+        async (name) => {
+          const i = unitOf.get(name) ?? -1;
+          if (i < at) throw new Error(`${name}: parameters must be written in unit order`);
+          while (at < i) current = await this.sdp.gatherUnit(units[++at].name);
+          return current.get(name) as Float32Array;
+        },
+        dir,
+      );
+      // every rank gathers every unit, whatever the writer asked for
+      while (at < units.length - 1) await this.sdp.gatherUnit(units[++at].name);
+    };
   }
 
   fullParameters(): Promise<Map<string, Float32Array>> {
