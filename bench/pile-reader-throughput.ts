@@ -1,6 +1,6 @@
 // PileReader throughput (decompress + split + parse + filter) against `zstd -dc FILE | wc -l` on the
 // same Pile-format file, both measured in this run. The issue's bar: reader >= 0.8 x baseline.
-// Run: pnpm --filter @biomed-llama/pile-reader build && pnpm tsx bench/pile-reader-throughput.ts [--mb 200] [--reps 3]
+// Run: pnpm --filter @biomed-llama/pile-reader --filter @biomed-llama/seeded-random build && pnpm tsx bench/pile-reader-throughput.ts [--mb 200] [--reps 3]
 // Writes bench/results/pile-reader.json. The input file is generated (from the bundled sample's
 // real abstracts' words, in The Pile's subset mix and JSON style) into a temp dir and deleted.
 import { execFileSync } from "node:child_process";
@@ -8,6 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+// mulberry32 (from @biomed-llama/seeded-random, a workspace dependency of bench/): a seeded generator
+// with a long period (an LCG here would repeat and make the file unrealistically compressible).
+import { mulberry32 } from "@biomed-llama/seeded-random";
 // bench/ is not a workspace dependent of the package, so it loads the built entry by path.
 import { PileReader, type PileReaderOptions } from "../packages/pile-reader/dist/index.js";
 import { writeResult } from "./write-result.js";
@@ -46,19 +49,6 @@ const DOC_BYTES: Record<string, number> = {
   FreeLaw: 15_000,
 };
 
-// mulberry32: a seeded generator with a long period (an LCG here would repeat and make the file
-// unrealistically compressible).
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Python's json.dumps (ensure_ascii=True), which wrote The Pile: non-ASCII becomes \uXXXX.
 function pyJson(s: string): string {
   return JSON.stringify(s).replace(
@@ -77,7 +67,7 @@ function makeFile(dir: string): { path: string; uncompressed: number; lines: num
     .flatMap((l) => (JSON.parse(l).text as string).split(/\s+/))
     .filter((w) => w.length > 0);
   const total = MIX.reduce((s, [, w]) => s + w, 0);
-  const rand = rng(12345);
+  const rand = mulberry32(12345);
   const pick = () => {
     let r = rand() * total;
     for (const [name, w] of MIX) {

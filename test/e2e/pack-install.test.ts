@@ -1,5 +1,5 @@
 // Every package must work when installed alone from its tarball, outside the workspace: this packs
-// all twelve with `pnpm pack` (which rewrites workspace:* ranges), installs the tarballs into an empty
+// all thirteen with `pnpm pack` (which rewrites workspace:* ranges), installs the tarballs into an empty
 // project with plain npm, runs each README's first example there (ESM), and checks that `require`
 // (CJS) sees the same exports as `import`.
 import { execFileSync } from "node:child_process";
@@ -21,6 +21,7 @@ const packages = [
   "evaluator",
   "instruct-mixer",
   "safe-files",
+  "seeded-random",
   "medical-qa",
   "run-report",
   "webgpu-backend",

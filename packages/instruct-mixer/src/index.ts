@@ -1,5 +1,6 @@
 export const PACKAGE_NAME = "@biomed-llama/instruct-mixer";
 
+export { Xoshiro128StarStar } from "@biomed-llama/seeded-random";
 export { loadAlpaca } from "./adapters/alpaca.js";
 export { EXEMPLARS_FORMAT, loadExemplars } from "./adapters/exemplars.js";
 export { loadMedMCQA, type MedMCQAOptions } from "./adapters/medmcqa.js";
@@ -19,7 +20,6 @@ export {
   planMixture,
   type StratumSpec,
 } from "./mixture.js";
-export { Xoshiro128StarStar } from "./prng.js";
 export type { AdapterOptions, AdapterResult, InstructRecord, MalformedRecord } from "./record.js";
 export {
   DEFAULT_DRAWS,

@@ -1,5 +1,5 @@
+import { Xoshiro128StarStar } from "@biomed-llama/seeded-random";
 import { InstructMixerError } from "./errors.js";
-import { Xoshiro128StarStar } from "./prng.js";
 import type { InstructRecord } from "./record.js";
 
 /** One mixing stratum: the records sharing a `source` value (e.g. "usmleqa/medpalm"). */

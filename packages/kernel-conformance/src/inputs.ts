@@ -1,17 +1,10 @@
 // Seeded random inputs (mulberry32), so a failure reproduces from its case name, and the value sets the
 // cases draw from: float32 specials (NaN, ±Inf, ±0, denormals, near-overflow), int32 extremes.
 
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.s ^ (this.s >>> 15), 1 | this.s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
+import { Mulberry32, shuffleInPlace } from "@biomed-llama/seeded-random";
+
+/** mulberry32 (from @biomed-llama/seeded-random) with the draws the cases use. */
+export class Rng extends Mulberry32 {
   /** An integer in [lo, hi]. */
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.next() * (hi - lo + 1));
@@ -20,11 +13,7 @@ export class Rng {
     return xs[Math.floor(this.next() * xs.length)];
   }
   shuffle<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = this.int(0, i);
-      [xs[i], xs[j]] = [xs[j], xs[i]];
-    }
-    return xs;
+    return shuffleInPlace<T, T[]>(xs, (k) => this.int(0, k - 1));
   }
 }
 

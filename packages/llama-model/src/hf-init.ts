@@ -1,69 +1,42 @@
+import { BoxMuller, unitFromUint32, Xoshiro128StarStar } from "@biomed-llama/seeded-random";
 import { type LlamaConfig, parameterShapes } from "./config.js";
 
 /**
- * xoshiro128** seeded through splitmix32: a small, well-tested generator, so the same seed gives the
- * same weights on every backend and platform (tf.randomNormal's stream depends on the backend).
+ * xoshiro128** seeded through splitmix32 (both from @biomed-llama/seeded-random): a small, well-tested
+ * generator, so the same seed gives the same weights on every backend and platform (tf.randomNormal's
+ * stream depends on the backend). Uniforms are one output / 2^32; normals are Box–Muller pairs.
  */
 export class Xoshiro128 {
-  private s = new Uint32Array(4);
-  private spare: number | null = null;
+  private readonly core: Xoshiro128StarStar;
+  private readonly normals: BoxMuller;
 
   constructor(seed: number) {
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
+    this.core = new Xoshiro128StarStar(seed, "splitmix32");
+    this.normals = new BoxMuller(this.core);
   }
 
   nextUint32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result;
+    return this.core.nextUint32();
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    return this.nextUint32() / 4294967296;
+    return unitFromUint32(this.core.nextUint32());
   }
 
   /** Standard normal (Box–Muller). */
   normal(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
-    }
-    let u = 0;
-    while (u === 0) u = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    const theta = 2 * Math.PI * this.next();
-    this.spare = r * Math.sin(theta);
-    return r * Math.cos(theta);
+    return this.normals.next();
   }
 
   stateDict(): { s: number[]; spare: number | null } {
-    return { s: Array.from(this.s), spare: this.spare };
+    return { s: this.core.getState(), spare: this.normals.spare };
   }
 
   loadStateDict(state: { s: number[]; spare: number | null }): void {
-    this.s.set(state.s);
-    this.spare = state.spare;
+    this.core.setState(state.s);
+    this.normals.spare = state.spare;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 /** FNV-1a of the name, mixed with the seed: each tensor gets its own stream, independent of order. */

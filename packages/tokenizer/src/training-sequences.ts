@@ -5,6 +5,8 @@
  * inside), with -100 where no loss is taken.
  */
 
+import { mulberry32, permutation } from "@biomed-llama/seeded-random";
+
 export const IGNORE_INDEX = -100;
 
 export interface TrainingSequence {
@@ -42,31 +44,18 @@ export interface TruncateOptions {
   seed?: number;
 }
 
-/** SplitMix32-style generator; a documented, dependency-free source for the seeded shuffle. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher–Yates over 0..n-1 driven by mulberry32(seed), or the identity when seed is undefined. */
+/**
+ * Fisher–Yates over 0..n-1 driven by mulberry32(seed) (from @biomed-llama/seeded-random; j =
+ * ⌊u·(i+1)⌋ with u a 32-bit uniform), or the identity when seed is undefined.
+ */
 export function documentOrder(n: number, seed?: number): Uint32Array {
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  if (seed === undefined) return order;
-  const rand = mulberry32(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
+  if (seed === undefined) {
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    return order;
   }
-  return order;
+  const rand = mulberry32(seed);
+  return permutation(n, (k) => Math.floor(rand() * k));
 }
 
 function checkSeqLen(seqLen: number): void {
