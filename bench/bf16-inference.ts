@@ -20,17 +20,13 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parameterCount, presetConfig, resolveConfig } from "../packages/llama-model/dist/index.js";
+import { arg, argv } from "./bench-args.js";
 import { CONFIGS } from "./llama-configs.js";
 import { writeResult } from "./write-result.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cliMain = join(here, "../apps/cli/dist/cli.js");
 const evalMain = join(here, "../apps/eval/dist/cli.js");
-const argv = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : def;
-};
 const only = arg("only", "all");
 const keep = argv.includes("--keep");
 const GiB = 1024 ** 3;

@@ -35,13 +35,10 @@ import {
   LLAMA_PRESETS,
   type LlamaForCausalLM,
 } from "../packages/llama-model/dist/index.js";
+import { arg } from "./bench-args.js";
 import { writeResult } from "./write-result.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const docs = Number(arg("docs", "8"));
 const batchSize = Number(arg("batch-size", "4"));
 const backend = arg("backend", "wasm") as "wasm" | "cpu" | "auto";

@@ -40,11 +40,6 @@ const tf = createRequire(join(here, "../packages/llama-model/package.json"))(
   "@tensorflow/tfjs",
 ) as typeof import("@tensorflow/tfjs");
 
-const argv = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : def;
-};
 const iters = Number(arg("iters", "3"));
 const cpuIters = Number(arg("cpu-iters", "1"));
 const configNames = arg("configs", "A,B").split(",");
@@ -196,6 +191,7 @@ for name, spec in req["configs"].items():
 print(json.dumps(out))
 `;
 
+import { arg, argv } from "./bench-args.js";
 import { writeResult } from "./write-result.js";
 
 function runTorch(names: string[]) {

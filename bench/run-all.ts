@@ -9,7 +9,13 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2] ?? "";
 // Shared modules (no bench of their own) are skipped; the results table is made last, from every result.
-const NOT_BENCHES = ["run-all.ts", "write-result.ts", "llama-configs.ts", "results-table.ts"];
+const NOT_BENCHES = [
+  "run-all.ts",
+  "write-result.ts",
+  "llama-configs.ts",
+  "bench-args.ts",
+  "results-table.ts",
+];
 const files = readdirSync(here)
   .filter((f) => f.endsWith(".ts") && !NOT_BENCHES.includes(f) && f.includes(filter))
   .sort();

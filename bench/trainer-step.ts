@@ -17,13 +17,9 @@ import {
 import { AdamW } from "../packages/optimizer/dist/index.js";
 import { IndexedDatasetWriter } from "../packages/tokenizer/dist/index.js";
 import { openPretrainSequences, train, validateConfig } from "../packages/trainer/dist/index.js";
+import { arg } from "./bench-args.js";
 import { writeResult } from "./write-result.js";
 
-const argv = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : def;
-};
 const steps = Number(arg("steps", "6"));
 const backend = arg("backend", "wasm") as "wasm" | "cpu";
 const SEQ = 128;

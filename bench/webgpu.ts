@@ -21,6 +21,7 @@ import {
 } from "../packages/llama-model/dist/index.js";
 import { AdamW } from "../packages/optimizer/dist/index.js";
 import { registerWebGpuBackend } from "../packages/webgpu-backend/dist/index.js";
+import { arg, argv } from "./bench-args.js";
 import { batchOf, CONFIGS } from "./llama-configs.js";
 import { writeResult } from "./write-result.js";
 
@@ -29,11 +30,6 @@ const tf = createRequire(join(here, "../packages/llama-model/package.json"))(
   "@tensorflow/tfjs",
 ) as typeof import("@tensorflow/tfjs");
 
-const argv = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : def;
-};
 const iters = Number(arg("iters", "3"));
 const configNames = arg("configs", "A,B,1.1B").split(",").filter(Boolean);
 const baselineConfigs = arg("baseline-configs", "A,B").split(",").filter(Boolean);
