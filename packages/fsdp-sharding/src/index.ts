@@ -20,11 +20,12 @@ export { LaunchError, type LaunchOptions, type LaunchResult, launch, launchJob }
 export { expandSlurmTasksPerNode, firstSlurmHost, rankInfoFromEnv } from "./rank-env.js";
 export { ShardedDataParallel, type ShardedDataParallelOptions } from "./sharded-data-parallel.js";
 export {
-  readShardedStates,
-  SHARD_MANIFEST_FILE,
-  shardFileName,
-  writeShardFile,
-  writeShardManifest,
+  readShardedStateFile,
+  readShardedStateFiles,
+  SHARDED_STATE_KEY,
+  type ShardedStateFile,
+  shardedStateFileName,
+  writeShardedStateFile,
 } from "./sharded-state-files.js";
 export { SHM_DIR_VAR, SHM_MB_VAR, SHM_SINGLE_COPY_VAR, SHM_VAR } from "./shared-arena.js";
 export { SoloGroup } from "./solo-group.js";

@@ -1,9 +1,16 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { FlatParamUnit, readShardedStates, ShardedDataParallel, SoloGroup } from "../src/index.js";
+import {
+  FlatParamUnit,
+  readShardedStateFile,
+  readShardedStateFiles,
+  ShardedDataParallel,
+  SoloGroup,
+  shardedStateFileName,
+} from "../src/index.js";
 import { expectCollectiveResults } from "./helpers/collective-expectations.js";
 import { fromParamMap, GLOBAL_BATCH, referenceSgd, STRATEGIES, UNITS } from "./helpers/fsdp-problem.js";
 import { describeFailures, PKG_DIR, type RankResult, spawnWorld } from "./helpers/world.js";
@@ -146,7 +153,18 @@ describe.each(worlds)("%s", (label, nproc, nnodes, data) => {
     "FSDP %s checkpoint reloads at world sizes 1 and 3",
     async (variant) => {
       const ref = referenceSgd();
-      const states = readShardedStates(join(dir, `ckpt-${variant}`));
+      // one file per shard rank (the world for `full`, a node for the hybrid strategies), each from the
+      // first replica of its shard rank
+      const ckpt = join(dir, `ckpt-${variant}`);
+      const shardSize = variant === "full" ? size : nproc;
+      const files = Array.from({ length: shardSize }, (_, r) => shardedStateFileName(r, shardSize));
+      expect(readdirSync(ckpt).sort()).toEqual(files);
+      for (const [r, f] of files.entries()) {
+        const { state, metadata } = readShardedStateFile(join(ckpt, f));
+        expect([state.strategy, state.shardRank, state.shardSize]).toEqual([variant, r, shardSize]);
+        expect(metadata).toEqual({ writer: `rank ${r}` }); // node 0 holds every shard rank's first replica
+      }
+      const states = readShardedStateFiles(files.map((f) => join(ckpt, f)));
       const solo = new ShardedDataParallel({ units: UNITS, strategy: "full", group: new SoloGroup() });
       const extra = solo.loadShardedStateDict(states);
       const theta = fromParamMap(await solo.gatherParameters());

@@ -1,7 +1,15 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { ProcessGroup, ShardedDataParallel, ShardedState } from "@biomed-llama/fsdp-sharding";
-import { type LlamaConfig, openSafetensors, writeSafetensors } from "@biomed-llama/llama-model";
+import {
+  type ProcessGroup,
+  readShardedStateFile,
+  type ShardedDataParallel,
+  type ShardedState,
+  ShardingError,
+  shardedStateFileName,
+  writeShardedStateFile,
+} from "@biomed-llama/fsdp-sharding";
+import type { LlamaConfig } from "@biomed-llama/llama-model";
 import type { AdamW, LrScheduleStateDict } from "@biomed-llama/optimizer";
 import type { DataCursor } from "./batch-plan.js";
 import {
@@ -47,9 +55,6 @@ export interface CheckpointManifest {
   savedAt: string;
 }
 
-const RANK_FILE = (rank: number, world: number) =>
-  `rank-${String(rank).padStart(5, "0")}-of-${String(world).padStart(5, "0")}.safetensors`;
-
 /**
  * Saves one checkpoint, collectively (every rank calls it with the same step):
  * rank 0 writes the HF weights into a temp dir, each rank writes its shards (params + AdamW moments
@@ -88,12 +93,8 @@ export async function saveTrainCheckpoint(args: {
   }
   // live buffers, not copies: they are written before anything changes them
   const state = sdp.shardedStateDict({ exp_avg: expAvg, exp_avg_sq: expAvgSq }, { copy: false });
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [k, v] of Object.entries(state.tensors)) tensors.set(k, { shape: [v.length], data: v });
-  const { tensors: _t, ...header } = state;
-  await writeSafetensors(join(tmp, "train_state", RANK_FILE(group.rank, group.size)), tensors, {
-    metadata: { sharded_state: JSON.stringify(header), loop: JSON.stringify(loop) },
-  });
+  const file = join(tmp, "train_state", shardedStateFileName(group.rank, group.size));
+  await writeShardedStateFile(file, state, { metadata: { loop: JSON.stringify(loop) } });
   await args.beforeCommit?.();
   await group.barrier();
   let ref: CheckpointRef | null = null;
@@ -105,7 +106,10 @@ export async function saveTrainCheckpoint(args: {
       worldSize: group.size,
       strategy: sdp.strategy,
       shardSize: sdp.shardGroup.size,
-      rankFiles: Array.from({ length: group.size }, (_, r) => `train_state/${RANK_FILE(r, group.size)}`),
+      rankFiles: Array.from(
+        { length: group.size },
+        (_, r) => `train_state/${shardedStateFileName(r, group.size)}`,
+      ),
       model: args.modelConfig,
       config: args.config,
       loop,
@@ -131,15 +135,11 @@ export function readShardedStates(ckptDir: string): { manifest: CheckpointManife
     const file = join(ckptDir, rel);
     if (!present.has(rel.slice("train_state/".length)))
       throw new CheckpointError(`${file}: missing (checkpoint of ${manifest.worldSize} ranks is incomplete)`);
-    const f = openSafetensors(file);
     try {
-      const header = JSON.parse(f.metadata.sharded_state ?? "null") as Omit<ShardedState, "tensors"> | null;
-      if (!header) throw new CheckpointError(`${file}: no sharded_state metadata`);
-      const tensors: Record<string, Float32Array> = {};
-      for (const name of f.tensors.keys()) tensors[name] = f.read(name).data;
-      states.push({ ...header, tensors });
-    } finally {
-      f.close();
+      states.push(readShardedStateFile(file).state);
+    } catch (e) {
+      // fsdp-sharding's errors already name the file
+      throw e instanceof ShardingError ? new CheckpointError(e.message) : e;
     }
   }
   return { manifest, states };

@@ -1,10 +1,10 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type ProcessGroup,
   ShardedDataParallel,
-  writeShardFile,
-  writeShardManifest,
+  shardedStateFileName,
+  writeShardedStateFile,
 } from "../../src/index.js";
 import {
   fromParamMap,
@@ -82,9 +82,17 @@ export async function runFsdpChecks(g: ProcessGroup, outDir: string): Promise<vo
       const state = sdp.shardedStateDict({
         exp_avg: new Map(sdp.parameterShards().map((p) => [p.unit, p.param.map((x) => 2 * x)])),
       });
-      if (sdp.isReplicaLeader) writeShardFile(dir, state);
+      // one file per shard rank, from the first replica of each (the trainer writes one per global rank)
+      mkdirSync(dir, { recursive: true });
+      if (sdp.isReplicaLeader)
+        await writeShardedStateFile(
+          join(dir, shardedStateFileName(sdp.shardRank, sdp.shardGroup.size)),
+          state,
+          {
+            metadata: { writer: `rank ${g.rank}` },
+          },
+        );
       await g.barrier();
-      if (g.rank === 0) writeShardManifest(dir, { strategy, shardSize: sdp.shardGroup.size, units: UNITS });
     }
   }
 }
