@@ -17,3 +17,6 @@ export class ModelLoadError extends EvaluatorError {}
 
 /** A request file or request that cannot be scored. */
 export class RequestError extends EvaluatorError {}
+
+/** A task spec that cannot be built: an unknown dataset path or split, a template that does not parse. */
+export class TaskSpecError extends EvaluatorError {}

@@ -5,6 +5,7 @@ export {
   ModelLoadError,
   RequestError,
   TaskDataError,
+  TaskSpecError,
   UnknownTaskError,
 } from "./errors.js";
 export {
@@ -68,5 +69,11 @@ export {
 } from "./results.js";
 export { getRollingTokenWindows, makeDisjointWindow } from "./rolling-windows.js";
 export type { MultipleChoiceTaskDef, PerplexityTaskDef, SplitSource, TaskDef, TaskFamily } from "./task.js";
-export { getTask, listTaskNames, resolveTasks, TASK_GROUPS, TASKS } from "./tasks/index.js";
+export {
+  buildTask,
+  type LoglikelihoodRollingTaskSpec,
+  type MultipleChoiceTaskSpec,
+  type TaskSpec,
+} from "./task-spec.js";
+export { getTask, listTaskNames, resolveTasks, TASK_GROUPS, TASK_SPECS, TASKS } from "./tasks/index.js";
 export { type PileShardReader, setPileShardReader } from "./tasks/pile-data.js";

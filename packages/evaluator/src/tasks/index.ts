@@ -1,10 +1,11 @@
 import { UnknownTaskError } from "../errors.js";
 import type { TaskDef } from "../task.js";
+import { buildTask, type TaskSpec } from "../task-spec.js";
 import { medmcqa } from "./medmcqa.js";
 import { medmcqa_biomedllama } from "./medmcqa_biomedllama.js";
 import { medqa_4options } from "./medqa_4options.js";
 import { medqa_5options } from "./medqa_5options.js";
-import { MMLU_MEDICAL_SUBJECTS, mmluMedicalTasks } from "./mmlu_medical.js";
+import { MMLU_MEDICAL_SUBJECTS, mmluMedicalSpecs } from "./mmlu_medical.js";
 import {
   pile_pubmed_abstracts,
   pile_pubmed_abstracts_eos,
@@ -15,12 +16,13 @@ import { pubmedqa } from "./pubmedqa.js";
 import { pubmedqa_biomedllama } from "./pubmedqa_biomedllama.js";
 import { usmleqa } from "./usmleqa.js";
 
-export const TASKS: readonly TaskDef[] = [
+/** Every task, as data (one spec per file of this folder), in the order `biomed-eval tasks` lists them. */
+export const TASK_SPECS: readonly TaskSpec[] = [
   medqa_4options,
   medqa_5options,
   medmcqa,
   pubmedqa,
-  ...mmluMedicalTasks,
+  ...mmluMedicalSpecs,
   pile_pubmed_abstracts,
   pile_pubmed_central,
   usmleqa,
@@ -29,6 +31,9 @@ export const TASKS: readonly TaskDef[] = [
   pile_pubmed_abstracts_eos,
   pile_pubmed_central_eos,
 ];
+
+/** The specs, interpreted: what the engine runs. */
+export const TASKS: readonly TaskDef[] = TASK_SPECS.map(buildTask);
 
 /** Names that expand to several tasks, as lm-eval groups do. */
 export const TASK_GROUPS: Record<string, string[]> = {

@@ -1,14 +1,6 @@
-import {
-  checkMedmcqa,
-  medmcqaGold as goldIndex,
-  type MedmcqaRecord,
-  medmcqaOptions as optionTexts,
-} from "@biomed-llama/medical-qa";
-import { type Doc, dataPath, readCheckedLines } from "../datasets.js";
+import { checkMedmcqa } from "@biomed-llama/medical-qa";
+import { dataPath, readCheckedLines } from "../datasets.js";
 import type { SplitSource } from "../task.js";
-
-/** A MedMCQA record as released (JSON Lines): question, opa..opd, cop 1-4 (1 = opa). */
-export type MedmcqaDoc = MedmcqaRecord;
 
 function split(file: string): SplitSource {
   return {
@@ -28,8 +20,3 @@ function split(file: string): SplitSource {
 
 /** The test split's labels are hidden, so lm-eval evaluates on validation (dev.json). */
 export const MEDMCQA_SPLITS = { train: split("train.json"), validation: split("dev.json") };
-
-export const medmcqaOptions = (doc: Doc): string[] => optionTexts(doc as MedmcqaDoc);
-
-/** The release counts from 1; lm-eval's HF copy (and our index) from 0. */
-export const medmcqaGold = (doc: Doc): number => goldIndex(doc as MedmcqaDoc);

@@ -1,39 +1,22 @@
-import type { MultipleChoiceTaskDef } from "../task.js";
-import { MEDMCQA_SPLITS, type MedmcqaDoc, medmcqaGold, medmcqaOptions } from "./medmcqa-data.js";
+import type { TaskSpec } from "../task-spec.js";
 
-const L = ["A", "B", "C", "D"];
-
-/** lm-eval 0.4 `medmcqa` (tasks/medmcqa/medmcqa.yaml + utils_medmcqa.doc_to_text). */
-export const medmcqa: MultipleChoiceTaskDef = {
-  name: "medmcqa",
+/**
+ * lm-eval 0.4 `medmcqa` (tasks/medmcqa/medmcqa.yaml + utils_medmcqa.doc_to_text). The test split's
+ * labels are hidden, so validation (dev.json) is evaluated; the release's `cop` counts from 1.
+ */
+export const medmcqa: TaskSpec = {
+  task: "medmcqa",
   family: "lm-eval",
-  outputType: "multiple_choice",
-  version: "Yaml",
-  splits: MEDMCQA_SPLITS,
-  testSplit: "validation",
-  fewshotSplits: ["train"],
-  fewshotSampler: "default",
-  targetDelimiter: " ",
-  fewshotDelimiter: "\n\n",
-  docToText: (doc) => {
-    const opts = medmcqaOptions(doc);
-    let prompt = `Question: ${(doc as MedmcqaDoc).question}\nChoices:\n`;
-    L.forEach((l, i) => {
-      prompt += `${l}. ${opts[i]}\n`;
-    });
-    return `${prompt}Answer:`;
-  },
-  docToChoice: () => L,
-  docToTarget: medmcqaGold,
-  metrics: ["acc", "acc_norm"],
-  config: {
-    dataset_path: "medmcqa/{dev,train}.json",
-    training_split: "train",
-    validation_split: "validation",
-    test_split: "validation",
-    doc_to_text:
-      "Question: {{question}}\\nChoices:\\nA. {{opa}}\\nB. {{opb}}\\nC. {{opc}}\\nD. {{opd}}\\nAnswer:",
-    doc_to_target: "{{cop - 1}}",
-    doc_to_choice: L,
-  },
+  dataset_path: "medmcqa/{dev,train}.json",
+  training_split: "train",
+  validation_split: "validation",
+  test_split: "validation",
+  output_type: "multiple_choice",
+  doc_to_text: "Question: {{question}}\nChoices:\nA. {{opa}}\nB. {{opb}}\nC. {{opc}}\nD. {{opd}}\nAnswer:",
+  doc_to_choice: ["A", "B", "C", "D"],
+  doc_to_target: "{{cop - 1}}",
+  metric_list: [
+    { metric: "acc", aggregation: "mean", higher_is_better: true },
+    { metric: "acc_norm", aggregation: "mean", higher_is_better: true },
+  ],
 };

@@ -1,28 +1,19 @@
-import type { MultipleChoiceTaskDef } from "../task.js";
-import { MEDMCQA_SPLITS, type MedmcqaDoc, medmcqaGold, medmcqaOptions } from "./medmcqa-data.js";
+import type { TaskSpec } from "../task-spec.js";
 
 /** BioMed-LLaMA's `medmcqa` (its lm-eval 0.3 fork): question only, option texts scored as " <option>". */
-export const medmcqa_biomedllama: MultipleChoiceTaskDef = {
-  name: "medmcqa_biomedllama",
+export const medmcqa_biomedllama: TaskSpec = {
+  task: "medmcqa_biomedllama",
   family: "biomed-llama",
-  outputType: "multiple_choice",
-  version: 0,
-  splits: MEDMCQA_SPLITS,
-  testSplit: "validation",
-  fewshotSplits: ["train"],
-  fewshotSampler: "default",
-  targetDelimiter: " ",
-  fewshotDelimiter: "\n\n",
-  docToText: (doc) => `Question: ${(doc as MedmcqaDoc).question}\nAnswer:`,
-  docToChoice: medmcqaOptions,
-  docToTarget: medmcqaGold,
-  metrics: ["acc", "acc_norm"],
-  config: {
-    dataset_path: "medmcqa/{dev,train}.json",
-    training_split: "train",
-    test_split: "validation",
-    doc_to_text: "Question: {{question}}\\nAnswer:",
-    doc_to_target: "{{cop - 1}}",
-    doc_to_choice: "{{[opa, opb, opc, opd]}}",
-  },
+  metadata: { version: 0 },
+  dataset_path: "medmcqa/{dev,train}.json",
+  training_split: "train",
+  test_split: "validation",
+  output_type: "multiple_choice",
+  doc_to_text: "Question: {{question}}\nAnswer:",
+  doc_to_choice: "{{[opa, opb, opc, opd]}}",
+  doc_to_target: "{{cop - 1}}",
+  metric_list: [
+    { metric: "acc", aggregation: "mean", higher_is_better: true },
+    { metric: "acc_norm", aggregation: "mean", higher_is_better: true },
+  ],
 };

@@ -1,20 +1,20 @@
-import type { MultipleChoiceTaskDef } from "../task.js";
-import { medqa_4options } from "./medqa_4options.js";
-import { MEDQA5_LETTERS as L, medqaGold, medqaLetterPrompt, medqaSplits } from "./medqa-data.js";
+import type { TaskSpec } from "../task-spec.js";
 
-/** lm-eval has no 5-option MedQA; this is `medqa_4options`'s template over the 5-option release. */
-export const medqa_5options: MultipleChoiceTaskDef = {
-  ...medqa_4options,
-  name: "medqa_5options",
-  splits: medqaSplits(L),
-  docToText: (doc) => medqaLetterPrompt(doc, L),
-  docToChoice: () => L,
-  docToTarget: (doc) => medqaGold(doc, L),
-  config: {
-    ...medqa_4options.config,
-    dataset_path: "medqa/{split}.jsonl",
-    doc_to_text:
-      "Question: {{question}}\\nA. {{options.A}}\\nB. {{options.B}}\\nC. {{options.C}}\\nD. {{options.D}}\\nE. {{options.E}}\\nAnswer:",
-    doc_to_choice: L,
-  },
+/** lm-eval has no 5-option MedQA; this is `medqa_4options`' template over the 5-option release. */
+export const medqa_5options: TaskSpec = {
+  task: "medqa_5options",
+  family: "lm-eval",
+  dataset_path: "medqa/{split}.jsonl",
+  training_split: "train",
+  validation_split: "validation",
+  test_split: "test",
+  output_type: "multiple_choice",
+  doc_to_text:
+    "Question: {{question}}\nA. {{options.A}}\nB. {{options.B}}\nC. {{options.C}}\nD. {{options.D}}\nE. {{options.E}}\nAnswer:",
+  doc_to_choice: ["A", "B", "C", "D", "E"],
+  doc_to_target: "{{answer_idx}}",
+  metric_list: [
+    { metric: "acc", aggregation: "mean", higher_is_better: true },
+    { metric: "acc_norm", aggregation: "mean", higher_is_better: true },
+  ],
 };

@@ -1,10 +1,7 @@
 import {
   checkPubmedqa,
   checkPubmedqaQuestion,
-  pubmedqaGold as goldIndex,
-  PUBMEDQA_LABELS,
   type PubmedqaLabel,
-  pubmedqaContext,
   pubmedqaLabel,
 } from "@biomed-llama/medical-qa";
 import { type Doc, dataPath, readJsonObject, readJsonObjectEntries } from "../datasets.js";
@@ -18,8 +15,6 @@ export interface PubmedqaDoc extends Doc {
   CONTEXTS: string[];
   final_decision: PubmedqaLabel;
 }
-
-export { PUBMEDQA_LABELS };
 
 /** The records of a PMID-keyed file in file order; the label from `labels` (a PMID → label file) when given. */
 function records(path: string, labels?: Record<string, unknown>, labelsPath?: string): PubmedqaDoc[] {
@@ -62,10 +57,3 @@ const train: SplitSource = {
 };
 
 export const PUBMEDQA_SPLITS = { train, test, all };
-
-export function pubmedqaPrompt(doc: Doc): string {
-  const d = doc as PubmedqaDoc;
-  return `Abstract: ${pubmedqaContext(d.CONTEXTS)}\nQuestion: ${d.QUESTION}\nAnswer:`;
-}
-
-export const pubmedqaGold = (doc: Doc): number => goldIndex(doc as PubmedqaDoc);
