@@ -5,23 +5,14 @@
 // declares openblas_set_num_threads), then the usual header directories with -lopenblas.
 // Not /usr/include/<triplet>/cblas.h first: on Debian that is an alternatives link that may point at
 // netlib's reference CBLAS, whose header lacks the openblas_* calls.
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-function run(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return null;
-  }
-}
+import { commandOutput, runFlagsScript } from "@biomed-llama/addon-build/library-flags";
 
 /** { compile, link, source, header } or null. */
 export function blasFlags() {
-  const c = run("pkg-config", ["--cflags", "openblas"]);
-  const l = run("pkg-config", ["--libs", "openblas"]);
+  const c = commandOutput("pkg-config", ["--cflags", "openblas"]);
+  const l = commandOutput("pkg-config", ["--libs", "openblas"]);
   if (c !== null && l !== null) {
     const dirs = c
       .split(/\s+/)
@@ -43,25 +34,8 @@ export function blasFlags() {
   return null;
 }
 
-/** -L dirs also become rpaths, so the addon finds libopenblas without LD_LIBRARY_PATH. */
-export function withRpath(link) {
-  const rpaths = link
-    .split(/\s+/)
-    .filter((t) => t.startsWith("-L"))
-    .map((t) => `-Wl,-rpath,${t.slice(2)}`);
-  return [link, ...rpaths].join(" ");
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const what = process.argv[2];
-  const flags = blasFlags();
-  if (!flags) {
-    process.stderr.write(
-      "blas-flags: no OpenBLAS (pkg-config openblas or cblas.h + openblas_config.h) found\n",
-    );
-    process.exit(1);
-  }
-  if (what === "compile") process.stdout.write(`${flags.compile}\n`);
-  else if (what === "link") process.stdout.write(`${withRpath(flags.link)}\n`);
-  else process.stdout.write(`${JSON.stringify(flags)}\n`);
-}
+runFlagsScript(
+  import.meta.url,
+  blasFlags,
+  "blas-flags: no OpenBLAS (pkg-config openblas or cblas.h + openblas_config.h) found",
+);
