@@ -21,6 +21,7 @@ const packages = [
   "evaluator",
   "instruct-mixer",
   "safe-files",
+  "safetensors",
   "seeded-random",
   "medical-qa",
   "run-report",
@@ -48,8 +49,9 @@ beforeAll(() => {
   mkdirSync(tarballs);
   mkdirSync(project);
   // mpi-addon is fsdp-sharding's optional dependency, blas-addon and native-backend llama-model's
-  // (native-backend also the optimizer's): packed too, so npm resolves them locally.
-  for (const name of [...packages, "mpi-addon", "blas-addon", "native-backend"]) {
+  // (native-backend also the optimizer's), addon-build the addons' install-time build: packed too, so
+  // npm resolves them locally.
+  for (const name of [...packages, "mpi-addon", "blas-addon", "native-backend", "addon-build"]) {
     execFileSync("pnpm", ["pack", "--pack-destination", tarballs], {
       cwd: join(repoRoot, "packages", name),
       stdio: "pipe",
@@ -158,16 +160,16 @@ describe("@biomed-llama/native-backend installed from its tarball", () => {
       join(bare, "package.json"),
       JSON.stringify({ name: "bare", private: true, allowScripts: { "@biomed-llama/native-backend": true } }),
     );
-    const tarball = readdirSync(join(work, "tarballs")).find((f) => f.includes("native-backend"));
-    execFileSync(
-      "npm",
-      ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, "tarballs", tarball!)],
-      {
-        cwd: bare,
-        stdio: "pipe",
-        env: { ...process.env, BIOMED_LLAMA_NATIVE_BUILD: "0" },
-      },
-    );
+    // native-backend's install script runs @biomed-llama/addon-build: its tarball comes along.
+    const tarballs = readdirSync(join(work, "tarballs"))
+      .filter((f) => f.includes("native-backend") || f.includes("addon-build"))
+      .map((f) => join(work, "tarballs", f));
+    expect(tarballs).toHaveLength(2);
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...tarballs], {
+      cwd: bare,
+      stdio: "pipe",
+      env: { ...process.env, BIOMED_LLAMA_NATIVE_BUILD: "0" },
+    });
     const out = runExample(bare);
     expect(out).toMatch(
       /^native backend unavailable: native addon not built: \S*native_backend\.node does not exist; apt-get install libdnnl-dev/m,

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { FlatParamUnit, reshardChunks } from "../src/flat-param-unit.js";
+import { FlatParamUnit, reshardChunks } from "../src/fsdp/flat-param-unit.js";
 
 const params = [
   { name: "w", shape: [2, 3] },

@@ -1,6 +1,6 @@
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { expect, test } from "vitest";
-import { type Frame, FramedSocket, FrameKind, floatsOf, MAX_PAYLOAD_BYTES } from "../src/framing.js";
+import { type Frame, FramedSocket, FrameKind, floatsOf, MAX_PAYLOAD_BYTES } from "../src/runtime/framing.js";
 
 async function socketPair(): Promise<[Socket, Socket, () => void]> {
   return new Promise((resolve) => {

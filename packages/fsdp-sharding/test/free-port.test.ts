@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { expect, test } from "vitest";
-import { freePort } from "../src/free-port.js";
+import { freePort } from "../src/runtime/free-port.js";
 
 test("ports come from below the kernel's ephemeral range, are bindable, and never repeat", async () => {
   const [lo] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);

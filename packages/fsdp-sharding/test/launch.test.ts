@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { expect, test, vi } from "vitest";
-import { LaunchError, launchJob } from "../src/launch.js";
+import { LaunchError, launchJob } from "../src/runtime/launch.js";
 import { PKG_DIR } from "./helpers/world.js";
 
 function sink(): { stream: Writable; text: () => string } {
@@ -137,7 +137,7 @@ test("SIGTERM to the launcher is forwarded to every rank", { timeout: 30_000 }, 
     "process.on('SIGTERM', () => { console.log('rank got SIGTERM'); process.exit(0); });",
     "console.log('up'); setInterval(() => {}, 1000);",
   ].join("");
-  const script = `import { launchJob } from ${JSON.stringify(join(PKG_DIR, "src", "launch.ts"))};
+  const script = `import { launchJob } from ${JSON.stringify(join(PKG_DIR, "src", "runtime", "launch.ts"))};
 const r = await launchJob({ nprocPerNode: 2, command: [process.execPath, "-e", ${JSON.stringify(child)}] });
 process.exit(r.code);`;
   const launcher = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {

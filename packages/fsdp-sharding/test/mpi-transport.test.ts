@@ -6,7 +6,11 @@ import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } 
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { initMpiProcessGroup, loadMpiAddon, MpiTransportUnavailableError } from "../src/transport-mpi.js";
+import {
+  initMpiProcessGroup,
+  loadMpiAddon,
+  MpiTransportUnavailableError,
+} from "../src/transports/transport-mpi.js";
 import { expectCollectiveResults } from "./helpers/collective-expectations.js";
 import { referenceSgd, STRATEGIES } from "./helpers/fsdp-problem.js";
 import { describeFailures, PKG_DIR, spawnWorld } from "./helpers/world.js";

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { DistributedError } from "../src/errors.js";
-import { connectRing, PeerListener } from "../src/ring-channel.js";
+import { connectRing, PeerListener } from "../src/transports/ring-channel.js";
 
 const SECRET = "ring secret";
 const link = (port: number, group: string, from: number) =>

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { RankEnvError } from "../src/errors.js";
-import { expandSlurmTasksPerNode, firstSlurmHost, rankInfoFromEnv } from "../src/rank-env.js";
+import { expandSlurmTasksPerNode, firstSlurmHost, rankInfoFromEnv } from "../src/runtime/rank-env.js";
 
 describe("rankInfoFromEnv", () => {
   test("no launcher variables: one process", () => {

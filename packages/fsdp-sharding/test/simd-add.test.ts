@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { addInto, simdAddAvailable, sumInto } from "../src/simd-add.js";
+import { addInto, simdAddAvailable, sumInto } from "../src/transports/simd-add.js";
 
 function data(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);

@@ -1,8 +1,8 @@
 import { createServer, connect as tcpConnect } from "node:net";
 import { afterEach, expect, test } from "vitest";
 import { AuthenticationError, DistributedError } from "../src/errors.js";
-import { freePort } from "../src/free-port.js";
-import { type AbortNotice, TcpStoreClient, TcpStoreServer } from "../src/tcp-store.js";
+import { freePort } from "../src/runtime/free-port.js";
+import { type AbortNotice, TcpStoreClient, TcpStoreServer } from "../src/runtime/tcp-store.js";
 
 const SECRET = "correct horse battery staple";
 const cleanup: (() => Promise<void>)[] = [];

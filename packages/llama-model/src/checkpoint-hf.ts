@@ -1,12 +1,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { verifyManifest, withPath, writeDirAtomic } from "@biomed-llama/safe-files";
+import {
+  SafetensorsCheckpoint,
+  type TensorSource,
+  writeSafetensorsCheckpoint,
+} from "@biomed-llama/safetensors";
 import * as tf from "@tensorflow/tfjs";
 import { type LlamaConfig, LlamaConfigError, parameterShapes, resolveConfig } from "./config.js";
 import { initialParameter } from "./hf-init.js";
 import { LlamaForCausalLM, type LlamaOptions, nativeWeightHost } from "./llama.js";
-import type { TensorSource } from "./safetensors.js";
-import { SafetensorsCheckpoint, writeSafetensorsCheckpoint } from "./safetensors-index.js";
 import { checkParameterLimits } from "./tensor-limits.js";
 
 export class CheckpointError extends Error {

@@ -1,5 +1,27 @@
 export const PACKAGE_NAME = "@biomed-llama/llama-model";
 export {
+  decodeToFloat32,
+  float32ToBf16Bits,
+  INDEX_FILE,
+  MAX_HEADER_BYTES,
+  openSafetensors,
+  parseSafetensorsHeader,
+  readSafetensors,
+  SafetensorsCheckpoint,
+  type SafetensorsDtype,
+  SafetensorsError,
+  SafetensorsFile,
+  type SafetensorsTensorInfo,
+  type ShardOptions,
+  SINGLE_FILE,
+  type TensorData,
+  type TensorSource,
+  type WriteSafetensorsOptions,
+  writeSafetensors,
+  writeSafetensorsCheckpoint,
+  writeSafetensorsFrom,
+} from "@biomed-llama/safetensors";
+export {
   BACKEND_NAMES,
   type BackendName,
   BackendUnavailableError,
@@ -56,30 +78,6 @@ export {
   type LossOptions,
   StateDictError,
 } from "./llama.js";
-export {
-  decodeToFloat32,
-  float32ToBf16Bits,
-  MAX_HEADER_BYTES,
-  openSafetensors,
-  parseSafetensorsHeader,
-  readSafetensors,
-  type SafetensorsDtype,
-  SafetensorsError,
-  SafetensorsFile,
-  type SafetensorsTensorInfo,
-  type TensorData,
-  type TensorSource,
-  type WriteSafetensorsOptions,
-  writeSafetensors,
-  writeSafetensorsFrom,
-} from "./safetensors.js";
-export {
-  INDEX_FILE,
-  SafetensorsCheckpoint,
-  type ShardOptions,
-  SINGLE_FILE,
-  writeSafetensorsCheckpoint,
-} from "./safetensors-index.js";
 export { TensorLimitError } from "./tensor-limits.js";
 export {
   BLAS_ENV,

@@ -12,11 +12,9 @@ import {
   LlamaForCausalLM,
   loadHFCheckpoint,
   resolveConfig,
-  SafetensorsFile,
   saveHFCheckpoint,
   setBackend,
   setMatmulPrecision,
-  writeSafetensors,
 } from "../src/index";
 import { expectAllClose, expectBitEqual, tmpDir } from "./helpers";
 
@@ -292,38 +290,5 @@ describe("on other backends", () => {
     await expect(loadHFCheckpoint(dirs.bf16, { weights: "fp8" as "bf16" })).rejects.toThrow(
       /weights must be/,
     );
-  });
-});
-
-describe("streamed reads (readInto / readFloat32Into)", () => {
-  test("in many chunks, F32 and BF16 and F16-free, equal read()", async () => {
-    const file = path.join(root, "chunks.safetensors");
-    const n = 1001;
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = Math.sin(i) * 3.7 + (i % 7) * 1e-3;
-    const f32 = path.join(root, "chunks-f32.safetensors");
-    await writeSafetensors(f32, new Map([["x", { shape: [n], data }]]));
-    await writeSafetensors(file, new Map([["x", { shape: [7, 143], data }]]), { dtype: "BF16" });
-    for (const [p, bytesPer] of [
-      [f32, 4],
-      [file, 2],
-    ] as const) {
-      const whole = new SafetensorsFile(p).read("x").data;
-      for (const chunkBytes of [2, 6, 64, 1 << 20]) {
-        const f = new SafetensorsFile(p, { chunkBytes });
-        const out = new Float32Array(n);
-        const seen: number[] = [];
-        f.readFloat32Into("x", out, (b) => seen.push(b));
-        expect(out).toEqual(whole);
-        expect(seen.reduce((a, b) => a + b, 0)).toBe(n * bytesPer);
-        expect(Math.max(...seen)).toBeLessThanOrEqual(chunkBytes);
-        const raw = new Uint8Array(n * bytesPer);
-        f.readInto("x", raw);
-        expect(Buffer.from(raw).equals(Buffer.from(f.readBytes("x")))).toBe(true);
-        expect(() => f.readInto("x", new Uint8Array(3))).toThrow(/destination 3/);
-        f.close();
-      }
-    }
-    expect(() => new SafetensorsFile(f32, { chunkBytes: 3 })).toThrow(/chunkBytes/);
   });
 });

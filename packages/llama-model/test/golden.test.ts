@@ -9,13 +9,13 @@ import {
   generate,
   type LlamaForCausalLM,
   loadHFCheckpoint,
+  openSafetensors,
   readSafetensors,
   saveHFCheckpoint,
   setBackend,
   setFusedKernels,
   setMatmulPrecision,
 } from "../src/index";
-import { openSafetensors } from "../src/safetensors";
 import { expectAllClose, GOLDEN_DIR, rows, tmpDir } from "./helpers";
 
 // Golden values come from test/fixtures/make_golden.py: a from-scratch PyTorch LLaMA (HF semantics).

@@ -2,152 +2,43 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
+import * as format from "@biomed-llama/safetensors";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
+import * as model from "../src/index";
 import {
   CheckpointError,
-  float32ToBf16Bits,
   INDEX_FILE,
   initHFCheckpoint,
   LlamaForCausalLM,
   loadHFCheckpoint,
-  openSafetensors,
   parameterCount,
   parameterShapes,
-  readSafetensors,
-  SafetensorsError,
   saveHFCheckpoint,
   saveHFStateDict,
   setBackend,
-  writeSafetensors,
 } from "../src/index";
 import { TINY, tmpDir } from "./helpers";
 
-/** A safetensors file assembled byte by byte: u64 LE length, JSON header, data. */
-function handBuilt(header: object | string, data: number[]): Buffer {
-  const json = Buffer.from(typeof header === "string" ? header : JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([len, json, Buffer.from(data)]);
-}
-
-function writeTmp(bytes: Buffer): string {
-  const file = path.join(tmpDir("st"), "x.safetensors");
-  fs.writeFileSync(file, bytes);
-  return file;
-}
-
-describe("safetensors bytes", () => {
-  test("reads a hand-built file: F32, BF16 and F16 tensors, metadata", () => {
-    const bytes = handBuilt(
-      {
-        __metadata__: { format: "pt" },
-        a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
-        b: { dtype: "BF16", shape: [2], data_offsets: [8, 12] },
-        c: { dtype: "F16", shape: [1, 2], data_offsets: [12, 16] },
-      },
-      [
-        // 1.5f = 0x3fc00000, -2f = 0xc0000000 (little endian)
-        0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0,
-        // bf16 1.0 = 0x3f80, -0.5 = 0xbf00
-        0x80, 0x3f, 0x00, 0xbf,
-        // f16 1.0 = 0x3c00, 65504 = 0x7bff
-        0x00, 0x3c, 0xff, 0x7b,
-      ],
-    );
-    const file = writeTmp(bytes);
-    const f = openSafetensors(file);
-    expect(f.metadata).toEqual({ format: "pt" });
-    expect(f.read("a")).toEqual({ shape: [2], data: Float32Array.from([1.5, -2]) });
-    expect(Array.from(f.read("b").data)).toEqual([1, -0.5]);
-    expect(f.read("c").shape).toEqual([1, 2]);
-    expect(Array.from(f.read("c").data)).toEqual([1, 65504]);
-    f.close();
-  });
-
-  test.each([
-    [
-      "header length past EOF",
-      () => {
-        const b = handBuilt({}, []);
-        b.writeBigUInt64LE(1000n);
-        return b;
-      },
-      /runs past the end/,
-    ],
-    [
-      "header length above the limit",
-      () => {
-        const b = handBuilt({}, []);
-        b.writeBigUInt64LE(2n ** 40n);
-        return b;
-      },
-      /exceeds the 100000000-byte limit/,
-    ],
-    ["not JSON", () => handBuilt("{nope", []), /not valid UTF-8 JSON/],
-    [
-      "unknown dtype",
-      () => handBuilt({ a: { dtype: "Q4", shape: [1], data_offsets: [0, 1] } }, [0]),
-      /tensor "a": unknown dtype "Q4"/,
-    ],
-    [
-      "shape × dtype ≠ span",
-      () => handBuilt({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, [0, 0, 0, 0, 0, 0, 0, 0]),
-      /tensor "a": shape \[3\] × F32 is 12 bytes but data_offsets span 8/,
-    ],
-    [
-      "overlap",
-      () =>
-        handBuilt(
-          {
-            a: { dtype: "U8", shape: [2], data_offsets: [0, 2] },
-            b: { dtype: "U8", shape: [2], data_offsets: [1, 3] },
-          },
-          [0, 0, 0],
-        ),
-      /overlap/,
-    ],
-    [
-      "gap",
-      () =>
-        handBuilt(
-          {
-            a: { dtype: "U8", shape: [1], data_offsets: [0, 1] },
-            b: { dtype: "U8", shape: [1], data_offsets: [2, 3] },
-          },
-          [0, 0, 0],
-        ),
-      /gap/,
-    ],
-    [
-      "trailing bytes",
-      () => handBuilt({ a: { dtype: "U8", shape: [1], data_offsets: [0, 1] } }, [0, 0]),
-      /cover 1 bytes but the data section has 2/,
-    ],
-    ["bad metadata", () => handBuilt({ __metadata__: { n: 3 } }, []), /"__metadata__.n" must be a string/],
-    ["shorter than 8 bytes", () => Buffer.from([1, 2, 3]), /shorter than the 8-byte header length/],
-  ])("rejects %s with a SafetensorsError naming the file", (_, make, message) => {
-    const file = writeTmp(make());
-    expect(() => openSafetensors(file)).toThrow(SafetensorsError);
-    expect(() => openSafetensors(file)).toThrow(message);
-    expect(() => openSafetensors(file)).toThrow(file);
-  });
-
-  test("F32 and BF16 round trip; BF16 rounds to nearest even", async () => {
-    const dir = tmpDir("rt");
-    const data = Float32Array.from([0, -0, 1, Math.PI, -1e-20, 65504, 1e30, Number.NaN]);
-    const tensors = new Map([["w", { shape: [2, 4], data }]]);
-    await writeSafetensors(path.join(dir, "f32.safetensors"), tensors, { metadata: { k: "v" } });
-    const back = readSafetensors(path.join(dir, "f32.safetensors"));
-    expect(Array.from((back.get("w") as { data: Float32Array }).data)).toEqual(Array.from(data));
-    await writeSafetensors(path.join(dir, "bf16.safetensors"), tensors, { dtype: "BF16" });
-    expect(openSafetensors(path.join(dir, "bf16.safetensors")).tensors.get("w")?.dtype).toBe("BF16");
-    // Ties: 1 + 2^-8 lies halfway between bf16 1 and 1 + 2^-7 → even (1); 1 + 3·2^-8 → 1 + 2^-6.
-    const bits = float32ToBf16Bits(Float32Array.from([1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20]));
-    expect(Array.from(bits)).toEqual([0x3f80, 0x3f82, 0x3f81]);
-    // no temp files left behind
-    expect(fs.readdirSync(dir).sort()).toEqual(["bf16.safetensors", "f32.safetensors"]);
-  });
+test("the safetensors names are @biomed-llama/safetensors' own, re-exported (one SafetensorsError class)", () => {
+  const pairs: [string, unknown, unknown][] = [
+    ["SafetensorsError", model.SafetensorsError, format.SafetensorsError],
+    ["SafetensorsFile", model.SafetensorsFile, format.SafetensorsFile],
+    ["SafetensorsCheckpoint", model.SafetensorsCheckpoint, format.SafetensorsCheckpoint],
+    ["openSafetensors", model.openSafetensors, format.openSafetensors],
+    ["readSafetensors", model.readSafetensors, format.readSafetensors],
+    ["writeSafetensors", model.writeSafetensors, format.writeSafetensors],
+    ["writeSafetensorsFrom", model.writeSafetensorsFrom, format.writeSafetensorsFrom],
+    ["writeSafetensorsCheckpoint", model.writeSafetensorsCheckpoint, format.writeSafetensorsCheckpoint],
+    ["parseSafetensorsHeader", model.parseSafetensorsHeader, format.parseSafetensorsHeader],
+    ["decodeToFloat32", model.decodeToFloat32, format.decodeToFloat32],
+    ["float32ToBf16Bits", model.float32ToBf16Bits, format.float32ToBf16Bits],
+    ["MAX_HEADER_BYTES", model.MAX_HEADER_BYTES, format.MAX_HEADER_BYTES],
+    ["INDEX_FILE", model.INDEX_FILE, format.INDEX_FILE],
+    ["SINGLE_FILE", model.SINGLE_FILE, format.SINGLE_FILE],
+  ];
+  for (const [name, ours, theirs] of pairs) expect(ours, name).toBe(theirs);
+  expect(new format.SafetensorsError("x")).toBeInstanceOf(model.SafetensorsError);
 });
 
 describe("Hugging Face checkpoints", () => {

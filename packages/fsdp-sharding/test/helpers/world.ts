@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../src/free-port.js";
+import { freePort } from "../../src/runtime/free-port.js";
 
 export const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -41,7 +41,7 @@ export async function spawnWorld(opts: {
 }): Promise<World> {
   const nnodes = opts.nnodes ?? 1;
   const world = opts.nproc * nnodes;
-  // Below the ephemeral range (see src/free-port.ts): with many worlds starting at once, a port from
+  // Below the ephemeral range (see src/runtime/free-port.ts): with many worlds starting at once, a port from
   // bind(0) was taken by another world's connection before this world's rank 0 bound it.
   const port = await freePort();
   // Each world its own secret, as each job has: a rank can never join another world's rendezvous.

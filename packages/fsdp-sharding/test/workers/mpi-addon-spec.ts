@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { MPI_ADDON_PACKAGE } from "../../src/transport-mpi.js";
+import { MPI_ADDON_PACKAGE } from "../../src/transports/transport-mpi.js";
 
 export function mpiAddonSpecifier(): string {
   const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

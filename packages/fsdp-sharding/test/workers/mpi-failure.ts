@@ -1,6 +1,6 @@
 // A rank for the MPI failure tests. `kill`: rank 1 SIGKILLs itself mid-training; `stall`: rank 1 stops
 // issuing collectives, so rank 0's all-reduce times out and aborts the job. Either way mpirun must fail.
-import { initMpiProcessGroup, loadMpiAddon } from "../../src/transport-mpi.js";
+import { initMpiProcessGroup, loadMpiAddon } from "../../src/transports/transport-mpi.js";
 import { mpiAddonSpecifier } from "./mpi-addon-spec.js";
 
 const mode = process.argv[2];

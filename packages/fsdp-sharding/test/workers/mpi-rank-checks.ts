@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { initProcessGroup } from "../../src/index.js";
-import { initMpiProcessGroup, loadMpiAddon } from "../../src/transport-mpi.js";
+import { initMpiProcessGroup, loadMpiAddon } from "../../src/transports/transport-mpi.js";
 import { runCollectiveChecks } from "./collective-checks.js";
 import { runFsdpChecks } from "./fsdp-checks.js";
 import { mpiAddonSpecifier } from "./mpi-addon-spec.js";

@@ -1,9 +1,9 @@
 // Run under `ulimit -f` (a stand-in for a small /dev/shm): opens a one-member shared arena with a real
 // store and prints the region size member 0 settled on, or the refusal.
 
-import { freePort } from "../../src/free-port.js";
-import { loadShmAddon, openSharedArena, sharedMemorySettings } from "../../src/shared-arena.js";
-import { TcpStoreClient, TcpStoreServer } from "../../src/tcp-store.js";
+import { freePort } from "../../src/runtime/free-port.js";
+import { TcpStoreClient, TcpStoreServer } from "../../src/runtime/tcp-store.js";
+import { loadShmAddon, openSharedArena, sharedMemorySettings } from "../../src/transports/shared-arena.js";
 
 process.on("SIGXFSZ", () => {}); // report EFBIG instead of dying
 const port = await freePort();
