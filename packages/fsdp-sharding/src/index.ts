@@ -15,7 +15,11 @@ export {
 
 // FSDP: units, strategies, sharded state
 export { FlatParamUnit, reshardChunks } from "./fsdp/flat-param-unit.js";
-export { ShardedDataParallel, type ShardedDataParallelOptions } from "./fsdp/sharded-data-parallel.js";
+export {
+  ShardedDataParallel,
+  type ShardedDataParallelOptions,
+  type UnitBufferOptions,
+} from "./fsdp/sharded-data-parallel.js";
 export {
   readShardedStateFile,
   readShardedStateFiles,

@@ -176,3 +176,56 @@ test("shardedStateDict copies by default; copy: false hands out the live paramet
   expect(Array.from(copied.tensors["a::param"])).toEqual([1, 2]);
   expect(Array.from(views.tensors["a::param"])).toEqual([9, 2]);
 });
+
+test("flatten into a reused buffer zeroes its padding; unflatten can hand out views", () => {
+  const u = new FlatParamUnit("layer0", params, 4);
+  const m = new Map([
+    ["w", Float32Array.from([1, 2, 3, 4, 5, 6])],
+    ["b", Float32Array.from([7, 8, 9])],
+    ["g", Float32Array.from([10, 11])],
+  ]);
+  const out = new Float32Array(12).fill(-1);
+  expect(u.flatten(m, "gradient", out)).toBe(out);
+  expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]);
+  expect(() => u.flatten(m, "gradient", new Float32Array(11))).toThrow(
+    /flatten into 11 elements, expected 12/,
+  );
+  const views = u.unflatten(out, new Map(), { views: true });
+  out[6] = 70;
+  expect(Array.from(views.get("b")!)).toEqual([70, 8, 9]);
+  expect(views.get("b")!.buffer).toBe(out.buffer);
+  expect(Array.from(u.unflatten(out).get("g")!)).toEqual([10, 11]);
+});
+
+test("reuse: gathers are views into one buffer until the next reuse call; reductions land in `out`", async () => {
+  const { ShardedDataParallel, SoloGroup } = await import("../src/index.js");
+  const sdp = new ShardedDataParallel({
+    units: [
+      { name: "a", params: [{ name: "x", shape: [2] }] },
+      { name: "b", params: [{ name: "y", shape: [3] }] },
+    ],
+    strategy: "full",
+    group: new SoloGroup(),
+  });
+  sdp.initParameters(
+    new Map([
+      ["x", Float32Array.from([1, 2])],
+      ["y", Float32Array.from([3, 4, 5])],
+    ]),
+  );
+  const a = await sdp.gatherUnit("a", new Map(), { reuse: true });
+  expect(Array.from(a.get("x")!)).toEqual([1, 2]);
+  const b = await sdp.gatherUnit("b", new Map(), { reuse: true });
+  expect(Array.from(b.get("y")!)).toEqual([3, 4, 5]);
+  expect(b.get("y")!.buffer).toBe(a.get("x")!.buffer); // one buffer: a's view now shows b's values
+  expect(Array.from(a.get("x")!)).toEqual([3, 4]);
+  const copy = await sdp.gatherUnit("a");
+  expect(copy.get("x")!.buffer).not.toBe(a.get("x")!.buffer);
+  const out = new Float32Array(3);
+  const shard = await sdp.reduceUnitGradients("b", new Map([["y", Float32Array.from([6, 7, 8])]]), {
+    reuse: true,
+    out,
+  });
+  expect(shard.grad).toBe(out);
+  expect(Array.from(out)).toEqual([6, 7, 8]);
+});

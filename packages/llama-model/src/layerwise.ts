@@ -213,6 +213,35 @@ export function layerwiseLossAndGrads(
 export interface Float32UnitSource {
   acquire(unit: string): Promise<Map<string, Float32Array>> | Map<string, Float32Array>;
   gradients?(unit: string, grads: Map<string, Float32Array>): Promise<void> | void;
+  /**
+   * The source reuses its buffers: `acquire`'s arrays are valid only until its next call, and the source
+   * reads `gradients`' arrays before its promise settles and keeps none of them. The hooks then copy
+   * acquired arrays into tensors at once on every backend, and may hand gradients out as views of the
+   * backend's own memory (no copy per unit and step; see `readTransient`).
+   */
+  transient?: boolean;
+}
+
+/** Backends whose `write` copies the values at once (cpu and webgpu keep the caller's array). */
+const COPIES_ON_WRITE = new Set(["native", "wasm"]);
+
+/** A backend that can show a float32 tensor's own memory (the native backend's `stored`). */
+interface StoredView {
+  stored(t: tf.TensorInfo): ArrayBufferView;
+  isBf16?(dataId: tf.DataId): boolean;
+}
+
+/**
+ * A float32 tensor's values for a reader done before the tensor is disposed: the backend's own array
+ * where it exposes one (native), else a copy (`data()`).
+ */
+async function readTransient(t: tf.Tensor): Promise<Float32Array> {
+  const backend = tf.backend() as unknown as Partial<StoredView>;
+  if (t.dtype === "float32" && typeof backend.stored === "function" && !backend.isBf16?.(t.dataId)) {
+    const v = backend.stored(t);
+    if (v instanceof Float32Array && v.length === t.size) return v;
+  }
+  return (await t.data()) as Float32Array;
 }
 
 /**
@@ -224,6 +253,8 @@ export function float32UnitHooks(config: LlamaConfig, source: Float32UnitSource)
   return {
     async acquire(unit) {
       const arrays = await source.acquire(unit);
+      // a transient array must not become a tensor's storage on a backend that keeps it
+      const copy = source.transient === true && !COPIES_ON_WRITE.has(tf.getBackend());
       const out = new Map<string, tf.Tensor>();
       for (const [name, data] of arrays) {
         const shape = shapes.get(name);
@@ -234,7 +265,7 @@ export function float32UnitHooks(config: LlamaConfig, source: Float32UnitSource)
             `acquire("${unit}"): "${name}" ${shape ? `has ${data.length} values, expected [${shape}]` : "is not a parameter"}`,
           );
         }
-        out.set(name, tf.tensor(data, shape, "float32"));
+        out.set(name, tf.tensor(copy ? data.slice() : data, shape, "float32"));
       }
       return out;
     },
@@ -243,11 +274,15 @@ export function float32UnitHooks(config: LlamaConfig, source: Float32UnitSource)
     },
     async gradients(unit, grads) {
       const out = new Map<string, Float32Array>();
-      for (const [name, t] of grads) {
-        out.set(name, (await t.data()) as Float32Array);
-        t.dispose();
+      try {
+        for (const [name, t] of grads) {
+          out.set(name, source.transient ? await readTransient(t) : ((await t.data()) as Float32Array));
+          if (!source.transient) t.dispose();
+        }
+        await source.gradients?.(unit, out);
+      } finally {
+        tf.dispose([...grads.values()]); // (a no-op for those already disposed)
       }
-      await source.gradients?.(unit, out);
     },
   };
 }

@@ -23,6 +23,12 @@ export interface ParamShard {
    * `flatDecayMask`. Omitted = every element decays.
    */
   decayMask?: Uint8Array;
+  /**
+   * The same switch as ranges: `[start, end)` element ranges that decay, ascending and disjoint; every
+   * other element does not. A few numbers where `decayMask` costs a byte per element (1.1 GB for a 1.1B
+   * model); see `flatDecayRanges`. At most one of `decayMask` and `decayRanges`.
+   */
+  decayRanges?: readonly (readonly [number, number])[];
 }
 
 export interface AdamWOptions {
@@ -104,6 +110,7 @@ export class AdamW {
         `AdamW.step: "${key}" decayMask has ${decayMask.length} elements, param has ${n}`,
       );
     }
+    if (shard.decayRanges !== undefined) checkRanges(key, shard.decayRanges, n, decayMask !== undefined);
     const wd = shard.weightDecay ?? this.weightDecay;
     let s = this.state.get(key);
     if (s === undefined) {
@@ -129,27 +136,32 @@ export class AdamW {
     const negStepSize = fr(-(lr / bc1));
     const eps = fr(this.eps);
     const k: KernelScalars = { decay, b1, oneMinusB1, b2, oneMinusB2, bc2Sqrt, negStepSize, eps };
-    const native = n >= NATIVE_MIN ? nativeAdamW() : null;
-    if (native) {
-      // Multi-threaded C loop, same operations and roundings (src/native/optim.c of native-backend).
+    if (shard.decayRanges === undefined || decay === 1) {
       const mask = decayMask === undefined || decay === 1 ? null : decayMask;
-      native(
-        param,
-        grad,
-        s.expAvg,
-        s.expAvgSq,
-        mask,
-        decay,
-        b1,
-        oneMinusB1,
-        b2,
-        oneMinusB2,
-        bc2Sqrt,
-        negStepSize,
-        eps,
-      );
-    } else if (decayMask === undefined || decay === 1) adamwKernel(param, grad, s.expAvg, s.expAvgSq, k);
-    else adamwKernelMasked(param, grad, s.expAvg, s.expAvgSq, decayMask, k);
+      runKernel(param, grad, s.expAvg, s.expAvgSq, mask, k);
+      return;
+    }
+    // segment by segment: a decaying range with this step's factor, the gaps between with none (×1
+    // is exact, so this is bit for bit what the masked kernel does)
+    const noDecay = { ...k, decay: 1 };
+    const run = (a: number, b: number, kk: KernelScalars) => {
+      if (a < b)
+        runKernel(
+          param.subarray(a, b),
+          grad.subarray(a, b),
+          s.expAvg.subarray(a, b),
+          s.expAvgSq.subarray(a, b),
+          null,
+          kk,
+        );
+    };
+    let at = 0;
+    for (const [a, b] of shard.decayRanges) {
+      run(at, a, noDecay);
+      run(a, b, k);
+      at = b;
+    }
+    run(at, n, noDecay);
   }
 
   /** The state of one key (live arrays, not copies), or undefined before its first step. */
@@ -283,4 +295,51 @@ function checkHyper(lr: number, betas: [number, number], eps: number, wd: number
   if (!(b2 >= 0 && b2 < 1)) throw new OptimizerInputError(`AdamW: betas[1] must be in [0, 1), got ${b2}`);
   if (!(eps >= 0)) throw new OptimizerInputError(`AdamW: eps must be >= 0, got ${eps}`);
   if (!(wd >= 0)) throw new OptimizerInputError(`AdamW: weightDecay must be >= 0, got ${wd}`);
+}
+
+function checkRanges(
+  key: string,
+  ranges: readonly (readonly [number, number])[],
+  n: number,
+  withMask: boolean,
+): void {
+  if (withMask) throw new OptimizerInputError(`AdamW.step: "${key}" has both decayMask and decayRanges`);
+  let at = 0;
+  for (const [a, b] of ranges)
+    if (!Number.isInteger(a) || !Number.isInteger(b) || a < at || b < a || b > n)
+      throw new OptimizerInputError(
+        `AdamW.step: "${key}" decayRanges [${a}, ${b}) is not ascending, disjoint and inside 0..${n}`,
+      );
+    else at = b;
+}
+
+/** The multi-threaded C loop where it is loaded and worth it, else the JS kernels (same roundings). */
+function runKernel(
+  param: Float32Array,
+  grad: Float32Array,
+  expAvg: Float32Array,
+  expAvgSq: Float32Array,
+  mask: Uint8Array | null,
+  k: KernelScalars,
+): void {
+  const native = param.length >= NATIVE_MIN ? nativeAdamW() : null;
+  if (native)
+    // src/native/optim.c of native-backend: the same operations and roundings
+    native(
+      param,
+      grad,
+      expAvg,
+      expAvgSq,
+      mask,
+      k.decay,
+      k.b1,
+      k.oneMinusB1,
+      k.b2,
+      k.oneMinusB2,
+      k.bc2Sqrt,
+      k.negStepSize,
+      k.eps,
+    );
+  else if (mask === null) adamwKernel(param, grad, expAvg, expAvgSq, k);
+  else adamwKernelMasked(param, grad, expAvg, expAvgSq, mask, k);
 }

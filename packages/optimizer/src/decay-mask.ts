@@ -53,3 +53,34 @@ export function flatDecayMask(
   }
   return mask;
 }
+
+/**
+ * `flatDecayMask` as ranges: the `[start, end)` element ranges of the slice [start, start+length) that
+ * decay, relative to the slice, merged where adjacent. Pass the result as `ParamShard.decayRanges`.
+ */
+export function flatDecayRanges(
+  entries: readonly FlatParamEntry[],
+  start: number,
+  length: number,
+  policy: DecayPolicy = "matrices",
+): [number, number][] {
+  const ranges: [number, number][] = [];
+  let cursor = 0;
+  for (const e of entries) {
+    const off = e.offset ?? cursor;
+    const numel = e.shape.reduce((a, b) => a * b, 1);
+    cursor = off + numel;
+    if (!decayMask(e.name, e.shape, policy)) continue;
+    const lo = Math.max(off, start) - start;
+    const hi = Math.min(off + numel, start + length) - start;
+    if (lo < hi) ranges.push([lo, hi]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [lo, hi] of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && last[1] >= lo) last[1] = Math.max(last[1], hi);
+    else merged.push([lo, hi]);
+  }
+  return merged;
+}

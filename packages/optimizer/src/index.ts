@@ -3,7 +3,7 @@ export { AdamW } from "./adamw.js";
 export type { ClipGradNormOptions } from "./clip-grad-norm.js";
 export { clipGradNorm, sumOfSquares } from "./clip-grad-norm.js";
 export type { DecayPolicy, FlatParamEntry } from "./decay-mask.js";
-export { decayMask, flatDecayMask } from "./decay-mask.js";
+export { decayMask, flatDecayMask, flatDecayRanges } from "./decay-mask.js";
 export { OptimizerInputError, OptimizerStateError } from "./errors.js";
 export { adamwKernel } from "./native-kernel.js";
 export type {

@@ -127,6 +127,48 @@ describe("weight decay selection", () => {
     for (let i = 0; i < n; i++) expect(masked[i]).toBe(mask[i] ? decayed[i] : plain[i]);
     expect(masked.some((x, i) => x !== decayed[i])).toBe(true);
   });
+
+  // n spans the native kernel's threshold too, so both kernels run segment by segment
+  test.each([37, 70_001])("decayRanges equal the decayMask they spell, bit for bit (n = %i)", (n) => {
+    const ranges: [number, number][] = [
+      [2, 9],
+      [9, 10],
+      [n >> 1, n - 3],
+    ];
+    const mask = new Uint8Array(n);
+    for (const [a, b] of ranges) mask.fill(1, a, b);
+    const p = randomArray(n, 7);
+    const byMask = Float32Array.from(p);
+    const byRanges = Float32Array.from(p);
+    const a = new AdamW({ betas: [0.9, 0.95], weightDecay: 0.1 });
+    const b = new AdamW({ betas: [0.9, 0.95], weightDecay: 0.1 });
+    for (let k = 0; k < 3; k++) {
+      const grad = randomArray(n, 60 + k);
+      a.step([{ key: "flat", param: byMask, grad, decayMask: mask }], 0.01);
+      b.step([{ key: "flat", param: byRanges, grad, decayRanges: ranges }], 0.01);
+    }
+    expect(byRanges).toEqual(byMask);
+    expect(b.getState("flat")!.expAvgSq).toEqual(a.getState("flat")!.expAvgSq);
+    expect(byRanges.some((x, i) => x !== p[i])).toBe(true);
+  });
+
+  test("decayRanges out of order, outside the shard, or beside a decayMask are refused", () => {
+    const o = new AdamW();
+    const step = (extra: object) =>
+      o.step([{ key: "k", param: new Float32Array(8), grad: new Float32Array(8), ...extra }]);
+    expect(() =>
+      step({
+        decayRanges: [
+          [4, 6],
+          [1, 2],
+        ],
+      }),
+    ).toThrow(/decayRanges \[1, 2\) is not ascending/);
+    expect(() => step({ decayRanges: [[6, 9]] })).toThrow(/inside 0\.\.8/);
+    expect(() => step({ decayRanges: [[0, 1]], decayMask: new Uint8Array(8) })).toThrow(
+      /both decayMask and decayRanges/,
+    );
+  });
 });
 
 describe("state", () => {

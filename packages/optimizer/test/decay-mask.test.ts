@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { decayMask, flatDecayMask } from "../src/decay-mask";
+import { decayMask, flatDecayMask, flatDecayRanges } from "../src/decay-mask";
 
 test("decayMask: matrices decay, vectors do not; 'all' decays everything", () => {
   expect(decayMask("model.layers.0.self_attn.q_proj.weight", [64, 64])).toBe(true);
@@ -26,4 +26,33 @@ test("flatDecayMask honours explicit offsets (alignment gaps)", () => {
     { name: "b", shape: [1, 2], offset: 4 },
   ];
   expect(Array.from(flatDecayMask(entries, 0, 7))).toEqual([1, 1, 0, 0, 1, 1, 0]);
+});
+
+/** The ranges a mask spells, read off it element by element. */
+function rangesOf(mask: Uint8Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < mask.length; i++)
+    if (mask[i] && (i === 0 || !mask[i - 1])) out.push([i, i + 1]);
+    else if (mask[i]) out[out.length - 1][1] = i + 1;
+  return out;
+}
+
+test("flatDecayRanges spells flatDecayMask as ranges, per shard, with gaps, adjacent decaying entries merged", () => {
+  const entries = [
+    { name: "norm.weight", shape: [3] },
+    { name: "proj.weight", shape: [2, 2] },
+    { name: "up.weight", shape: [1, 3] },
+    { name: "proj.bias", shape: [2] },
+    { name: "out.weight", shape: [2, 2], offset: 15 },
+  ];
+  for (const size of [1, 2, 3, 4, 7])
+    for (let start = 0; start < 21; start += size)
+      for (const policy of ["matrices", "all"] as const)
+        expect(flatDecayRanges(entries, start, size, policy), `${start}+${size} ${policy}`).toEqual(
+          rangesOf(flatDecayMask(entries, start, size, policy)),
+        );
+  expect(flatDecayRanges(entries, 0, 21)).toEqual([
+    [3, 10],
+    [15, 19],
+  ]);
 });

@@ -17,6 +17,13 @@ export interface TrainingSequence {
 export interface SequenceSource {
   numSequences: number;
   get(i: number): TrainingSequence;
+  /** Where the sequences come from (a file or dataset prefix), for errors. */
+  name?: string;
+  /**
+   * The smallest and largest token id any sequence holds (`onProgress` in bytes for long scans), so a
+   * trainer can check them against the model's vocabulary before any work.
+   */
+  tokenRange?(onProgress?: (done: number, total: number) => void): { min: number; max: number };
 }
 
 /** Anything with per-document sizes and random access, e.g. an IndexedDataset. */

@@ -70,12 +70,25 @@ export async function shardModel(
   cfg: TrainConfig,
   group: ProcessGroup,
   saved: { states: ShardedState[]; modelConfig: LlamaConfig; dir: string } | null,
+  log: (line: string) => void = () => {},
 ): Promise<ShardedModelSetup> {
   const recompute = cfg.activation_checkpointing === "layer";
   let model: LlamaForCausalLM;
   if (saved) model = new LlamaForCausalLM(saved.modelConfig, { uninitialized: true, recompute });
-  else if (cfg.init_from) model = await loadHFCheckpoint(cfg.init_from, { recompute });
-  else if (cfg.model)
+  else if (cfg.init_from) {
+    // a large checkpoint takes a while to read: say so at once, then every 5 s
+    const from = cfg.init_from;
+    let said = 0;
+    model = await loadHFCheckpoint(from, {
+      recompute,
+      onProgress: (done, total) => {
+        if (total < 256 << 20 || (Date.now() - said < 5000 && done < total)) return;
+        if (said === 0) log(`${from}: loading ${(total / 1e9).toFixed(2)} GB of weights`);
+        else log(`${from}: ${((100 * done) / total).toFixed(0)}% of the weights loaded`);
+        said = Date.now();
+      },
+    });
+  } else if (cfg.model)
     model = new LlamaForCausalLM(presetConfig(cfg.model), { seed: cfg.init_seed, recompute });
   else throw new ConfigError("config", ["init_from/model: set one of them (or resume)"]);
   try {

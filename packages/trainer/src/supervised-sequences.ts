@@ -1,4 +1,5 @@
 import { IGNORE_INDEX } from "@biomed-llama/llama-model";
+import type { SequenceSource, TrainingSequence } from "@biomed-llama/tokenizer";
 import type { McqaSample } from "./mcqa-readers.js";
 
 /** The tokenizer surface fine-tuning needs (LlamaTokenizer satisfies it). */
@@ -8,21 +9,8 @@ export interface PromptTokenizer {
   padId: number;
 }
 
-/** Same shape as the tokenizer package's TrainingSequence. */
-export interface TrainingSequence {
-  inputIds: Int32Array;
-  labels: Int32Array;
-}
-
-export interface SequenceSource {
-  numSequences: number;
-  get(i: number): TrainingSequence;
-  /** Where the sequences come from (a file or dataset prefix), for errors. */
-  name?: string;
-  /** The smallest and largest token id any sequence holds (`onProgress` in bytes for long scans); the
-   * trainer checks them against the model's vocabulary before any work. */
-  tokenRange?(onProgress?: (done: number, total: number) => void): { min: number; max: number };
-}
+/** What the trainer reads: the tokenizer package's sequence types (one definition). */
+export type { SequenceSource, TrainingSequence } from "@biomed-llama/tokenizer";
 
 /** Labels the loss skips: the model's own constant (llama-model owns the loss). */
 export { IGNORE_INDEX };

@@ -20,7 +20,7 @@ import {
   clipGradNorm,
   constantLr,
   cosineWithWarmup,
-  flatDecayMask,
+  flatDecayRanges,
   type LrSchedule,
   linearWithWarmup,
   sumOfSquares,
@@ -234,7 +234,7 @@ interface Run {
   sdp: ShardedDataParallel;
   optimizer: AdamW;
   schedule: LrSchedule;
-  decayMasks: Map<string, Uint8Array | undefined>;
+  decayRanges: Map<string, [number, number][] | undefined>;
   metrics: MetricsWriter | null;
   reduceSumOfSquares: (x: number) => Promise<number>;
 }
@@ -261,7 +261,7 @@ async function trainInDirectory(
   });
   const totalSteps = cfg.max_steps ?? plan.stepsForEpochs(cfg.epochs ?? 1);
   const resume = opts.resume ? readResumePoint(runDir, plan) : null;
-  const { model, sdp, extras } = await shardModel(cfg, group, resume);
+  const { model, sdp, extras } = await shardModel(cfg, group, resume, rank0 ? log : undefined);
   try {
     const optimizer = new AdamW({
       lr: cfg.lr,
@@ -302,7 +302,7 @@ async function trainInDirectory(
         schedule,
         metrics,
       },
-      decayMasks: unitDecayMasks(sdp, cfg),
+      decayRanges: unitDecayRanges(sdp, cfg),
       reduceSumOfSquares: async (x) => (await allReduceSums(normGroup, [x]))[0],
     };
     const done = await trainLoop(run, loop);
@@ -347,7 +347,7 @@ async function trainLoop(run: Run, start: LoopState) {
         );
     } else {
       loop.consecutiveNonFinite = 0;
-      const params = shards.map((s) => ({ ...s, decayMask: run.decayMasks.get(s.unit) }));
+      const params = shards.map((s) => ({ ...s, decayRanges: run.decayRanges.get(s.unit) }));
       run.optimizer.step(params, lr);
       loop.optimizerSteps++;
       await model.parametersUpdated();
@@ -498,16 +498,19 @@ function advanceLoop(
 }
 
 /** Weight decay per flat unit shard: matrices only (the seed's AdamW), or every parameter. */
-function unitDecayMasks(sdp: ShardedDataParallel, cfg: TrainConfig): Map<string, Uint8Array | undefined> {
-  const masks = new Map<string, Uint8Array | undefined>();
+function unitDecayRanges(
+  sdp: ShardedDataParallel,
+  cfg: TrainConfig,
+): Map<string, [number, number][] | undefined> {
+  const ranges = new Map<string, [number, number][] | undefined>();
   for (const u of sdp.units) {
     const { start } = u.chunkRange(sdp.shardRank);
-    masks.set(
+    ranges.set(
       u.name,
-      cfg.decay === "all" ? undefined : flatDecayMask(u.params, start, u.chunkSize, "matrices"),
+      cfg.decay === "all" ? undefined : flatDecayRanges(u.params, start, u.chunkSize, "matrices"),
     );
   }
-  return masks;
+  return ranges;
 }
 
 /** AdamW moments of a resumed run, saved beside the parameter shards. */

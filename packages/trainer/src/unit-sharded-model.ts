@@ -4,6 +4,7 @@ import {
   type LlamaConfig,
   layerwiseLoss,
   layerwiseLossAndGrads,
+  releaseBackendMemory,
   saveHFStateDict,
 } from "@biomed-llama/llama-model";
 import type { Rows, ShardedModel } from "./sharded-model.js";
@@ -21,6 +22,8 @@ export class UnitShardedModel implements ShardedModel {
   private readonly sums = new Map<string, UnitShard>();
   /** Units whose sum has not been written yet this step. */
   private readonly pending = new Set<string>();
+  /** A later micro-batch's reduced shard, before it is added to the sum (the largest shard's size). */
+  private more: Float32Array | null = null;
 
   constructor(
     readonly config: LlamaConfig,
@@ -38,20 +41,38 @@ export class UnitShardedModel implements ShardedModel {
   ): Promise<{ loss: number; tokens: number }> {
     let poisonNext = poison;
     const hooks = float32UnitHooks(this.config, {
-      acquire: (unit) => this.sdp.gatherUnit(unit),
+      // one full-unit buffer for every gather and gradient flattening, gradients read from the backend's
+      // own memory, each shard reduced straight into its step sum: no full-unit garbage per unit and step
+      transient: true,
+      acquire: (unit) => this.sdp.gatherUnit(unit, new Map(), { reuse: true }),
       gradients: async (unit, grads) => {
         if (poisonNext) {
-          grads.values().next().value![0] = Number.NaN;
+          const first = grads.entries().next().value!;
+          // the arrays may be the backend's own: poison a copy
+          const poisoned = first[1].slice();
+          poisoned[0] = Number.NaN;
+          grads.set(first[0], poisoned);
           poisonNext = false;
         }
-        const shard = await this.sdp.reduceUnitGradients(unit, grads);
         const sum = this.sums.get(unit);
-        if (!sum) this.sums.set(unit, shard);
-        else if (this.pending.delete(unit)) sum.grad.set(shard.grad);
-        else for (let i = 0; i < sum.grad.length; i++) sum.grad[i] += shard.grad[i];
+        if (!sum) {
+          this.sums.set(unit, await this.sdp.reduceUnitGradients(unit, grads, { reuse: true }));
+        } else if (this.pending.delete(unit)) {
+          await this.sdp.reduceUnitGradients(unit, grads, { reuse: true, out: sum.grad });
+        } else {
+          const more = this.addend(sum.grad.length);
+          await this.sdp.reduceUnitGradients(unit, grads, { reuse: true, out: more });
+          for (let i = 0; i < sum.grad.length; i++) sum.grad[i] += more[i];
+        }
       },
     });
     return layerwiseLossAndGrads(this.config, inputIds, labels, hooks, { reduction: "sum" });
+  }
+
+  private addend(length: number): Float32Array {
+    if (!this.more || this.more.length < length)
+      this.more = new Float32Array(Math.max(...this.sdp.units.map((u) => u.chunkSize)));
+    return this.more.subarray(0, length);
   }
 
   /**
@@ -66,12 +87,20 @@ export class UnitShardedModel implements ShardedModel {
       return s;
     });
     for (const u of this.sdp.units) this.pending.add(u.name);
+    // Backward is done: the backend's cache of freed blocks goes back to the system. A ZeRO-3 run is
+    // the one that fills memory with shards and moments (allocated by the first optimizer step), and
+    // the next step's activations must fit beside them; within a step the cache still serves every
+    // layer after the first.
+    releaseBackendMemory();
     return out;
   }
 
   /** Forward-only summed loss over label tokens. */
   loss(inputIds: Rows, labels: Rows): Promise<{ loss: number; tokens: number }> {
-    const hooks = float32UnitHooks(this.config, { acquire: (unit) => this.sdp.gatherUnit(unit) });
+    const hooks = float32UnitHooks(this.config, {
+      transient: true,
+      acquire: (unit) => this.sdp.gatherUnit(unit, new Map(), { reuse: true }),
+    });
     return layerwiseLoss(this.config, inputIds, labels, hooks, { reduction: "sum" });
   }
 

@@ -58,9 +58,16 @@ export class FlatParamUnit {
     }
   }
 
-  /** Concatenates `tensors` (every parameter of the unit must be present) into a new zero-padded buffer. */
-  flatten(tensors: ReadonlyMap<string, Float32Array>, what = "tensor"): Float32Array {
-    const flat = new Float32Array(this.paddedNumel);
+  /**
+   * Concatenates `tensors` (every parameter of the unit must be present) into a zero-padded buffer: a new
+   * one, or `out` (paddedNumel elements, overwritten, padding zeroed) so a caller can reuse one buffer.
+   */
+  flatten(tensors: ReadonlyMap<string, Float32Array>, what = "tensor", out?: Float32Array): Float32Array {
+    if (out && out.length !== this.paddedNumel)
+      throw new ShardingError(
+        `unit ${this.name}: flatten into ${out.length} elements, expected ${this.paddedNumel}`,
+      );
+    const flat = out ?? new Float32Array(this.paddedNumel);
     for (const [name, { offset, numel }] of this.offsets) {
       const t = tensors.get(name);
       if (!t) throw new ShardingError(`unit ${this.name}: ${what} for parameter ${name} is missing`);
@@ -70,16 +77,25 @@ export class FlatParamUnit {
         );
       flat.set(t, offset);
     }
+    if (out) out.fill(0, this.numel);
     return flat;
   }
 
-  /** Splits a full flat buffer back into per-parameter copies (padding dropped). */
-  unflatten(flat: Float32Array, into: Map<string, Float32Array> = new Map()): Map<string, Float32Array> {
+  /**
+   * Splits a full flat buffer back into its parameters (padding dropped): copies, or with `views` windows
+   * into `flat` itself (valid as long as `flat` holds these values).
+   */
+  unflatten(
+    flat: Float32Array,
+    into: Map<string, Float32Array> = new Map(),
+    opts: { views?: boolean } = {},
+  ): Map<string, Float32Array> {
     if (flat.length < this.numel)
       throw new ShardingError(
         `unit ${this.name}: flat buffer has ${flat.length} elements, expected ${this.numel}`,
       );
-    for (const [name, { offset, numel }] of this.offsets) into.set(name, flat.slice(offset, offset + numel));
+    for (const [name, { offset, numel }] of this.offsets)
+      into.set(name, opts.views ? flat.subarray(offset, offset + numel) : flat.slice(offset, offset + numel));
     return into;
   }
 

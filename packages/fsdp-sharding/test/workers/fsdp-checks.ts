@@ -41,8 +41,15 @@ export async function runFsdpChecks(g: ProcessGroup, outDir: string): Promise<vo
     const norms: number[] = [];
     for (let s = 0; s < STEPS; s++) {
       // ZeRO-3 style: one unit gathered at a time (the fake model needs them all, so they are collected).
+      // Odd steps reuse one buffer (the trainer's way): gathered views are copied before the next
+      // gather, gradients are reduced straight into a caller's buffer.
+      const reuse = s % 2 === 1;
       let gathered = new Map<string, Float32Array>();
-      if (perUnit) for (const u of UNITS) gathered = await sdp.gatherUnit(u.name, gathered);
+      if (perUnit && reuse)
+        for (const u of UNITS)
+          for (const [name, view] of await sdp.gatherUnit(u.name, new Map(), { reuse }))
+            gathered.set(name, view.slice());
+      else if (perUnit) for (const u of UNITS) gathered = await sdp.gatherUnit(u.name, gathered);
       else gathered = await sdp.gatherParameters();
       const theta = fromParamMap(gathered);
       const local = new Float64Array(THETA);
@@ -61,7 +68,10 @@ export async function runFsdpChecks(g: ProcessGroup, outDir: string): Promise<vo
         const all = toParamMap(local);
         for (const u of [...UNITS].reverse())
           shards.push(
-            await sdp.reduceUnitGradients(u.name, new Map(u.params.map((p) => [p.name, all.get(p.name)!]))),
+            await sdp.reduceUnitGradients(u.name, new Map(u.params.map((p) => [p.name, all.get(p.name)!])), {
+              reuse,
+              out: reuse ? new Float32Array(sdp.units.find((v) => v.name === u.name)!.chunkSize) : undefined,
+            }),
           );
       } else shards.push(...(await sdp.reduceGradients(toParamMap(local))));
       const scale = sum ? 1 / GLOBAL_BATCH : 1;
