@@ -15,6 +15,8 @@ describe("openblasCoretypeFor", () => {
     );
     expect(openblasCoretypeFor(cpu("GenuineIntel", 6, 85, AVX512), {})).toBe("SkylakeX");
     expect(openblasCoretypeFor(cpu("GenuineIntel", 6, 63, AVX2), {})).toBe("Haswell");
+    // Zen 5 (family 0x1A): AVX-512 with BF16, yet SkylakeX's kernels are the faster ones there
+    expect(openblasCoretypeFor(cpu("AuthenticAMD", 0x1a, 2, `${AVX512} avx512_bf16`), {})).toBe("SkylakeX");
   });
 
   test("leaves OpenBLAS's own choice where its table knows the CPU or no fast kernel applies", () => {
