@@ -41,16 +41,7 @@ export function flatDecayMask(
   policy: DecayPolicy = "matrices",
 ): Uint8Array {
   const mask = new Uint8Array(length);
-  let cursor = 0;
-  for (const e of entries) {
-    const off = e.offset ?? cursor;
-    const numel = e.shape.reduce((a, b) => a * b, 1);
-    cursor = off + numel;
-    if (!decayMask(e.name, e.shape, policy)) continue;
-    const lo = Math.max(off, start);
-    const hi = Math.min(off + numel, start + length);
-    if (lo < hi) mask.fill(1, lo - start, hi - start);
-  }
+  for (const [lo, hi] of flatDecayRanges(entries, start, length, policy)) mask.fill(1, lo, hi);
   return mask;
 }
 
