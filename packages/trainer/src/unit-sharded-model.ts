@@ -114,8 +114,10 @@ export class UnitShardedModel implements ShardedModel {
    */
   async hfWeights(keep: boolean): Promise<((dir: string) => Promise<void>) | null> {
     const units = this.sdp.units;
+    // one reused gather buffer: the writer consumes each unit's tensors before it asks for the next unit
+    const gather = (name: string) => this.sdp.gatherUnit(name, new Map(), { reuse: true });
     if (!keep) {
-      for (const u of units) await this.sdp.gatherUnit(u.name);
+      for (const u of units) await gather(u.name);
       return null;
     }
     const unitOf = new Map<string, number>();
@@ -130,13 +132,13 @@ export class UnitShardedModel implements ShardedModel {
         async (name) => {
           const i = unitOf.get(name) ?? -1;
           if (i < at) throw new Error(`${name}: parameters must be written in unit order`);
-          while (at < i) current = await this.sdp.gatherUnit(units[++at].name);
+          while (at < i) current = await gather(units[++at].name);
           return current.get(name) as Float32Array;
         },
         dir,
       );
       // every rank gathers every unit, whatever the writer asked for
-      while (at < units.length - 1) await this.sdp.gatherUnit(units[++at].name);
+      while (at < units.length - 1) await gather(units[++at].name);
     };
   }
 
