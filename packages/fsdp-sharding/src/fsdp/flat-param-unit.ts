@@ -67,16 +67,9 @@ export class FlatParamUnit {
       throw new ShardingError(
         `unit ${this.name}: flatten into ${out.length} elements, expected ${this.paddedNumel}`,
       );
+    this.check(tensors, what);
     const flat = out ?? new Float32Array(this.paddedNumel);
-    for (const [name, { offset, numel }] of this.offsets) {
-      const t = tensors.get(name);
-      if (!t) throw new ShardingError(`unit ${this.name}: ${what} for parameter ${name} is missing`);
-      if (t.length !== numel)
-        throw new ShardingError(
-          `unit ${this.name}: ${what} ${name} has ${t.length} elements, expected ${numel}`,
-        );
-      flat.set(t, offset);
-    }
+    for (const [name, { offset }] of this.offsets) flat.set(tensors.get(name) as Float32Array, offset);
     if (out) out.fill(0, this.numel);
     return flat;
   }

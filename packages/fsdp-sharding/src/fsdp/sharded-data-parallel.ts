@@ -224,7 +224,6 @@ export class ShardedDataParallel {
     opts: UnitBufferOptions & { out?: Float32Array } = {},
   ): Promise<UnitShard> {
     const u = this.unit(unitName);
-    u.check(unitGrads, "gradient");
     if (this.accumulated)
       throw new ShardingError(
         `reduceUnitGradients(${unitName}) with accumulated micro-steps pending: call reduceGradients`,

@@ -23,7 +23,7 @@
 
 // Blocks of 1 MiB and more are whole pages mapped for the block alone and unmapped when it goes: a
 // size glibc would carve from its heaps (its mmap threshold rises to 32 MiB as blocks are freed) leaves
-// holes the heap never returns, and a training step of a 1.1B model left 2-4 GiB of them between steps.
+// holes the heap never returns, gigabytes of them between the steps of a model that fills the machine.
 #define MAP_MIN ((size_t)1 << 20)
 
 static void* block_alloc(size_t n) {
@@ -72,8 +72,8 @@ static long long cap(void) {
 }
 
 // Keeping a freed block is a bet that memory is plentiful. When the machine runs short (MemAvailable
-// under an eighth of MemTotal: a model whose weights, gradients and moments fill the machine, like a
-// 1.1B ZeRO-3 run on 24 GiB) blocks are returned at once, as if the cap were 0. /proc/meminfo is read at
+// under an eighth of MemTotal: a model whose weights, gradients and moments fill the machine) blocks
+// are returned at once, as if the cap were 0. /proc/meminfo is read at
 // most every 100 ms; where it cannot be read the cap alone decides.
 static int memory_short(void) {
   static long long checked_ns = -1;
