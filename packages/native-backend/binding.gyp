@@ -10,6 +10,7 @@
         "src/native/reduce.c",
         "src/native/layout.c",
         "src/native/fused.c",
+        "src/native/attention.c",
         "src/native/optim.c"
       ],
       "cflags_c": ["-std=gnu11", "-O3", "-fopenmp", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wno-unused-function"],

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { blockwiseAttention } from "./blockwise-attention.js";
 import { causalMaskRows } from "./causal-mask.js";
-import { FUSED, fusedMaskedSoftmax, hasFused } from "./fused.js";
+import { FUSED, fusedCausalAttention, fusedMaskedSoftmax, hasFused } from "./fused.js";
 
 export interface AttentionOptions {
   /** Key-block size for the flash-style path; 0 or undefined = plain attention with the full score matrix. */
@@ -39,5 +39,20 @@ export function causalAttention(
       out = tf.matMul(probs, v);
     }
     return tf.reshape(out, [B, H, Tq, d]);
+  });
+}
+
+/**
+ * Causal self-attention over a whole sequence (no key cache) on token-major tensors, the layout the
+ * projections produce: q [B, T, H, d], k/v [B, T, KV, d] → [B, T, H, d]. Where the backend has the
+ * fused kernel, no head transposes and no [T, T] score matrix exist; elsewhere this is
+ * `causalAttention` between transposes.
+ */
+export function tokenMajorCausalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {
+  const d = q.shape[3] as number;
+  if (hasFused(FUSED.causalAttention)) return fusedCausalAttention(q, k, v, 1 / Math.sqrt(d));
+  return tf.tidy(() => {
+    const headMajor = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]);
+    return tf.transpose(causalAttention(headMajor(q), headMajor(k), headMajor(v)), [0, 2, 1, 3]);
   });
 }

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { causalAttention } from "./attention.js";
+import { causalAttention, tokenMajorCausalAttention } from "./attention.js";
+import { FUSED, hasFused } from "./fused.js";
 import { linear, mlp } from "./mlp.js";
 import { rmsNorm } from "./rmsnorm.js";
 import { applyRope } from "./rope.js";
@@ -49,20 +50,29 @@ export function decoderLayer(
   const out = tf.tidy(() => {
     const [B, T] = h.shape;
     const x = rmsNorm(h, inNorm, ctx.eps);
-    const heads = (t: tf.Tensor, n: number) =>
-      tf.transpose(tf.reshape(t, [B, T, n, ctx.headDim]), [0, 2, 1, 3]);
-    const q = applyRope(heads(linear(x, wq), ctx.numHeads), ctx.cos, ctx.sin);
-    let k = applyRope(heads(linear(x, wk), ctx.numKeyValueHeads), ctx.cos, ctx.sin);
-    let v = heads(linear(x, wv), ctx.numKeyValueHeads);
-    if (withCache) {
-      if (withCache.past) {
-        k = tf.concat([withCache.past.k, k], 2);
-        v = tf.concat([withCache.past.v, v], 2);
+    const split = (t: tf.Tensor, n: number) => tf.reshape(t, [B, T, n, ctx.headDim]);
+    let merged: tf.Tensor;
+    if (!withCache && !ctx.blockSize && hasFused(FUSED.causalAttention)) {
+      // Token-major all the way: [B, T, heads, d] is a reshape of the projections, no transposes.
+      const q = applyRope(split(linear(x, wq), ctx.numHeads), ctx.cos, ctx.sin, true);
+      const k = applyRope(split(linear(x, wk), ctx.numKeyValueHeads), ctx.cos, ctx.sin, true);
+      const v = split(linear(x, wv), ctx.numKeyValueHeads);
+      merged = tokenMajorCausalAttention(q, k, v);
+    } else {
+      const heads = (t: tf.Tensor, n: number) => tf.transpose(split(t, n), [0, 2, 1, 3]);
+      const q = applyRope(heads(linear(x, wq), ctx.numHeads), ctx.cos, ctx.sin);
+      let k = applyRope(heads(linear(x, wk), ctx.numKeyValueHeads), ctx.cos, ctx.sin);
+      let v = heads(linear(x, wv), ctx.numKeyValueHeads);
+      if (withCache) {
+        if (withCache.past) {
+          k = tf.concat([withCache.past.k, k], 2);
+          v = tf.concat([withCache.past.v, v], 2);
+        }
+        cache = { k: tf.keep(k), v: tf.keep(v) };
       }
-      cache = { k: tf.keep(k), v: tf.keep(v) };
+      merged = tf.transpose(causalAttention(q, k, v, { blockSize: ctx.blockSize }), [0, 2, 1, 3]);
     }
-    const a = causalAttention(q, k, v, { blockSize: ctx.blockSize });
-    const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, T, ctx.numHeads * ctx.headDim]);
+    merged = tf.reshape(merged, [B, T, ctx.numHeads * ctx.headDim]);
     const h2 = tf.add(h, linear(merged, wo));
     return tf.add(h2, mlp(rmsNorm(h2, postNorm, ctx.eps), gate, up, down));
   });

@@ -17,6 +17,9 @@ export const FUSED = {
   maskedSoftmax: "BiomedMaskedSoftmax",
   maskedSoftmaxGrad: "BiomedMaskedSoftmaxGrad",
   rope: "BiomedRope",
+  causalAttention: "BiomedCausalAttention",
+  causalAttentionGrad: "BiomedCausalAttentionGrad",
+  roundToBf16: "BiomedRoundToBf16",
 } as const;
 
 let enabled = true;
@@ -67,16 +70,19 @@ export function fusedRmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.T
   return f(x, weight);
 }
 
-/** x·cos + rotate_half(x)·sin; the tables are constants (no gradient). */
-export function fusedRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+/**
+ * x·cos + rotate_half(x)·sin; the tables are constants (no gradient). `heads` = 1: x is [..., T, d];
+ * heads = H: x is token-major [..., T, H, d] (every head of a position rotated by that position's row).
+ */
+export function fusedRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, heads = 1): tf.Tensor {
   const f = tf.customGrad((...args: Args) => {
     const xx = args[0] as tf.Tensor;
     // Saved (kept) so backward still has them after the forward's tidy scopes end.
     (args[1] as tf.GradSaveFunc)([cos, sin]);
     return {
-      value: runFused(FUSED.rope, { x: xx, cos, sin }, { inverse: false })[0],
+      value: runFused(FUSED.rope, { x: xx, cos, sin }, { inverse: false, heads })[0],
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        runFused(FUSED.rope, { x: dy as tf.Tensor, cos: saved[0], sin: saved[1] }, { inverse: true }),
+        runFused(FUSED.rope, { x: dy as tf.Tensor, cos: saved[0], sin: saved[1] }, { inverse: true, heads }),
     };
   });
   return f(x);
@@ -95,4 +101,42 @@ export function fusedMaskedSoftmax(scores: tf.Tensor, mask: tf.Tensor, scale: nu
     };
   });
   return f(scores);
+}
+
+/**
+ * Causal attention on token-major q [B, T, H, d], k / v [B, T, KV, d] → [B, T, H, d] (no key cache:
+ * query t sees keys 0..t). The kernel never stores the [T, T] probabilities: backward recomputes them
+ * from the saved log-sum-exp.
+ */
+export function fusedCausalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number): tf.Tensor {
+  const f = tf.customGrad((...args: Args) => {
+    const [qq, kk, vv] = args as tf.Tensor[];
+    const [out, lse] = runFused(FUSED.causalAttention, { q: qq, k: kk, v: vv }, { scale });
+    (args[3] as tf.GradSaveFunc)([qq, kk, vv, out, lse]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sq, sk, sv, so, sl] = saved;
+        return runFused(
+          FUSED.causalAttentionGrad,
+          { dy: dy as tf.Tensor, q: sq, k: sk, v: sv, out: so, lse: sl },
+          { scale },
+        );
+      },
+    };
+  });
+  return f(q, k, v);
+}
+
+/**
+ * w rounded to bfloat16 once, for a matmul under bf16 precision (which would round it on every use:
+ * forward, the input gradient, a recomputed forward). The gradient passes straight through to the
+ * float32 w, as through autocast's weight cast.
+ */
+export function fusedRoundToBf16(w: tf.Tensor): tf.Tensor {
+  const f = tf.customGrad((...args: Args) => ({
+    value: runFused(FUSED.roundToBf16, { x: args[0] as tf.Tensor })[0],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.clone(dy as tf.Tensor),
+  }));
+  return f(w);
 }

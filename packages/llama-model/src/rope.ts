@@ -44,8 +44,17 @@ export function rotateHalf(x: tf.Tensor): tf.Tensor {
   });
 }
 
-/** x·cos + rotate_half(x)·sin for x of shape [B, heads, T, headDim] and tables of shape [T, headDim]. */
-export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
-  if (hasFused(FUSED.rope)) return fusedRope(x, cos, sin);
-  return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin)));
+/**
+ * x·cos + rotate_half(x)·sin for tables of shape [T, headDim] and x head-major [B, heads, T, headDim]
+ * or, with `tokenMajor`, [B, T, heads, headDim].
+ */
+export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, tokenMajor = false): tf.Tensor {
+  const heads = tokenMajor ? (x.shape[x.rank - 2] as number) : 1;
+  if (hasFused(FUSED.rope)) return fusedRope(x, cos, sin, heads);
+  return tf.tidy(() => {
+    const [T, d] = cos.shape;
+    const c = tokenMajor ? tf.reshape(cos, [T, 1, d]) : cos;
+    const s = tokenMajor ? tf.reshape(sin, [T, 1, d]) : sin;
+    return tf.add(tf.mul(x, c), tf.mul(rotateHalf(x), s));
+  });
 }

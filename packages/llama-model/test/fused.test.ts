@@ -2,11 +2,11 @@
 // both on the native backend (fused kernels on, then off): the composite path is the reference.
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { causalAttention } from "../src/attention";
+import { causalAttention, tokenMajorCausalAttention } from "../src/attention";
 import { weightedCrossEntropySum } from "../src/causal-lm-loss";
 import { FUSED, setFusedKernels } from "../src/fused";
-import { LlamaForCausalLM, resolveConfig, setBackend } from "../src/index";
-import { mlp } from "../src/mlp";
+import { LlamaForCausalLM, resolveConfig, setBackend, setMatmulPrecision } from "../src/index";
+import { linear, mlp } from "../src/mlp";
 import { rmsNorm } from "../src/rmsnorm";
 import { applyRope, ropeTables } from "../src/rope";
 import { expectAllClose } from "./helpers";
@@ -91,6 +91,8 @@ describe("fused kernels equal the composite ops (native backend)", () => {
     const c = tf.tensor2d(cos, [8, 16]);
     const s = tf.tensor2d(sin, [8, 16]);
     compare("rope", (x) => applyRope(x, c, s), [rand([2, 3, 8, 16], 7, 2)]);
+    // token-major [B, T, heads, d]: every head of a position takes that position's row
+    compare("rope token-major", (x) => applyRope(x, c, s, true), [rand([2, 8, 3, 16], 17, 2)]);
     tf.dispose([c, s]);
   });
 
@@ -107,6 +109,33 @@ describe("fused kernels equal the composite ops (native backend)", () => {
       rand([1, 4, 7, 8], 12),
       rand([1, 4, 7, 8], 13),
     ]);
+  });
+
+  test("token-major causal attention: grouped heads, blocks of 64 query rows, a ragged last block", (ctx) => {
+    if (!available) ctx.skip();
+    // T = 150: query blocks 0-63, 64-127, 128-149 (each sees only keys up to its last row).
+    compare(
+      "attention token-major",
+      (q, k, v) => tokenMajorCausalAttention(q, k, v),
+      [rand([2, 150, 4, 8], 18, 2), rand([2, 150, 2, 8], 19, 2), rand([2, 150, 2, 8], 20)],
+      1e-5,
+    );
+    // one position; and H = KV
+    compare("attention T=1", (q, k, v) => tokenMajorCausalAttention(q, k, v), [
+      rand([1, 1, 2, 4], 21),
+      rand([1, 1, 2, 4], 22),
+      rand([1, 1, 2, 4], 23),
+    ]);
+  });
+
+  test("bf16 matmul precision: a weight rounded once gives the products and gradients of rounding it at every use", (ctx) => {
+    if (!available) ctx.skip();
+    setMatmulPrecision("bf16");
+    try {
+      compare("linear bf16", (x, w) => linear(x, w), [rand([2, 5, 24], 24, 3), rand([40, 24], 25)], 0);
+    } finally {
+      setMatmulPrecision("f32");
+    }
   });
 
   test("weighted softmax cross-entropy (ignored positions, one target at the vocabulary's edge)", (ctx) => {

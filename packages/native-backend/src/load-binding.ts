@@ -89,7 +89,37 @@ export interface NativeBinding {
   swigluGrad(dy: F32, gate: F32, up: F32, dGate: F32, dUp: F32): void;
   maskedSoftmax(x: F32, mask: F32, out: F32, rows: number, scale: number): void;
   maskedSoftmaxGrad(dy: F32, probs: F32, dx: F32, n: number, scale: number): void;
-  rope(x: F32, cos: F32, sin: F32, out: F32, T: number, inverse: boolean): void;
+  rope(x: F32, cos: F32, sin: F32, out: F32, T: number, inverse: boolean, heads: number): void;
+  causalAttention(
+    B: number,
+    T: number,
+    H: number,
+    KV: number,
+    d: number,
+    scale: number,
+    q: F32,
+    k: F32,
+    v: F32,
+    out: F32,
+    lse: F32,
+  ): void;
+  causalAttentionGrad(
+    B: number,
+    T: number,
+    H: number,
+    KV: number,
+    d: number,
+    scale: number,
+    dout: F32,
+    q: F32,
+    k: F32,
+    v: F32,
+    out: F32,
+    lse: F32,
+    dq: F32,
+    dk: F32,
+    dv: F32,
+  ): void;
   adamw(
     param: F32,
     grad: F32,

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { NativeBackend } from "./backend.js";
+import { causalAttention, causalAttentionGrad } from "./kernels/attention.js";
 import {
   addN,
   binaryKernel,
@@ -21,6 +22,7 @@ import {
   rmsNorm,
   rmsNormGrad,
   rope,
+  roundToBf16,
   swiglu,
   swigluGrad,
 } from "./kernels/fused.js";
@@ -148,6 +150,9 @@ export function registerNativeBackend(priority = 3): void {
     [FUSED_KERNELS.maskedSoftmax, maskedSoftmax],
     [FUSED_KERNELS.maskedSoftmaxGrad, maskedSoftmaxGrad],
     [FUSED_KERNELS.rope, rope],
+    [FUSED_KERNELS.causalAttention, causalAttention],
+    [FUSED_KERNELS.causalAttentionGrad, causalAttentionGrad],
+    [FUSED_KERNELS.roundToBf16, roundToBf16],
   ];
   for (const [kernelName, k] of fused)
     tf.registerKernel({

@@ -26,8 +26,24 @@ export const FUSED_KERNELS = {
   maskedSoftmax: "BiomedMaskedSoftmax",
   /** inputs {dy, probs}, attrs {scale} → scale · probs · (dy − Σ dy · probs) */
   maskedSoftmaxGrad: "BiomedMaskedSoftmaxGrad",
-  /** inputs {x [..., T, d], cos [T, d], sin [T, d]}, attrs {inverse} → x·cos + rotate_half(x)·sin (inverse: its transpose, the gradient) */
+  /**
+   * inputs {x [..., T, d] or, with attrs.heads = H, [..., T, H, d]; cos [T, d], sin [T, d]}, attrs {inverse, heads} →
+   * x·cos + rotate_half(x)·sin (inverse: its transpose, the gradient)
+   */
   rope: "BiomedRope",
+  /**
+   * inputs {q [B, T, H, d], k [B, T, KV, d], v [B, T, KV, d]} (token-major), attrs {scale} →
+   * [causal softmax(scale·q kᵀ) v as [B, T, H, d], lse [B, H, T]]; query head h reads kv head h / (H / KV)
+   */
+  causalAttention: "BiomedCausalAttention",
+  /** inputs {dy, q, k, v, out, lse}, attrs {scale} → [dq, dk, dv] */
+  causalAttentionGrad: "BiomedCausalAttentionGrad",
+  /**
+   * inputs {x float32} → x rounded to bfloat16 (nearest even), held as bfloat16: what the bf16 matmul
+   * precision would round it to on every use, done once (autocast's weight cast). x held as bfloat16
+   * already comes back as it is.
+   */
+  roundToBf16: "BiomedRoundToBf16",
 } as const;
 
 export const crossEntropy: NativeKernel = ({ inputs, backend }) => {
@@ -140,6 +156,18 @@ export const rope: NativeKernel = ({ inputs, backend, attrs }) => {
     out.values,
     cos.shape[0],
     Boolean((attrs as { inverse?: boolean } | undefined)?.inverse),
+    (attrs as { heads?: number } | undefined)?.heads ?? 1,
   );
   return out.info;
+};
+
+export const roundToBf16: NativeKernel = ({ inputs, backend }) => {
+  const { x } = inputs as Record<string, tf.TensorInfo>;
+  if (backend.isBf16(x.dataId)) {
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }
+  const values = backend.allocBf16(tf.util.sizeFromShape(x.shape));
+  backend.binding.toBf16(backend.stored(x) as Float32Array, values);
+  return backend.adoptBf16TensorInfo(values, x.shape);
 };

@@ -159,6 +159,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   init_reduce(env, exports);
   init_layout(env, exports);
   init_fused(env, exports);
+  init_attention(env, exports);
   init_optim(env, exports);
   return exports;
 }

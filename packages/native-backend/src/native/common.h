@@ -50,6 +50,7 @@ napi_value init_elementwise(napi_env env, napi_value exports);
 napi_value init_reduce(napi_env env, napi_value exports);
 napi_value init_layout(napi_env env, napi_value exports);
 napi_value init_fused(napi_env env, napi_value exports);
+napi_value init_attention(napi_env env, napi_value exports);
 napi_value init_optim(napi_env env, napi_value exports);
 
 void set_fn(napi_env env, napi_value exports, const char* name, napi_callback cb);
@@ -58,10 +59,11 @@ void set_fn(napi_env env, napi_value exports, const char* name, napi_callback cb
 #define PAR_MIN 16384
 
 // bfloat16 <-> float32: round to nearest even; NaN stays NaN (quiet bit kept).
+// Branch-free, so loops of it vectorise.
 static inline uint16_t f32_to_bf16(float f) {
   union { float f; uint32_t u; } v = {f};
-  if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40u);
-  return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+  uint32_t rounded = (v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16;
+  return (uint16_t)((v.u & 0x7fffffffu) > 0x7f800000u ? (v.u >> 16) | 0x40u : rounded);
 }
 static inline float bf16_to_f32(uint16_t h) {
   union { uint32_t u; float f; } v = {(uint32_t)h << 16};

@@ -192,20 +192,21 @@ static napi_value MaskedSoftmaxGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// rope(x [outer, T, d], cos [T, d], sin [T, d], out, T, inverse):
+// rope(x [outer, T, heads, d], cos [T, d], sin [T, d], out, T, inverse, heads): row i of x is position
+// (i / heads) % T (heads = 1: head-major x [.., T, d]; heads = H: token-major x [.., T, H, d]);
 // forward  out = x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x[d/2:], x[:d/2]);
 // inverse (the gradient) out = x·cos + rotate_halfᵀ(x·sin), rotate_halfᵀ(z) = cat(z[d/2:], −z[:d/2]).
 static napi_value Rope(napi_env env, napi_callback_info info) {
   const char* fn = "rope";
-  napi_value argv[6];
+  napi_value argv[7];
   view_t x, c, sn, o;
-  int64_t T;
+  int64_t T, heads;
   bool inverse;
-  if (!get_args(env, info, 6, argv, fn) || !get_f32(env, argv[0], &x, fn, "x") || !get_f32(env, argv[1], &c, fn, "cos") ||
+  if (!get_args(env, info, 7, argv, fn) || !get_f32(env, argv[0], &x, fn, "x") || !get_f32(env, argv[1], &c, fn, "cos") ||
       !get_f32(env, argv[2], &sn, fn, "sin") || !get_f32(env, argv[3], &o, fn, "out") || !get_i64(env, argv[4], &T, fn, "T") ||
-      !get_bool(env, argv[5], &inverse, fn, "inverse"))
+      !get_bool(env, argv[5], &inverse, fn, "inverse") || !get_i64(env, argv[6], &heads, fn, "heads"))
     return NULL;
-  if (T < 1 || c.length != sn.length || c.length % T || x.length % c.length || o.length < x.length) return throw_arg(env, fn, "bad shapes");
+  if (T < 1 || heads < 1 || c.length != sn.length || c.length % T || x.length % c.length || o.length < x.length) return throw_arg(env, fn, "bad shapes");
   int64_t d = (int64_t)c.length / T, half = d / 2;
   if (d % 2) return throw_arg(env, fn, "head dim must be even");
   int64_t rows = (int64_t)x.length / d;
@@ -213,7 +214,7 @@ static napi_value Rope(napi_env env, napi_callback_info info) {
   float* po = o.data;
 #pragma omp parallel for schedule(static) if ((int64_t)x.length > PAR_MIN)
   for (int64_t i = 0; i < rows; i++) {
-    const float *a = px + i * d, *cc = pc + (i % T) * d, *ss = ps + (i % T) * d;
+    const float *a = px + i * d, *cc = pc + (i / heads % T) * d, *ss = ps + (i / heads % T) * d;
     float* b = po + i * d;
     if (!inverse) {
       for (int64_t j = 0; j < half; j++) b[j] = a[j] * cc[j] + (-a[j + half]) * ss[j];

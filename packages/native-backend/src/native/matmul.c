@@ -131,13 +131,21 @@ static void* get_scratch(int i, size_t bytes) {
   return scratch[i];
 }
 
+// The conversions run in chunks of CHUNK elements, each a vectorised loop (HOT), the chunks in parallel.
+#define CHUNK 16384
+HOT static void to_bf16_run(const float* src, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = f32_to_bf16(src[i]);
+}
+HOT static void to_f32_run(const uint16_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(src[i]);
+}
 static void to_bf16(const float* src, uint16_t* dst, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-  for (int64_t i = 0; i < n; i++) dst[i] = f32_to_bf16(src[i]);
+  for (int64_t c = 0; c < n; c += CHUNK) to_bf16_run(src + c, dst + c, n - c < CHUNK ? n - c : CHUNK);
 }
 static void to_f32(const uint16_t* src, float* dst, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-  for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(src[i]);
+  for (int64_t c = 0; c < n; c += CHUNK) to_f32_run(src + c, dst + c, n - c < CHUNK ? n - c : CHUNK);
 }
 
 // matmul(A, B, C, batchA, batchB, M, N, K, transA, transB, bf16Precision)
