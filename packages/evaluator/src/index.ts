@@ -1,5 +1,5 @@
 export type { Doc } from "./datasets.js";
-export { encodePair, trailingWhitespaceLength } from "./encode-pair.js";
+export { encodePair } from "./encode-pair.js";
 export {
   EvaluatorError,
   ModelLoadError,
@@ -13,10 +13,9 @@ export {
   evaluateTasks,
   type PreparedTask,
   prepareTasks,
-  type SampleRecord,
   type TaskResult,
 } from "./evaluate.js";
-export { DEFAULT_FEWSHOT_SEED, FewshotSampler } from "./fewshot.js";
+export { FewshotSampler } from "./fewshot.js";
 export {
   LlamaLM,
   type LlamaLMOptions,
@@ -27,7 +26,7 @@ export {
   prepareLlamaLM,
   type TokenizerLike,
 } from "./llama-lm.js";
-export type { LM, QueryScore, ScoreQuery, ScoreRow } from "./lm.js";
+export type { LM, QueryScore, ScoreRow } from "./lm.js";
 export {
   encodeRequests,
   type LoglikelihoodOptions,
@@ -37,7 +36,6 @@ export {
   loglikelihoodRolling,
   loglikelihoodTokens,
   type ScoringOptions,
-  type ScoringProgress,
   type TokenRequest,
 } from "./loglikelihood.js";
 export {
@@ -64,11 +62,10 @@ export {
   type ResultsDirState,
   type ResultsJson,
   type RunInfo,
-  writeFileAtomic,
   writeResultsDir,
 } from "./results.js";
 export { getRollingTokenWindows, makeDisjointWindow } from "./rolling-windows.js";
-export type { MultipleChoiceTaskDef, PerplexityTaskDef, SplitSource, TaskDef, TaskFamily } from "./task.js";
+export type { SplitSource, TaskDef } from "./task.js";
 export {
   buildTask,
   type LoglikelihoodRollingTaskSpec,

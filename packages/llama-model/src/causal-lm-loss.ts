@@ -1,6 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { FUSED, hasFused, runFused } from "./fused.js";
 
+/**
+ * Hugging Face's ignore_index: labels equal to it take no loss. This is the owner; the tokenizer, which must
+ * not depend on the model, pads with a copy that the trainer's tests pin to this one.
+ */
 export const IGNORE_INDEX = -100;
 
 export class BatchShapeError extends Error {

@@ -1,25 +1,18 @@
-export const PACKAGE_NAME = "@biomed-llama/llama-model";
+// The safetensors names a checkpoint user needs, re-exported unchanged (one SafetensorsError class);
+// the rest of the format (header parsing, BF16 conversion, file names) is @biomed-llama/safetensors'.
 export {
-  decodeToFloat32,
-  float32ToBf16Bits,
-  INDEX_FILE,
-  MAX_HEADER_BYTES,
   openSafetensors,
-  parseSafetensorsHeader,
   readSafetensors,
   SafetensorsCheckpoint,
-  type SafetensorsDtype,
   SafetensorsError,
   SafetensorsFile,
   type SafetensorsTensorInfo,
   type ShardOptions,
-  SINGLE_FILE,
   type TensorData,
   type TensorSource,
   type WriteSafetensorsOptions,
   writeSafetensors,
   writeSafetensorsCheckpoint,
-  writeSafetensorsFrom,
 } from "@biomed-llama/safetensors";
 export {
   BACKEND_NAMES,
@@ -42,10 +35,8 @@ export {
   type SaveOptions,
   saveHFCheckpoint,
   saveHFStateDict,
-  type WeightStorage,
 } from "./checkpoint-hf.js";
 export {
-  headDim,
   LLAMA_PRESETS,
   type LlamaConfig,
   LlamaConfigError,
@@ -56,10 +47,8 @@ export {
   trainingFlopsPerToken,
   UnknownPresetError,
 } from "./config.js";
-export { firstNonFiniteIndex, firstNonFiniteParameter, type NonFiniteParameter } from "./finite-check.js";
-export { FUSED, setFusedKernels } from "./fused.js";
-export { GenerateError, type GenerateOptions, generate, pickToken } from "./generate.js";
-export { initialParameter, initialParameters, Xoshiro128 } from "./hf-init.js";
+export { firstNonFiniteParameter, type NonFiniteParameter } from "./finite-check.js";
+export { GenerateError, type GenerateOptions, generate } from "./generate.js";
 export {
   type Float32UnitSource,
   float32UnitHooks,

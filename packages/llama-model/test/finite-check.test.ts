@@ -3,8 +3,8 @@
 // models on the cpu and wasm backends, and BF16 weights held as bfloat16 on the native backend (where built).
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { firstNonFiniteIndex } from "../src/finite-check";
 import {
-  firstNonFiniteIndex,
   firstNonFiniteParameter,
   LlamaForCausalLM,
   loadHFCheckpoint,

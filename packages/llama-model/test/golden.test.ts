@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { isBlasAddonBuilt } from "@biomed-llama/blas-addon";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { setFusedKernels } from "../src/fused";
 import {
   blasMatMulStatus,
   enableBlasMatMul,
@@ -13,7 +14,6 @@ import {
   readSafetensors,
   saveHFCheckpoint,
   setBackend,
-  setFusedKernels,
   setMatmulPrecision,
 } from "../src/index";
 import { expectAllClose, GOLDEN_DIR, rows, tmpDir } from "./helpers";

@@ -1,8 +1,9 @@
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
+import { pickToken } from "../src/generate";
 import { Xoshiro128 } from "../src/hf-init";
-import { LlamaForCausalLM, loadHFCheckpoint, pickToken, readSafetensors, setBackend } from "../src/index";
+import { LlamaForCausalLM, loadHFCheckpoint, readSafetensors, setBackend } from "../src/index";
 import { GOLDEN_DIR, rows, TINY } from "./helpers";
 
 describe("pickToken", () => {

@@ -7,6 +7,11 @@
 
 import { mulberry32, permutation } from "@biomed-llama/seeded-random";
 
+/**
+ * Hugging Face's ignore_index, the label where no loss is taken. The value belongs to llama-model's loss;
+ * a tokenizer must not depend on the model, so this is a copy, pinned to the model's by the trainer's
+ * tests (packages/trainer/test/finetune-data.test.ts), where the two packages meet.
+ */
 export const IGNORE_INDEX = -100;
 
 export interface TrainingSequence {

@@ -1,12 +1,9 @@
 export { BatchPlan, type BatchPlanOptions, type DataCursor, epochSeed } from "./batch-plan.js";
 export {
   type CheckpointRef,
-  COMPLETE_MARKER,
-  checkpointsDir,
   latestCheckpoint,
   listCheckpoints,
   MANIFEST_FILE,
-  readManifest,
   verifyCheckpoint,
 } from "./checkpoint-store.js";
 export {
@@ -15,29 +12,18 @@ export {
   FINETUNE_DEFAULTS,
   loadConfig,
   mergeConfigLayers,
-  RESUMABLE_OVERRIDES,
-  readConfigFile,
-  TRAIN_CONFIG_KEYS,
   type TrainConfig,
   type ValidateOptions,
   validateConfig,
 } from "./config.js";
 export {
   type FinetuneTask,
-  finetuneExamples,
   finetuneSequences,
   openPretrainSequences,
   readInstructMix,
 } from "./data-sources.js";
 export { CheckpointError, ConfigError, DataFormatError, NonFiniteLossError } from "./errors.js";
-export {
-  type McqaSample,
-  type McqaTask,
-  readMcqa,
-  readMedmcqa,
-  readMedqa,
-  readPubmedqa,
-} from "./mcqa-readers.js";
+export { type McqaSample, readMedmcqa, readMedqa, readPubmedqa } from "./mcqa-readers.js";
 export {
   type EvalMetrics,
   formatStepLine,
@@ -46,17 +32,14 @@ export {
   type StepMetrics,
   truncateMetrics,
 } from "./metrics-log.js";
-export { Rng, seededPermutation } from "./rng.js";
+export { Rng } from "./rng.js";
 export { RunDirectory } from "./run-dir.js";
 export { fsdpUnits, type ShardedModel } from "./sharded-model.js";
 export {
-  IGNORE_INDEX,
   mcqaPromptCompletion,
   type PromptCompletion,
   type PromptTokenizer,
-  supervisedSequences,
   tokenizePromptCompletion,
-  trimToLastLabel,
 } from "./supervised-sequences.js";
 export {
   makeSchedule,
@@ -65,4 +48,4 @@ export {
   type TrainResult,
   train,
 } from "./train.js";
-export { type CheckpointManifest, type LoopState, readShardedStates, resumeConfig } from "./train-state.js";
+export { type CheckpointManifest, readShardedStates, resumeConfig } from "./train-state.js";

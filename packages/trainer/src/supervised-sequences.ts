@@ -1,3 +1,5 @@
+// -100, the label the loss skips: llama-model owns it (its loss gives the value its meaning, as HF's
+// CrossEntropyLoss ignore_index does).
 import { IGNORE_INDEX } from "@biomed-llama/llama-model";
 import type { SequenceSource, TrainingSequence } from "@biomed-llama/tokenizer";
 import type { McqaSample } from "./mcqa-readers.js";
@@ -11,9 +13,6 @@ export interface PromptTokenizer {
 
 /** What the trainer reads: the tokenizer package's sequence types (one definition). */
 export type { SequenceSource, TrainingSequence } from "@biomed-llama/tokenizer";
-
-/** Labels the loss skips: the model's own constant (llama-model owns the loss). */
-export { IGNORE_INDEX };
 
 /** A prompt whose tokens carry no loss and the completion the model learns (EOS is appended). */
 export interface PromptCompletion {

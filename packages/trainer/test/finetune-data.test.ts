@@ -1,12 +1,16 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LlamaForCausalLM, resolveConfig, setBackend } from "@biomed-llama/llama-model";
-import { LlamaTokenizer } from "@biomed-llama/tokenizer";
+import { IGNORE_INDEX, LlamaForCausalLM, resolveConfig, setBackend } from "@biomed-llama/llama-model";
+import {
+  LlamaTokenizer,
+  IGNORE_INDEX as TOKENIZER_IGNORE_INDEX,
+  truncateSequences,
+} from "@biomed-llama/tokenizer";
 import { beforeAll, describe, expect, test } from "vitest";
 import { finetuneSequences, readInstructMix } from "../src/data-sources";
 import { DataFormatError } from "../src/errors";
 import { readMedqa } from "../src/mcqa-readers";
-import { IGNORE_INDEX, mcqaPromptCompletion, tokenizePromptCompletion } from "../src/supervised-sequences";
+import { mcqaPromptCompletion, tokenizePromptCompletion } from "../src/supervised-sequences";
 import { tmp } from "./helpers/tiny-run";
 
 const fx = (f: string) => join(__dirname, "fixtures", f);
@@ -90,6 +94,45 @@ describe("prompt masking with the real LLaMA tokenizer", () => {
       }
     expect(tokens).toBe(count);
     expect(loss).toBeCloseTo(sum / count, 4);
+    model.dispose();
+  });
+});
+
+// llama-model owns -100 (its loss gives the value its meaning); the tokenizer, which must not depend on the
+// model, pads its sequences with its own copy. The trainer is where the two meet, so it pins them together.
+describe("IGNORE_INDEX: the tokenizer's padding label is the one the model's loss skips", () => {
+  test("both are HF's ignore_index, and padding from truncateSequences adds nothing to the loss", async () => {
+    expect(TOKENIZER_IGNORE_INDEX).toBe(IGNORE_INDEX);
+    expect(IGNORE_INDEX).toBe(-100);
+    await setBackend("cpu");
+    const docs = [
+      [1, 5, 9, 13, 2],
+      [1, 7, 2],
+    ];
+    const padded = truncateSequences(
+      { sizes: docs.map((d) => d.length), get: (i) => docs[i] },
+      { seqLen: 8, padId: 0, eosId: 2 },
+    );
+    const model = new LlamaForCausalLM(
+      resolveConfig({
+        vocab_size: 32,
+        hidden_size: 16,
+        intermediate_size: 32,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        max_position_embeddings: 16,
+      }),
+      { seed: 1 },
+    );
+    for (let i = 0; i < docs.length; i++) {
+      const s = padded.get(i);
+      expect([...s.labels.subarray(docs[i].length)].every((l) => l === TOKENIZER_IGNORE_INDEX)).toBe(true);
+      const withPadding = await model.loss([s.inputIds], [s.labels], { reduction: "sum" });
+      const bare = await model.loss([docs[i]], [docs[i]], { reduction: "sum" });
+      expect(withPadding.tokens).toBe(docs[i].length - 1);
+      expect(withPadding.tokens).toBe(bare.tokens);
+      expect(withPadding.loss).toBeCloseTo(bare.loss, 4);
+    }
     model.dispose();
   });
 });
