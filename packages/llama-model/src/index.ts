@@ -57,6 +57,7 @@ export {
   layerwiseLoss,
   layerwiseLossAndGrads,
   llamaUnits,
+  readTransient,
   type UnitHooks,
 } from "./layerwise.js";
 export {

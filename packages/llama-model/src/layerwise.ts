@@ -233,9 +233,10 @@ interface StoredView {
 
 /**
  * A float32 tensor's values for a reader done before the tensor is disposed: the backend's own array
- * where it exposes one (native), else a copy (`data()`).
+ * where it exposes one (native: no copy, no fresh JavaScript memory), else a copy (`data()`). The
+ * array must not be kept, nor written unless the tensor is disposed right after.
  */
-async function readTransient(t: tf.Tensor): Promise<Float32Array> {
+export async function readTransient(t: tf.Tensor): Promise<Float32Array> {
   const backend = tf.backend() as unknown as Partial<StoredView>;
   if (t.dtype === "float32" && typeof backend.stored === "function" && !backend.isBf16?.(t.dataId)) {
     const v = backend.stored(t);

@@ -1,12 +1,13 @@
 import type { ShardedDataParallel, UnitShard } from "@biomed-llama/fsdp-sharding";
-import { type LlamaForCausalLM, saveHFCheckpoint } from "@biomed-llama/llama-model";
+import { type LlamaForCausalLM, readTransient, saveHFCheckpoint } from "@biomed-llama/llama-model";
+import type * as tf from "@tensorflow/tfjs";
 import type { Rows, ShardedModel } from "./sharded-model.js";
 
 /**
  * The model under DDP (`none`) and ZeRO-1/2 (`grad-op`, `hybrid-grad-op`): every rank holds the full
  * parameters in the model and runs it whole; the optimizer updates this rank's shards of them, which
- * are gathered back into the model after each step. Gradients are read off the device and accumulated
- * unit by unit, so the host holds one unit's full gradients at a time besides the accumulation buffer.
+ * are gathered back into the model after each step. Gradients are accumulated unit by unit, read in the
+ * backend's own memory where it allows (native: no host copy), else copied one unit at a time.
  */
 export class ReplicatedModel implements ShardedModel {
   constructor(
@@ -27,19 +28,26 @@ export class ReplicatedModel implements ShardedModel {
     try {
       let poisonNext = poison;
       for (const u of this.sdp.units) {
+        // Views of the backend's own memory where it has them (readTransient): accumulated (copied)
+        // before the gradients are disposed.
         const unitGrads = new Map<string, Float32Array>();
+        const read: tf.Tensor[] = [];
         for (const name of u.offsets.keys()) {
           const g = r.grads.get(name);
           if (!g) throw new Error(`unit ${u.name}: the model gave no gradient for ${name}`);
-          unitGrads.set(name, (await g.data()) as Float32Array);
-          g.dispose();
+          unitGrads.set(name, await readTransient(g));
+          read.push(g);
           r.grads.delete(name);
         }
-        if (poisonNext) {
-          unitGrads.values().next().value![0] = Number.NaN;
-          poisonNext = false;
+        try {
+          if (poisonNext) {
+            unitGrads.values().next().value![0] = Number.NaN;
+            poisonNext = false;
+          }
+          this.sdp.accumulateUnitGradients(u.name, unitGrads);
+        } finally {
+          for (const g of read) g.dispose();
         }
-        this.sdp.accumulateUnitGradients(u.name, unitGrads);
       }
     } finally {
       for (const g of r.grads.values()) g.dispose();
