@@ -25,6 +25,7 @@ const packages = [
   "seeded-random",
   "medical-qa",
   "run-report",
+  "progress",
   "webgpu-backend",
 ];
 // tsx (a root devDependency) strips the examples' TypeScript; only the loader comes from the workspace,

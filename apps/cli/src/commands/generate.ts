@@ -11,9 +11,9 @@ import {
   readHFConfig,
   setBackend,
 } from "@biomed-llama/llama-model";
+import { createProgress, type Progress } from "@biomed-llama/progress";
 import { LlamaTokenizer } from "@biomed-llama/tokenizer";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { createProgress, type Progress } from "../progress.js";
 
 interface GenerateCliOptions {
   model: string;
@@ -110,7 +110,7 @@ async function run(opts: GenerateCliOptions): Promise<void> {
     model = await loadHFCheckpoint(opts.model, {
       weights: opts.weights,
       onProgress: (done, total) => {
-        progress ??= createProgress("load", total, { unit: "MB", scale: 1e6, logEverySec: 5 });
+        progress ??= createProgress("load", { total, unit: "MB", scale: 1e6, logEverySec: 5 });
         progress.update(done);
       },
     });
@@ -128,7 +128,7 @@ async function run(opts: GenerateCliOptions): Promise<void> {
       `warning: ${opts.model}: parameter ${bad.name} holds ${bad.value} (at index ${bad.index}): the checkpoint's weights are not finite\n`,
     );
   const start = Date.now();
-  const tokens = createProgress("generate", opts.maxNewTokens, { unit: "tokens", logEverySec: 5 });
+  const tokens = createProgress("generate", { total: opts.maxNewTokens, unit: "tokens", logEverySec: 5 });
   tokens.update(0);
   let made = 0;
   let ids: number[];

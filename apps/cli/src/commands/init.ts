@@ -7,10 +7,10 @@ import {
   presetConfig,
   resolveConfig,
 } from "@biomed-llama/llama-model";
+import { createProgress } from "@biomed-llama/progress";
 import { checkOutput } from "@biomed-llama/safe-files";
 import { defaultTokenizerModelPath, LlamaTokenizer } from "@biomed-llama/tokenizer";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { createProgress } from "../progress.js";
 
 interface InitOptions {
   preset?: string;
@@ -106,7 +106,7 @@ async function init(opts: InitOptions): Promise<void> {
       );
   }
   const total = parameterCount(config);
-  const progress = createProgress("init", total, { unit: "M params", scale: 1e6, logEverySec: 5 });
+  const progress = createProgress("init", { total, unit: "M params", scale: 1e6, logEverySec: 5 });
   const start = Date.now();
   await initHFCheckpoint(config, opts.out, {
     seed: opts.seed,

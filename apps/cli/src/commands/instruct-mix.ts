@@ -6,9 +6,9 @@ import {
   type MixStats,
   runMix,
 } from "@biomed-llama/instruct-mixer";
+import { createProgress, type Progress } from "@biomed-llama/progress";
 import { checkOutput } from "@biomed-llama/safe-files";
 import { type Command, InvalidArgumentError } from "commander";
-import { createProgress, type Progress } from "../progress.js";
 
 interface InstructMixOptions {
   config: string;
@@ -86,7 +86,7 @@ export function registerInstructMix(program: Command): void {
         },
         onProgress: (done: number, total: number) => {
           if (total < PROGRESS_MIN_DRAWS) return;
-          progress ??= createProgress("instruct-mix", total, { unit: "draws" });
+          progress ??= createProgress("instruct-mix", { total, unit: "draws" });
           progress.update(done);
           if (done === total) progress.stop();
         },

@@ -2,6 +2,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, resolve } from "node:path";
 import { checkPileSubsets, PileReader, type PileReaderOptions } from "@biomed-llama/pile-reader";
+import { createProgress } from "@biomed-llama/progress";
 import { checkOutput, writeFileAtomic } from "@biomed-llama/safe-files";
 import {
   defaultTokenizerModelPath,
@@ -74,38 +75,6 @@ export function registerTokenize(program: Command): void {
     });
 }
 
-/** Progress needs two rates (input MB for the ETA, tokens/s for throughput), more than createProgress shows. */
-function tokenProgress(totalBytes: number) {
-  const start = Date.now();
-  const tty = process.stderr.isTTY;
-  // A TTY redraws often; logs get a line every 10 s, the first one 10 s in.
-  let last = tty ? 0 : start;
-  let printed = false;
-  const line = (bytes: number, tokens: number) => {
-    const sec = Math.max((Date.now() - start) / 1000, 1e-3);
-    const byteRate = bytes / sec;
-    const eta = byteRate > 0 ? Math.max(totalBytes - bytes, 0) / byteRate : Number.NaN;
-    const pct = totalBytes > 0 ? ((100 * bytes) / totalBytes).toFixed(1) : "?";
-    return (
-      `tokenize: ${(bytes / 1e6).toFixed(1)}/${(totalBytes / 1e6).toFixed(1)} MB (${pct}%) | ` +
-      `${tokens} tokens | ${Math.round(tokens / sec)} tokens/s | ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)}s` : "?"}`
-    );
-  };
-  return {
-    update(bytes: number, tokens: number) {
-      const now = Date.now();
-      if (now - last < (tty ? 250 : 10_000)) return;
-      last = now;
-      printed = true;
-      process.stderr.write(tty ? `\r${line(bytes, tokens)}\x1b[K` : `${line(bytes, tokens)}\n`);
-    },
-    stop(bytes: number, tokens: number) {
-      if (printed || tty)
-        process.stderr.write(tty ? `\r${line(bytes, tokens)}\x1b[K\n` : `${line(bytes, tokens)}\n`);
-    },
-  };
-}
-
 async function tokenize(opts: TokenizeOptions): Promise<void> {
   // Every check comes before any work: outputs, subsets, the tokenizer model, the inputs.
   const prefix = resolve(opts.out);
@@ -163,11 +132,19 @@ async function tokenize(opts: TokenizeOptions): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const progress = tokenProgress(totalBytes);
   const start = Date.now();
   const subsets: Record<string, { docs: number; tokens: number }> = {};
   let docs = 0;
   let tokens = 0;
+  // Input MB drive the ETA; tokens/s is the throughput. Logs get a line every 10 s, the first 10 s in.
+  const progress = createProgress("tokenize", {
+    total: totalBytes,
+    unit: "MB",
+    scale: 1e6,
+    detail: () => `${tokens} tokens`,
+    rateText: (s) => `${Math.round(tokens / s.seconds)} tokens/s`,
+    firstLine: "after-interval",
+  });
   try {
     for await (const ids of tokenizeDocuments(texts(), {
       workers: opts.workers,
@@ -182,7 +159,7 @@ async function tokenize(opts: TokenizeOptions): Promise<void> {
       subsets[s].tokens += ids.length;
       docs++;
       tokens += ids.length;
-      progress.update(bytesRead, tokens);
+      progress.update(bytesRead);
     }
     await writer.finalize();
   } catch (e) {
@@ -192,7 +169,8 @@ async function tokenize(opts: TokenizeOptions): Promise<void> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  progress.stop(totalBytes, tokens);
+  progress.update(totalBytes);
+  progress.stop();
   const seconds = (Date.now() - start) / 1000;
 
   const summary = {

@@ -16,9 +16,10 @@ import {
   writeResultsDir,
 } from "@biomed-llama/evaluator";
 import { BACKEND_NAMES, type BackendName } from "@biomed-llama/llama-model";
+import type { Progress } from "@biomed-llama/progress";
 import type { Command } from "commander";
 import { fail, intOption, limitOption } from "../fail.js";
-import { createByteProgress, createProgress } from "../progress.js";
+import { loadProgress, requestProgress } from "../progress.js";
 
 /** The small data subsets shipped inside @biomed-llama/evaluator (the default --data-dir). */
 export function bundledDataDir(): string {
@@ -145,7 +146,7 @@ async function run(o: RunOpts): Promise<void> {
       warn(
         `${p.task.name}: no ${p.task.fewshotSplits.join("/")} file in the data dir; few-shot examples come from the evaluated split (current document excluded)`,
       );
-  let loading: ReturnType<typeof createByteProgress> | undefined;
+  let loading: Progress | undefined;
   const plan = await prepareLlamaLM(o.model, {
     tokenizer: o.tokenizer,
     backend: o.backend,
@@ -166,7 +167,7 @@ async function run(o: RunOpts): Promise<void> {
       `biomed-eval: resuming from ${join(output, CACHE_FILE)} (${cache.size} scored requests)\n`,
     );
 
-  loading = createByteProgress("biomed-eval load");
+  loading = loadProgress("biomed-eval load");
   let lm: Awaited<ReturnType<typeof plan.load>>;
   try {
     lm = await plan.load();
@@ -181,7 +182,7 @@ async function run(o: RunOpts): Promise<void> {
       `${o.model}: parameter ${lm.nonFinite.name} holds ${lm.nonFinite.value} (at index ${lm.nonFinite.index}): the checkpoint's weights are not finite, so the scores are meaningless`,
     );
   // One progress line per request type: log-likelihood (multiple choice), then rolling (perplexity).
-  let progress: ReturnType<typeof createProgress> | undefined;
+  let progress: Progress | undefined;
   let phase = "";
   const taskResults = await evaluateTasks(lm, prepared, {
     ...evalOpts,
@@ -195,7 +196,7 @@ async function run(o: RunOpts): Promise<void> {
         const docs = prepared
           .filter((t) => (t.kind === "mc") === (p.phase === "loglikelihood"))
           .reduce((n, t) => n + t.docs.length, 0);
-        progress = createProgress(`biomed-eval ${p.phase}`, { docs });
+        progress = requestProgress(`biomed-eval ${p.phase}`, { docs });
         phase = p.phase;
         if (p.cached > 0)
           process.stderr.write(

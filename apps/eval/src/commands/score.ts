@@ -5,7 +5,7 @@ import { BACKEND_NAMES, type BackendName } from "@biomed-llama/llama-model";
 import { checkOutput, makeParents, writeFileAtomic } from "@biomed-llama/safe-files";
 import type { Command } from "commander";
 import { fail, intOption } from "../fail.js";
-import { createProgress } from "../progress.js";
+import { requestProgress } from "../progress.js";
 
 interface ScoreOpts {
   model: string;
@@ -64,7 +64,7 @@ export function registerScore(program: Command): void {
         if (o.output) checkOutput(o.output, { flag: "--output", kind: "file", overwrite: o.overwrite });
         const reqs = readRequests(o.requests);
         const lm = await loadLlamaLM(o.model, { tokenizer: o.tokenizer, backend: o.backend });
-        const progress = createProgress("biomed-eval score");
+        const progress = requestProgress("biomed-eval score");
         const res = await loglikelihood(lm, reqs, {
           batchSize: o.batchSize,
           addBos: o.addBos,

@@ -1,0 +1,1 @@
+export { createProgress, type Progress, type ProgressOptions, type ProgressStats } from "./progress.js";
