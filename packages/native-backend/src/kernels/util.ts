@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import type { NativeBackend } from "../backend.js";
 
 /** A kernel of ours: returns null to hand the call to the cpu backend's kernel of the same name. */
@@ -8,16 +8,9 @@ export type NativeKernel = (args: {
   attrs: tf.NamedAttrMap;
 }) => tf.TensorInfo | tf.TensorInfo[] | null;
 
-/** Row-major element strides of a dense tensor. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
+/** Row-major element strides of a dense tensor, the last axis' 1 included (tfjs's computeStrides leaves it out). */
+export const stridesOf = (shape: readonly number[]): number[] =>
+  shape.length === 0 ? [] : [...tf.util.computeStrides(shape as number[]), 1];
 
 /** Strides that read a dense `shape` as the (right-aligned, NumPy-broadcast) `outShape`: 0 on broadcast axes. */
 export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {

@@ -117,13 +117,6 @@ export function flatDispatch(
   };
 }
 
-/** Row-major strides of `shape` (the last dim's is 1). */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
+/** Row-major element strides of a dense tensor, the last axis' 1 included (tfjs's computeStrides leaves it out). */
+export const stridesOf = (shape: readonly number[]): number[] =>
+  shape.length === 0 ? [] : [...tf.util.computeStrides(shape as number[]), 1];
