@@ -1,3 +1,4 @@
+import type * as BlasAddon from "@biomed-llama/blas-addon";
 import * as tf from "@tensorflow/tfjs";
 
 /*
@@ -15,37 +16,10 @@ import * as tf from "@tensorflow/tfjs";
 export const BLAS_ENV = "BIOMED_LLAMA_BLAS";
 export const BLAS_ADDON_PACKAGE = "@biomed-llama/blas-addon";
 
-/** The parts of @biomed-llama/blas-addon used here, declared structurally (the package is optional). */
-export interface BlasAddonModule {
-  loadBlasBinding(): {
-    sgemm(
-      transA: boolean,
-      transB: boolean,
-      M: number,
-      N: number,
-      K: number,
-      alpha: number,
-      A: Float32Array,
-      aOffset: number,
-      lda: number,
-      strideA: number,
-      B: Float32Array,
-      bOffset: number,
-      ldb: number,
-      strideB: number,
-      beta: number,
-      C: Float32Array,
-      cOffset: number,
-      ldc: number,
-      strideC: number,
-      batch: number,
-    ): void;
-  };
-  blasInfo(): { name: string; library: string };
-  blasThreads(): number;
-}
+/** The parts of @biomed-llama/blas-addon used here: its own types (erased at run time; the package is optional). */
+export type BlasAddonModule = Pick<typeof BlasAddon, "loadBlasBinding" | "blasInfo" | "blasThreads">;
 
-type Sgemm = ReturnType<BlasAddonModule["loadBlasBinding"]>["sgemm"];
+type Sgemm = BlasAddon.BlasBinding["sgemm"];
 
 /** Whether matmul on the wasm backend runs on BLAS, and if not, why. */
 export interface BlasMatMulStatus {
@@ -68,8 +42,6 @@ interface WasmBackendInternals {
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap };
 type Kernel = (args: KernelArgs) => tf.TensorInfo;
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 let status: BlasMatMulStatus = {
   active: false,
@@ -157,9 +129,9 @@ function blasOrFallback(sgemm: Sgemm, fallback: Kernel): Kernel {
     const outerA = a.shape.slice(0, -2);
     const outerB = b.shape.slice(0, -2);
     const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
-    const batchA = size(outerA);
-    const batchB = size(outerB);
-    const batch = size(outer);
+    const batchA = tf.util.sizeFromShape(outerA);
+    const batchB = tf.util.sizeFromShape(outerB);
+    const batch = tf.util.sizeFromShape(outer);
     const offA = backend.dataIdMap.get(a.dataId)?.memoryOffset;
     const offB = backend.dataIdMap.get(b.dataId)?.memoryOffset;
     if (offA == null || offB == null || offA % 4 !== 0 || offB % 4 !== 0) return fallback(args);
@@ -177,8 +149,8 @@ function blasOrFallback(sgemm: Sgemm, fallback: Kernel): Kernel {
     const kn = K * N;
     const mn = M * N;
     calls++;
-    if (batchA === batch && batchB === batch) {
-      // Equal batches (rank-4 attention: [B, heads] on both sides): one strided call.
+    // `n` products C = op(A)·op(B) from element offsets, each operand `s*` elements after the last.
+    const gemm = (aAt: number, sa: number, bAt: number, sb: number, cAt: number, n: number) =>
       sgemm(
         transposeA,
         transposeB,
@@ -187,74 +159,35 @@ function blasOrFallback(sgemm: Sgemm, fallback: Kernel): Kernel {
         K,
         1,
         heap,
-        offA / 4,
-        lda,
-        mk,
-        heap,
-        offB / 4,
-        ldb,
-        kn,
-        0,
-        heap,
-        offC,
-        N,
-        mn,
-        batch,
-      );
-    } else if (batchA === 1 || batchB === 1) {
-      // One side shared by every batch (x · Wᵀ with x [B, T, H]): stride 0 on that side.
-      const sa = batchA === 1 ? 0 : mk;
-      const sb = batchB === 1 ? 0 : kn;
-      sgemm(
-        transposeA,
-        transposeB,
-        M,
-        N,
-        K,
-        1,
-        heap,
-        offA / 4,
+        aAt,
         lda,
         sa,
         heap,
-        offB / 4,
+        bAt,
         ldb,
         sb,
         0,
         heap,
-        offC,
+        cAt,
         N,
         mn,
-        batch,
+        n,
       );
+    if (batchA === 1 || batchB === 1 || (batchA === batch && batchB === batch)) {
+      // One strided call: equal batches (rank-4 attention, [B, heads] on both sides), or one side
+      // shared by every batch (x · Wᵀ with x [B, T, H]) at stride 0.
+      gemm(offA / 4, batchA === 1 ? 0 : mk, offB / 4, batchB === 1 ? 0 : kn, offC, batch);
     } else {
       // General broadcasting ([2, 1, …] × [1, 3, …]): one product per output batch.
-      for (let i = 0; i < batch; i++) {
-        const ia = broadcastIndex(i, outer, outerA);
-        const ib = broadcastIndex(i, outer, outerB);
-        sgemm(
-          transposeA,
-          transposeB,
-          M,
-          N,
-          K,
-          1,
-          heap,
-          offA / 4 + ia * mk,
-          lda,
+      for (let i = 0; i < batch; i++)
+        gemm(
+          offA / 4 + broadcastIndex(i, outer, outerA) * mk,
           0,
-          heap,
-          offB / 4 + ib * kn,
-          ldb,
+          offB / 4 + broadcastIndex(i, outer, outerB) * kn,
           0,
-          0,
-          heap,
           offC + i * mn,
-          N,
-          mn,
           1,
         );
-      }
     }
     return out;
   };
