@@ -1,14 +1,15 @@
 import { resolve } from "node:path";
 import {
   ExtractInterrupted,
+  type ExtractJobOptions,
   type ExtractJobResult,
   extractPile,
   PUBMED_SUBSETS,
   ZSTD_MAX_LEVEL,
   ZSTD_MIN_LEVEL,
 } from "@biomed-llama/pile-reader";
+import { createProgress, type Progress } from "@biomed-llama/progress";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { createProgress, type Progress } from "../progress.js";
 
 function nonNegativeInt(value: string): number {
   const n = Number(value);
@@ -32,19 +33,15 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-interface ExtractOptions {
+/** The flags: the job's options under their flag names (--input, --max-shard-mb), plus --json. */
+type ExtractOptions = Omit<
+  ExtractJobOptions,
+  "inputs" | "maxShardBytes" | "onStart" | "onProgress" | "interrupted"
+> & {
   input: string[];
-  subsets: string[];
-  out: string;
-  rank: number;
-  worldSize: number;
-  splitBy: "line" | "file";
-  onBadLine: "fail" | "skip";
   maxShardMb: number;
-  level: number;
-  overwrite?: boolean;
   json?: boolean;
-}
+};
 
 export function registerExtract(program: Command): void {
   program
@@ -114,22 +111,16 @@ async function extract(opts: ExtractOptions): Promise<void> {
   let totalBytes = 0;
   let r: ExtractJobResult;
   try {
+    const { input, maxShardMb, json: _, ...job } = opts;
     r = await extractPile({
-      inputs: opts.input,
-      subsets: opts.subsets,
-      out: opts.out,
-      rank: opts.rank,
-      worldSize: opts.worldSize,
-      splitBy: opts.splitBy,
-      onBadLine: opts.onBadLine,
-      maxShardBytes: opts.maxShardMb * 1e6,
-      level: opts.level,
-      overwrite: opts.overwrite,
+      ...job,
+      inputs: input,
+      maxShardBytes: maxShardMb * 1e6,
       onStart: (total) => {
         totalBytes = total;
-        progress = createProgress("extract", total, { unit: "MB", scale: 1e6 });
+        progress = createProgress("extract", { total, unit: "MB", scale: 1e6 });
       },
-      onProgress: (bytes, docs) => progress?.update(bytes, { docs }),
+      onProgress: (bytes) => progress?.update(bytes),
       interrupted: () => interrupted,
     });
     progress?.update(totalBytes);

@@ -4,10 +4,9 @@ import {
   type FinetuneTask,
   finetuneSequences,
   runModelConfig,
-  train,
 } from "@biomed-llama/trainer";
 import type { Command } from "commander";
-import { addTrainFlags, runConfig, runLog } from "./pretrain.js";
+import { addTrainFlags, runConfig, runTraining } from "../train-flags.js";
 
 const TASKS: FinetuneTask[] = ["medqa", "medmcqa", "pubmedqa", "instruct"];
 
@@ -25,7 +24,8 @@ export function registerFinetune(program: Command): void {
   addTrainFlags(cmd).action(async (opts: Record<string, unknown>) => {
     const task = opts.task as FinetuneTask;
     if (!TASKS.includes(task)) throw new Error(`--task: expected one of ${TASKS.join("|")}, got "${task}"`);
-    const { config, resume, overwrite, flags } = runConfig(opts, FINETUNE_DEFAULTS);
+    const run = runConfig(opts, FINETUNE_DEFAULTS);
+    const { config, resume } = run;
     const tokenizer = await LlamaTokenizer.load(opts.tokenizer as string | undefined);
     // before tokenizing anything: ids the tokenizer makes must exist in the model's embedding
     const model = runModelConfig(config, resume);
@@ -40,17 +40,6 @@ export function registerFinetune(program: Command): void {
     const evalData = config.eval_data
       ? finetuneSequences(task, config.eval_data, tokenizer, config.seq_len)
       : null;
-    const r = await train({
-      config,
-      data,
-      evalData,
-      resume,
-      overwrite,
-      flags,
-      kind: `finetune:${task}`,
-      log: runLog(),
-    });
-    if (r.lastCheckpoint)
-      process.stderr.write(`finetune: done, ${r.stepsRun} steps; last checkpoint ${r.lastCheckpoint.dir}\n`);
+    await runTraining("finetune", run, { data, evalData, kind: `finetune:${task}` });
   });
 }
