@@ -179,12 +179,6 @@ export function releaseBackendMemory(): void {
   (tf.backend() as { emptyCache?: () => void }).emptyCache?.();
 }
 
-/** The current matmul precision ("f32" on every backend but native, which may be set to "bf16"). */
-export function matmulPrecision(): MatmulPrecision {
-  if (tf.getBackend() !== "native") return "f32";
-  return nativeModule?.nativeBackendInstance()?.matmulPrecision ?? "f32";
-}
-
 /**
  * Matmul precision of the current backend: "f32" (exact, the default) or "bf16" — both operands
  * rounded to bfloat16, products accumulated in float32, as PyTorch's CPU autocast does; master

@@ -19,7 +19,6 @@ export const FUSED = {
   rope: "BiomedRope",
   causalAttention: "BiomedCausalAttention",
   causalAttentionGrad: "BiomedCausalAttentionGrad",
-  roundToBf16: "BiomedRoundToBf16",
 } as const;
 
 let enabled = true;
@@ -126,17 +125,4 @@ export function fusedCausalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, s
     };
   });
   return f(q, k, v);
-}
-
-/**
- * w rounded to bfloat16 once, for a matmul under bf16 precision (which would round it on every use:
- * forward, the input gradient, a recomputed forward). The gradient passes straight through to the
- * float32 w, as through autocast's weight cast.
- */
-export function fusedRoundToBf16(w: tf.Tensor): tf.Tensor {
-  const f = tf.customGrad((...args: Args) => ({
-    value: runFused(FUSED.roundToBf16, { x: args[0] as tf.Tensor })[0],
-    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.clone(dy as tf.Tensor),
-  }));
-  return f(w);
 }

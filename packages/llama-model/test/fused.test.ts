@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { causalAttention, tokenMajorCausalAttention } from "../src/attention";
 import { weightedCrossEntropySum } from "../src/causal-lm-loss";
 import { FUSED, setFusedKernels } from "../src/fused";
-import { LlamaForCausalLM, resolveConfig, setBackend, setMatmulPrecision } from "../src/index";
-import { linear, mlp } from "../src/mlp";
+import { LlamaForCausalLM, resolveConfig, setBackend } from "../src/index";
+import { mlp } from "../src/mlp";
 import { rmsNorm } from "../src/rmsnorm";
 import { applyRope, ropeTables } from "../src/rope";
 import { expectAllClose } from "./helpers";
@@ -126,16 +126,6 @@ describe("fused kernels equal the composite ops (native backend)", () => {
       rand([1, 1, 2, 4], 22),
       rand([1, 1, 2, 4], 23),
     ]);
-  });
-
-  test("bf16 matmul precision: a weight rounded once gives the products and gradients of rounding it at every use", (ctx) => {
-    if (!available) ctx.skip();
-    setMatmulPrecision("bf16");
-    try {
-      compare("linear bf16", (x, w) => linear(x, w), [rand([2, 5, 24], 24, 3), rand([40, 24], 25)], 0);
-    } finally {
-      setMatmulPrecision("f32");
-    }
   });
 
   test("weighted softmax cross-entropy (ignored positions, one target at the vocabulary's edge)", (ctx) => {

@@ -22,15 +22,16 @@ import {
   rmsNorm,
   rmsNormGrad,
   rope,
-  roundToBf16,
   swiglu,
   swigluGrad,
 } from "./kernels/fused.js";
 import {
   concat,
   gatherV2,
+  identity,
   oneHot,
   padV2,
+  reshape,
   slice,
   splitV,
   tile,
@@ -69,6 +70,8 @@ function nativeKernels(): Map<string, NativeKernel> {
     ["GatherV2", gatherV2],
     ["UnsortedSegmentSum", unsortedSegmentSum],
     ["OneHot", oneHot],
+    ["Identity", identity],
+    ["Reshape", reshape],
   ]);
   for (const name of binaryKernels) k.set(name, binaryKernel(name));
   for (const name of unaryKernels) k.set(name, unaryKernel(name));
@@ -152,7 +155,6 @@ export function registerNativeBackend(priority = 3): void {
     [FUSED_KERNELS.rope, rope],
     [FUSED_KERNELS.causalAttention, causalAttention],
     [FUSED_KERNELS.causalAttentionGrad, causalAttentionGrad],
-    [FUSED_KERNELS.roundToBf16, roundToBf16],
   ];
   for (const [kernelName, k] of fused)
     tf.registerKernel({

@@ -54,11 +54,27 @@ describe.runIf(available)("bfloat16-held tensors", () => {
     ["tile", (x: tf.Tensor2D) => tf.tile(x, [2, 1])],
     ["add (a widened temporary)", (x: tf.Tensor2D) => tf.add(x, 1)],
     ["sum", (x: tf.Tensor2D) => tf.sum(x, 0)],
+    ["reshape", (x: tf.Tensor2D) => tf.reshape(x, [-1, 3])],
+    ["clone (Identity)", (x: tf.Tensor2D) => tf.clone(x)],
   ])("%s reads the bfloat16 values", (_, f) => {
     const x = held();
     const ref = tf.tensor2d(wide, shape as [number, number]);
     expect(Array.from(f(x).dataSync())).toEqual(Array.from(f(ref).dataSync()));
     expect(Array.from(x.dataSync())).toEqual(Array.from(wide));
     tf.dispose([x, ref]);
+  });
+
+  test("reshape and clone share the bfloat16 data (no widened float32 copy)", () => {
+    const x = held();
+    const r = tf.reshape(x, [3, -1]);
+    const c = tf.clone(x);
+    for (const t of [r, c]) {
+      expect(backend.isBf16(t.dataId)).toBe(true);
+      expect(t.dataId).toBe(x.dataId);
+    }
+    expect(r.shape).toEqual([3, 20]);
+    tf.dispose([x, r]);
+    expect(Array.from(c.dataSync())).toEqual(Array.from(wide)); // still alive through the clone
+    c.dispose();
   });
 });

@@ -38,12 +38,6 @@ export const FUSED_KERNELS = {
   causalAttention: "BiomedCausalAttention",
   /** inputs {dy, q, k, v, out, lse}, attrs {scale} → [dq, dk, dv] */
   causalAttentionGrad: "BiomedCausalAttentionGrad",
-  /**
-   * inputs {x float32} → x rounded to bfloat16 (nearest even), held as bfloat16: what the bf16 matmul
-   * precision would round it to on every use, done once (autocast's weight cast). x held as bfloat16
-   * already comes back as it is.
-   */
-  roundToBf16: "BiomedRoundToBf16",
 } as const;
 
 export const crossEntropy: NativeKernel = ({ inputs, backend }) => {
@@ -159,15 +153,4 @@ export const rope: NativeKernel = ({ inputs, backend, attrs }) => {
     (attrs as { heads?: number } | undefined)?.heads ?? 1,
   );
   return out.info;
-};
-
-export const roundToBf16: NativeKernel = ({ inputs, backend }) => {
-  const { x } = inputs as Record<string, tf.TensorInfo>;
-  if (backend.isBf16(x.dataId)) {
-    backend.incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  }
-  const values = backend.allocBf16(tf.util.sizeFromShape(x.shape));
-  backend.binding.toBf16(backend.stored(x) as Float32Array, values);
-  return backend.adoptBf16TensorInfo(values, x.shape);
 };
