@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { blockwiseAttention } from "./blockwise-attention.js";
 import { causalMaskRows } from "./causal-mask.js";
-import { FUSED, fusedCausalAttention, fusedMaskedSoftmax, hasFused } from "./fused.js";
+import { fusedCausalAttention, fusedMaskedSoftmax, hasFused } from "./fused.js";
 
 export interface AttentionOptions {
   /** Key-block size for the flash-style path; 0 or undefined = plain attention with the full score matrix. */
@@ -33,7 +33,7 @@ export function causalAttention(
     } else {
       const raw = tf.matMul(qg, k, false, true);
       const mask = tf.tensor2d(causalMaskRows(rep, Tq, Tk - Tq, 0, Tk), [rep * Tq, Tk]);
-      const probs = hasFused(FUSED.maskedSoftmax)
+      const probs = hasFused("maskedSoftmax")
         ? fusedMaskedSoftmax(raw, mask, scale)
         : tf.softmax(tf.add(tf.mul(raw, scale), mask), -1);
       out = tf.matMul(probs, v);
@@ -50,7 +50,7 @@ export function causalAttention(
  */
 export function tokenMajorCausalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {
   const d = q.shape[3] as number;
-  if (hasFused(FUSED.causalAttention)) return fusedCausalAttention(q, k, v, 1 / Math.sqrt(d));
+  if (hasFused("causalAttention")) return fusedCausalAttention(q, k, v, 1 / Math.sqrt(d));
   return tf.tidy(() => {
     const headMajor = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]);
     return tf.transpose(causalAttention(headMajor(q), headMajor(k), headMajor(v)), [0, 2, 1, 3]);

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
+import { setFusedKernelNames } from "./fused.js";
 import { registerSegmentSum } from "./segment-sum.js";
 import { setTensorLimitProbe } from "./tensor-limits.js";
 import { blasMatMulStatus, installBlasMatMul } from "./wasm-blas.js";
@@ -52,6 +53,7 @@ async function useNative(): Promise<boolean> {
   try {
     nativeModule ??= (await import("@biomed-llama/native-backend")) as NativeModule;
     nativeModule.registerNativeBackend();
+    setFusedKernelNames(nativeModule.FUSED_KERNELS);
   } catch (e) {
     const msg = (e as { reason?: string }).reason ?? (e as Error).message ?? String(e);
     nativeUnavailable = /Cannot find (module|package)/.test(msg)

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { FUSED, hasFused, runFused } from "./fused.js";
+import { hasFused, runFused } from "./fused.js";
 
 /**
  * Hugging Face's ignore_index: labels equal to it take no loss. This is the owner; the tokenizer, which must
@@ -88,7 +88,7 @@ export function weightedCrossEntropySum(
   targets: Int32Array,
   weights: Float32Array,
 ): tf.Scalar {
-  if (hasFused(FUSED.crossEntropy)) return fusedCrossEntropySum(logits, targets, weights);
+  if (hasFused("crossEntropy")) return fusedCrossEntropySum(logits, targets, weights);
   const [N, V] = logits.shape;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
@@ -124,13 +124,13 @@ function fusedCrossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weights:
     const save = args[1] as tf.GradSaveFunc;
     const t = tf.tensor1d(targets, "int32");
     const w = tf.tensor1d(weights);
-    const [value, lse] = runFused(FUSED.crossEntropy, { logits: x, targets: t, weights: w });
+    const [value, lse] = runFused("crossEntropy", { logits: x, targets: t, weights: w });
     save([x, lse, t, w]);
     tf.dispose([lse, t, w]);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
-        runFused(FUSED.crossEntropyGrad, {
+        runFused("crossEntropyGrad", {
           logits: saved[0],
           targets: saved[2],
           weights: saved[3],

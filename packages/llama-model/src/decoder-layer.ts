@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { causalAttention, tokenMajorCausalAttention } from "./attention.js";
-import { FUSED, hasFused } from "./fused.js";
+import { hasFused } from "./fused.js";
 import { linear, mlp } from "./mlp.js";
 import { rmsNorm } from "./rmsnorm.js";
 import { applyRope } from "./rope.js";
@@ -52,7 +52,7 @@ export function decoderLayer(
     const x = rmsNorm(h, inNorm, ctx.eps);
     const split = (t: tf.Tensor, n: number) => tf.reshape(t, [B, T, n, ctx.headDim]);
     let merged: tf.Tensor;
-    if (!withCache && !ctx.blockSize && hasFused(FUSED.causalAttention)) {
+    if (!withCache && !ctx.blockSize && hasFused("causalAttention")) {
       // Token-major all the way: [B, T, heads, d] is a reshape of the projections, no transposes.
       const q = applyRope(split(linear(x, wq), ctx.numHeads), ctx.cos, ctx.sin, true);
       const k = applyRope(split(linear(x, wk), ctx.numKeyValueHeads), ctx.cos, ctx.sin, true);

@@ -1,25 +1,22 @@
 import * as tf from "@tensorflow/tfjs";
 
 /**
- * Fused kernels the model asks the current backend for by name: @biomed-llama/native-backend registers
- * them (its FUSED_KERNELS; test/fused.test.ts checks the two lists agree). Each op here runs the fused
- * kernel where the backend has it and the composite tfjs ops elsewhere, with the same semantics;
- * the fused forms read and write each activation once instead of once per elementwise op, and save
- * less for backward.
+ * Fused kernels the model asks the current backend for: @biomed-llama/native-backend registers them
+ * under the names of its FUSED_KERNELS, which the model learns when it selects that backend
+ * (`setBackend`); the op keys are that object's keys, checked by the type checker. Each op here runs
+ * the fused kernel where the backend has it and the composite tfjs ops elsewhere, with the same
+ * semantics; the fused forms read and write each activation once instead of once per elementwise op,
+ * and save less for backward.
  */
-export const FUSED = {
-  crossEntropy: "BiomedCrossEntropy",
-  crossEntropyGrad: "BiomedCrossEntropyGrad",
-  rmsNorm: "BiomedRmsNorm",
-  rmsNormGrad: "BiomedRmsNormGrad",
-  swiglu: "BiomedSwiGLU",
-  swigluGrad: "BiomedSwiGLUGrad",
-  maskedSoftmax: "BiomedMaskedSoftmax",
-  maskedSoftmaxGrad: "BiomedMaskedSoftmaxGrad",
-  rope: "BiomedRope",
-  causalAttention: "BiomedCausalAttention",
-  causalAttentionGrad: "BiomedCausalAttentionGrad",
-} as const;
+export type FusedOp = keyof FusedKernelNames;
+type FusedKernelNames = typeof import("@biomed-llama/native-backend")["FUSED_KERNELS"];
+
+let kernelNames: Readonly<FusedKernelNames> | null = null;
+
+/** The backend's kernel names (backend.ts, once the native backend is registered). */
+export function setFusedKernelNames(names: Readonly<FusedKernelNames>): void {
+  kernelNames = names;
+}
 
 let enabled = true;
 
@@ -28,12 +25,15 @@ export function setFusedKernels(on: boolean): void {
   enabled = on;
 }
 
-/** Whether the current backend runs `name` (and fused kernels are on). */
-export function hasFused(name: string): boolean {
-  return enabled && tf.getKernel(name, tf.getBackend()) !== undefined;
+/** Whether the current backend runs fused `op` (and fused kernels are on). */
+export function hasFused(op: FusedOp): boolean {
+  const name = kernelNames?.[op];
+  return enabled && name !== undefined && tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
-export function runFused(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
+export function runFused(op: FusedOp, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
+  const name = kernelNames?.[op];
+  if (name === undefined) throw new Error(`fused ${op}: no backend with fused kernels is registered`);
   const out = tf.engine().runKernel(name, inputs, attrs) as tf.Tensor | tf.Tensor[];
   return Array.isArray(out) ? out : [out];
 }
@@ -46,9 +46,9 @@ export function fusedSwiglu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
     const [g, u] = args as tf.Tensor[];
     (args[2] as tf.GradSaveFunc)([g, u]);
     return {
-      value: runFused(FUSED.swiglu, { gate: g, up: u })[0],
+      value: runFused("swiglu", { gate: g, up: u })[0],
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        runFused(FUSED.swigluGrad, { dy: dy as tf.Tensor, gate: saved[0], up: saved[1] }),
+        runFused("swigluGrad", { dy: dy as tf.Tensor, gate: saved[0], up: saved[1] }),
     };
   });
   return f(gate, up);
@@ -58,12 +58,12 @@ export function fusedSwiglu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
 export function fusedRmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
   const f = tf.customGrad((...args: Args) => {
     const [xx, w] = args as tf.Tensor[];
-    const [out, invRms] = runFused(FUSED.rmsNorm, { x: xx, weight: w }, { eps });
+    const [out, invRms] = runFused("rmsNorm", { x: xx, weight: w }, { eps });
     (args[2] as tf.GradSaveFunc)([xx, w, invRms]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        runFused(FUSED.rmsNormGrad, { dy: dy as tf.Tensor, x: saved[0], weight: saved[1], invRms: saved[2] }),
+        runFused("rmsNormGrad", { dy: dy as tf.Tensor, x: saved[0], weight: saved[1], invRms: saved[2] }),
     };
   });
   return f(x, weight);
@@ -79,9 +79,9 @@ export function fusedRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, heads = 
     // Saved (kept) so backward still has them after the forward's tidy scopes end.
     (args[1] as tf.GradSaveFunc)([cos, sin]);
     return {
-      value: runFused(FUSED.rope, { x: xx, cos, sin }, { inverse: false, heads })[0],
+      value: runFused("rope", { x: xx, cos, sin }, { inverse: false, heads })[0],
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        runFused(FUSED.rope, { x: dy as tf.Tensor, cos: saved[0], sin: saved[1] }, { inverse: true, heads }),
+        runFused("rope", { x: dy as tf.Tensor, cos: saved[0], sin: saved[1] }, { inverse: true, heads }),
     };
   });
   return f(x);
@@ -91,12 +91,12 @@ export function fusedRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, heads = 
 export function fusedMaskedSoftmax(scores: tf.Tensor, mask: tf.Tensor, scale: number): tf.Tensor {
   const f = tf.customGrad((...args: Args) => {
     const s = args[0] as tf.Tensor;
-    const probs = runFused(FUSED.maskedSoftmax, { scores: s, mask }, { scale })[0];
+    const probs = runFused("maskedSoftmax", { scores: s, mask }, { scale })[0];
     (args[1] as tf.GradSaveFunc)([probs]);
     return {
       value: probs,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        runFused(FUSED.maskedSoftmaxGrad, { dy: dy as tf.Tensor, probs: saved[0] }, { scale }),
+        runFused("maskedSoftmaxGrad", { dy: dy as tf.Tensor, probs: saved[0] }, { scale }),
     };
   });
   return f(scores);
@@ -110,14 +110,14 @@ export function fusedMaskedSoftmax(scores: tf.Tensor, mask: tf.Tensor, scale: nu
 export function fusedCausalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number): tf.Tensor {
   const f = tf.customGrad((...args: Args) => {
     const [qq, kk, vv] = args as tf.Tensor[];
-    const [out, lse] = runFused(FUSED.causalAttention, { q: qq, k: kk, v: vv }, { scale });
+    const [out, lse] = runFused("causalAttention", { q: qq, k: kk, v: vv }, { scale });
     (args[3] as tf.GradSaveFunc)([qq, kk, vv, out, lse]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sq, sk, sv, so, sl] = saved;
         return runFused(
-          FUSED.causalAttentionGrad,
+          "causalAttentionGrad",
           { dy: dy as tf.Tensor, q: sq, k: sk, v: sv, out: so, lse: sl },
           { scale },
         );

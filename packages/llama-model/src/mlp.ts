@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { FUSED, fusedSwiglu, hasFused } from "./fused.js";
+import { fusedSwiglu, hasFused } from "./fused.js";
 
 /** x @ Wᵀ for a weight kept in HF orientation [out, in], over any number of leading axes. */
 export function linear(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
@@ -16,7 +16,7 @@ export function mlp(x: tf.Tensor, gate: tf.Tensor, up: tf.Tensor, down: tf.Tenso
   return tf.tidy(() => {
     const g = linear(x, gate);
     const u = linear(x, up);
-    const act = hasFused(FUSED.swiglu) ? fusedSwiglu(g, u) : tf.mul(tf.mul(g, tf.sigmoid(g)), u);
+    const act = hasFused("swiglu") ? fusedSwiglu(g, u) : tf.mul(tf.mul(g, tf.sigmoid(g)), u);
     return linear(act, down);
   });
 }

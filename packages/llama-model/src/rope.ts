@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { FUSED, fusedRope, hasFused } from "./fused.js";
+import { fusedRope, hasFused } from "./fused.js";
 
 /**
  * Rotary tables as HF's LlamaRotaryEmbedding builds them: inv_freq = 1/theta^(2i/d) in float32, the
@@ -50,7 +50,7 @@ export function rotateHalf(x: tf.Tensor): tf.Tensor {
  */
 export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, tokenMajor = false): tf.Tensor {
   const heads = tokenMajor ? (x.shape[x.rank - 2] as number) : 1;
-  if (hasFused(FUSED.rope)) return fusedRope(x, cos, sin, heads);
+  if (hasFused("rope")) return fusedRope(x, cos, sin, heads);
   return tf.tidy(() => {
     const [T, d] = cos.shape;
     const c = tokenMajor ? tf.reshape(cos, [T, 1, d]) : cos;
