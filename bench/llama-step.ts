@@ -10,7 +10,8 @@
 // OPENBLAS_CORETYPE that blas-addon derives from the CPU flags (unless set by the user); the kernel set
 // torch's BLAS reports is recorded (torch.openblasCore).
 // Each wasm run also records the time spent inside the BatchMatMul kernel (matmul vs the rest of a step).
-// Writes bench/results/llama-step.json. The machine is shared: load average is recorded with each result.
+// Every tfjs run is its own process (as torch's is). Writes bench/results/llama-step.json. The machine
+// is shared: load average is recorded with each result.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -280,6 +281,41 @@ async function use(backend: string) {
   return { used, label, entry: tfjsResults[label] };
 }
 
+// Each tfjs run is a process of its own (this script with --child BACKEND:CONFIG): backends share
+// nothing (a wasm module's worker threads and heap, the native block cache), as in a user's job,
+// which runs one. Measured in one process, native's config B step ran 5-10 % slower after wasm had.
+const childSpec = arg("child", "");
+if (childSpec) {
+  const [backend, name] = childSpec.split(":");
+  const { used, label, entry } = await use(backend);
+  const r = await runTs(name, used === "cpu" ? cpuIters : iters);
+  const { runs: _, ...meta } = entry;
+  process.stdout.write(`${JSON.stringify({ used, label, meta, r })}\n`);
+  process.exit(0);
+}
+
+function runChild(backend: string, name: string) {
+  const c = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...argv.filter((a) => a !== "--child"),
+      "--child",
+      `${backend}:${name}`,
+    ],
+    { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  if (c.status !== 0)
+    throw new Error(`llama-step: the ${backend} run of config ${name} failed (exit ${c.status})`);
+  return JSON.parse(c.stdout.trim().split("\n").slice(-1)[0]) as {
+    used: string;
+    label: string;
+    meta: Omit<BackendEntry, "runs">;
+    r: Awaited<ReturnType<typeof runTs>>;
+  };
+}
+
 // Each round runs torch then every backend for each config; with --rounds N > 1 every number kept is
 // the best of its N rounds (the run least disturbed by other jobs), for torch and tfjs alike, and
 // `rounds` lists each round's step rate and load so the spread is visible.
@@ -306,16 +342,18 @@ for (let round = 0; round < rounds; round++) {
       process.stderr.write(`  ${JSON.stringify(torchRuns[name])}\n`);
     }
     for (const backend of backends) {
-      const { used, label, entry } = await use(backend);
-      if (used === "cpu" && !cpuConfigs.includes(name)) {
-        entry.runs[name] = {
+      if (backend === "cpu" && !cpuConfigs.includes(name)) {
+        tfjsResults.cpu ??= { backend: "cpu", threads: null, blas: null, matmulGflops: 0, runs: {} };
+        tfjsResults.cpu.runs[name] = {
           skipped: "cpu backend: too slow for this config on this machine (see --cpu-configs)",
         };
         continue;
       }
-      if (used === "cpu" && round > 0) continue; // minutes per step: one round
-      process.stderr.write(`round ${round + 1}/${rounds}: ${label} config ${name}...\n`);
-      const r = await runTs(name, used === "cpu" ? cpuIters : iters);
+      if (backend === "cpu" && round > 0) continue; // minutes per step: one round
+      process.stderr.write(`round ${round + 1}/${rounds}: ${backend} config ${name}...\n`);
+      const { label, meta, r } = runChild(backend, name);
+      tfjsResults[label] ??= { ...meta, runs: {} };
+      const entry = tfjsResults[label];
       const flopsPerSec =
         r.stepTokPerSec *
         (results.configs as Record<string, { trainingFlopsPerToken: number }>)[name].trainingFlopsPerToken;
