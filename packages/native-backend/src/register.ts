@@ -28,10 +28,8 @@ import {
 import {
   concat,
   gatherV2,
-  identity,
   oneHot,
   padV2,
-  reshape,
   slice,
   splitV,
   tile,
@@ -70,8 +68,6 @@ function nativeKernels(): Map<string, NativeKernel> {
     ["GatherV2", gatherV2],
     ["UnsortedSegmentSum", unsortedSegmentSum],
     ["OneHot", oneHot],
-    ["Identity", identity],
-    ["Reshape", reshape],
   ]);
   for (const name of binaryKernels) k.set(name, binaryKernel(name));
   for (const name of unaryKernels) k.set(name, unaryKernel(name));
@@ -80,16 +76,26 @@ function nativeKernels(): Map<string, NativeKernel> {
 }
 
 /**
- * A cpu-backend kernel run on native data: bfloat16-held inputs become float32 temporaries first, and
- * an output that is a view into an input's native memory (the cpu Slice returns subarrays) is copied,
- * since native memory is freed when its tensor is disposed.
+ * cpu kernels that only hand out the input's data under a new shape (a reference, never a read): a
+ * bfloat16-held input stays held, unwidened.
  */
-function guarded(fallback: tf.KernelFunc): (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] {
+const SHARES_INPUT = new Set(["Identity", "Reshape"]);
+
+/**
+ * A cpu-backend kernel run on native data: bfloat16-held inputs become float32 temporaries first
+ * (except for the kernels of SHARES_INPUT), and an output that is a view into an input's native memory
+ * (the cpu Slice returns subarrays) is copied, since native memory is freed when its tensor is disposed.
+ */
+function guarded(
+  name: string,
+  fallback: tf.KernelFunc,
+): (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] {
+  const widen = !SHARES_INPUT.has(name);
   return (args) => {
     const { backend } = args;
     const temps: tf.TensorInfo[] = [];
     let inputs = args.inputs;
-    for (const [key, t] of Object.entries(args.inputs)) {
+    for (const [key, t] of widen ? Object.entries(args.inputs) : []) {
       if (t && backend.isBf16(t.dataId)) {
         const wide = backend.makeTensorInfo(t.shape, "float32", backend.f32(t));
         temps.push(wide);
@@ -133,7 +139,7 @@ export function registerNativeBackend(priority = 3): void {
   );
   const ours = nativeKernels();
   for (const config of tf.getKernelsForBackend("cpu")) {
-    const fallback = guarded(config.kernelFunc);
+    const fallback = guarded(config.kernelName, config.kernelFunc);
     const mine = ours.get(config.kernelName);
     const kernelFunc = mine ? (args: KernelArgs) => mine(args) ?? fallback(args) : fallback;
     tf.registerKernel({

@@ -166,26 +166,3 @@ export const oneHot: NativeKernel = ({ inputs, backend, attrs }) => {
   backend.binding.oneHot(backend.stored(indices) as Int32Array, out.values, depth, onValue, offValue);
   return out.info;
 };
-
-/**
- * Identity and Reshape of a bfloat16-held tensor share its data, as the cpu kernels do for the others
- * (which take the cpu path: null). Through the cpu kernels a held tensor would first be widened into a
- * float32 temporary, and the result would be that copy.
- */
-export const identity: NativeKernel = ({ inputs, backend }) => {
-  const { x } = inputs as { x: tf.TensorInfo };
-  if (!backend.isBf16(x.dataId)) return null;
-  backend.incRef(x.dataId);
-  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-};
-
-export const reshape: NativeKernel = ({ inputs, backend, attrs }) => {
-  const { x } = inputs as { x: tf.TensorInfo };
-  if (!backend.isBf16(x.dataId)) return null;
-  const size = tf.util.sizeFromShape(x.shape);
-  const shape = tf.util.inferFromImplicitShape((attrs as { shape: number[] }).shape, size);
-  if (tf.util.sizeFromShape(shape) !== size)
-    throw new Error(`Reshape: cannot reshape [${x.shape}] (${size} values) into [${shape}]`);
-  backend.incRef(x.dataId);
-  return { dataId: x.dataId, shape, dtype: x.dtype };
-};
